@@ -1,0 +1,3 @@
+"""trialsim: a clinical trial design simulator for MRD-eradication trials."""
+
+__version__ = "0.1.0"
