@@ -1,0 +1,84 @@
+"""Arm effects on the latent histories of randomised patients.
+
+An arm's intervention starts ``delay`` months after randomisation. With
+probability ``eradication`` it eradicates MRD that is detectable at
+randomisation: in the lead_time model the recurrence that MRD would have
+caused is removed; in the prevalence model the MRD-positive interval ends and
+the hazard reverts to the MRD-negative curve. Otherwise (not eradicated, or no
+detectable MRD to eradicate) it multiplies the residual recurrence hazard by
+``hazard_ratio``. Recurrences before the effect starts are untouched. Both
+arms go through the same code: the control arm usually has no effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trialsim.cohort import PopulationModel, Survivors, recurrence_times
+
+
+@dataclass(frozen=True)
+class ArmModel:
+    name: str
+    allocation: float
+    eradication: float
+    hazard_ratio: float
+    delay: float
+
+    @classmethod
+    def from_spec(cls, name, spec) -> "ArmModel":
+        return cls(name, spec.allocation, spec.eradication, spec.hazard_ratio, spec.delay)
+
+    @property
+    def has_effect(self) -> bool:
+        return self.eradication > 0 or self.hazard_ratio != 1.0
+
+
+def allocation_pattern(control: float, treatment: float) -> np.ndarray | None:
+    """One permuted block (False = control, True = treatment) when both
+    allocations are whole numbers; None means simple randomisation."""
+    if float(control).is_integer() and float(treatment).is_integer() and control + treatment <= 64:
+        return np.array([False] * int(control) + [True] * int(treatment))
+    return None
+
+
+def assign_arms(u: np.ndarray, control: float, treatment: float) -> np.ndarray:
+    """Arms for patients in randomisation order from uniforms ``u`` (one per patient).
+
+    Permuted blocks of size control + treatment when both are whole numbers
+    (each block holds the exact ratio, in random order), else simple
+    randomisation with P(treatment) = treatment / (control + treatment).
+    """
+    n = u.size
+    block = allocation_pattern(control, treatment)
+    if block is None:
+        return u < treatment / (control + treatment)
+    b = block.size
+    nblocks = -(-n // b)
+    keys = np.full(nblocks * b, 2.0)
+    keys[:n] = u
+    order = np.argsort(keys.reshape(nblocks, b), axis=1, kind="stable")
+    arms = np.empty((nblocks, b), dtype=bool)
+    np.put_along_axis(arms, order, np.broadcast_to(block, (nblocks, b)), axis=1)
+    return arms.reshape(-1)[:n]
+
+
+def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: ArmModel,
+              u_erad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Recurrence times from entry under ``arm`` for patients randomised
+    ``since_entry`` months after entering. Returns (t_rec, eradicated)."""
+    n = len(s)
+    if not arm.has_effect:
+        return s.t_rec.copy(), np.zeros(n, dtype=bool)
+    tau = since_entry + arm.delay
+    detectable = s.detectable(since_entry)
+    eradicated = detectable & (u_erad < arm.eradication) & (s.t_rec > tau)
+    lead_kind = np.array([st.mrd is not None and st.mrd.kind == "lead_time" for st in pop.strata])[s.stratum]
+    mrd_end = np.where(eradicated & ~lead_kind, np.minimum(s.mrd_end, tau), s.mrd_end)
+    hr = np.where(eradicated, 1.0, arm.hazard_ratio)
+    t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=hr, mrd_end=mrd_end)
+    # lead_time model: eradication removes the recurrence the MRD would have caused.
+    t_rec = np.where(eradicated & lead_kind, np.inf, t_rec)
+    return t_rec, eradicated

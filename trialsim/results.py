@@ -1,0 +1,258 @@
+"""Results: the per-replicate table, operating characteristics, provenance.
+
+The table's grain is one row per simulated trial (replicate), at its final
+analysis. Columns (docs/results.md describes each):
+
+replicate, screened, tested, assays, test_positive, eligible, consented,
+randomized, treatment_randomized, truly_mrd_positive, enrollment_reached,
+screening_closed_month, last_randomized_month, analysis_month, events,
+events_control, events_treatment, events_reached, z, hazard_ratio_estimate,
+rejected, assay_cost (when the test has a cost), safety_horizon_hit (when
+screening has no max_months).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trialsim import __version__
+from trialsim.scenario import Scenario
+
+COLUMN_ORDER = [
+    "replicate", "screened", "tested", "assays", "test_positive", "eligible", "consented", "randomized",
+    "treatment_randomized", "truly_mrd_positive", "enrollment_reached", "screening_closed_month",
+    "last_randomized_month", "analysis_month", "events", "events_control", "events_treatment",
+    "events_reached", "z", "hazard_ratio_estimate", "rejected", "assay_cost", "safety_horizon_hit",
+]
+
+_PEERS = ("numpy", "scipy", "lifelines", "simpy", "pydantic", "pandas")
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(scenario: Scenario, seed: int, replicates: int) -> dict:
+    """Everything needed to replay a run: the scenario as loaded, seed, versions."""
+    return {
+        "scenario": scenario.to_dict(),
+        "seed": int(seed),
+        "replicates": int(replicates),
+        "trialsim": __version__,
+        "versions": {pkg: _version(pkg) for pkg in _PEERS},
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def replay(prov: dict, **kwargs):
+    """Re-run a simulation from its provenance alone; same results, bit for bit."""
+    from trialsim.engine import simulate
+
+    scenario = Scenario.from_dict(prov["scenario"])
+    return simulate(scenario, replicates=prov["replicates"], seed=prov["seed"], **kwargs)
+
+
+def distribution(values) -> dict | None:
+    """{mean, median, p10, p90} of finite values over replicates."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    p10, med, p90 = np.percentile(v, [10, 50, 90])
+    return {"mean": float(v.mean()), "median": float(med), "p10": float(p10), "p90": float(p90)}
+
+
+@dataclass
+class SimulationResult:
+    """The result of :func:`trialsim.simulate`.
+
+    ``table`` maps column names to arrays, one element per replicate;
+    ``to_frame()`` gives it as a pandas DataFrame. ``summary()`` gives the
+    operating characteristics as a dict (the JSON of ``trialsim run``).
+    """
+
+    scenario: Scenario
+    table: dict[str, np.ndarray]
+    provenance: dict
+    model: Any = field(default=None, repr=False)
+
+    @property
+    def replicates(self) -> int:
+        return int(self.table["replicate"].size)
+
+    @property
+    def seed(self) -> int:
+        return self.provenance["seed"]
+
+    @property
+    def power(self) -> float:
+        return float(np.mean(self.table["rejected"]))
+
+    @property
+    def power_mcse(self) -> float:
+        p, n = self.power, self.replicates
+        return math.sqrt(p * (1 - p) / n)
+
+    def columns(self) -> list[str]:
+        return [c for c in COLUMN_ORDER if c in self.table] + [c for c in self.table if c not in COLUMN_ORDER]
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({c: self.table[c] for c in self.columns()})
+
+    def summary(self) -> dict:
+        t = self.table
+        sc = self.scenario
+        screening = sc.screening is not None
+        rand = t["randomized"].astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            truly_share = np.where(rand > 0, t["truly_mrd_positive"] / rand, np.nan)
+        out: dict[str, Any] = {
+            "scenario": sc.name,
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "power": self.power,
+            "power_mcse": self.power_mcse,
+            "alpha": sc.trial.analysis.alpha,
+            "sided": sc.trial.analysis.sided,
+            "test": sc.trial.analysis.test,
+        }
+        for key in ("screened", "tested", "test_positive", "eligible", "consented"):
+            if key in t:
+                out[key] = distribution(t[key])
+            elif key == "screened" or not screening:
+                out[key] = distribution(t["screened"]) if key == "screened" else None
+        out["randomized"] = distribution(t["randomized"])
+        out["enrollment_reached_share"] = float(np.mean(t["enrollment_reached"]))
+        out["truly_mrd_positive_share"] = distribution(truly_share) if sc.mrd is not None else None
+        out["events"] = distribution(t["events"])
+        out["events_reached_share"] = float(np.mean(t["events_reached"]))
+        out["analysis_month"] = distribution(t["analysis_month"])
+        out["last_randomized_month"] = distribution(t["last_randomized_month"])
+        out["screening_closed_month"] = distribution(t["screening_closed_month"]) if screening else None
+        hr = t["hazard_ratio_estimate"]
+        out["hazard_ratio_estimate"] = distribution(hr)
+        finite = hr[np.isfinite(hr) & (hr > 0)]
+        out["hazard_ratio_geometric_mean"] = float(np.exp(np.mean(np.log(finite)))) if finite.size else None
+        out["assays"] = distribution(t["assays"]) if "assays" in t else None
+        out["assay_cost"] = distribution(t["assay_cost"]) if "assay_cost" in t else None
+        if "safety_horizon_hit" in t:
+            out["safety_horizon_share"] = float(np.mean(t["safety_horizon_hit"]))
+        out["provenance"] = self.provenance
+        return out
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.summary(), indent=kw.pop("indent", 2), allow_nan=False,
+                          default=_json_default, **kw)
+
+    def __str__(self) -> str:
+        return format_summary(self.summary())
+
+    def write(self, out_dir: str | os.PathLike) -> list[Path]:
+        """Write replicates.csv and results.json into ``out_dir``, atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        cols = self.columns()
+        rows = zip(*[self.table[c].tolist() for c in cols])
+        csv_path = out / "replicates.csv"
+        json_path = out / "results.json"
+        with _atomic(csv_path) as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(cols)
+            for row in rows:
+                w.writerow([_csv_cell(x) for x in row])
+        with _atomic(json_path) as f:
+            f.write(self.to_json())
+            f.write("\n")
+        return [csv_path, json_path]
+
+
+def _csv_cell(x):
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, float):
+        if math.isnan(x):
+            return ""
+        return repr(x)
+    return x
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+class _atomic:
+    """Write to a temporary file in the same folder, then rename: never a half-written file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        self.f = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        return self.f
+
+    def __exit__(self, exc_type, exc, tb):
+        self.f.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            os.unlink(self.tmp)
+        return False
+
+
+def _fmt(d, digits=0) -> str:
+    if d is None:
+        return "-"
+    f = f"{{:,.{digits}f}}"
+    return f"{f.format(d['mean'])}  (median {f.format(d['median'])}, 10-90%: {f.format(d['p10'])}-{f.format(d['p90'])})"
+
+
+def format_summary(s: dict) -> str:
+    """A readable table of the operating characteristics."""
+    lines = [f"{s['scenario']}", f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
+    crit = f"{s['test']}, {'one' if s['sided'] == 1 else 'two'}-sided alpha {s['alpha']}"
+    lines.append(f"  power                     {s['power']:.4f} ± {s['power_mcse']:.4f} (Monte Carlo SE; {crit})")
+    rows = [
+        ("screened", "screened", 0), ("tested (a result)", "tested", 0), ("test-positive", "test_positive", 0),
+        ("eligible at staging", "eligible", 0), ("consented", "consented", 0), ("randomised", "randomized", 1),
+        ("truly MRD-positive share", "truly_mrd_positive_share", 3), ("events at analysis", "events", 1),
+        ("last randomisation, month", "last_randomized_month", 1), ("analysis, month", "analysis_month", 1),
+        ("hazard ratio estimate", "hazard_ratio_estimate", 3), ("assays", "assays", 0), ("assay cost", "assay_cost", 0),
+    ]
+    for label, key, digits in rows:
+        if s.get(key) is not None:
+            lines.append(f"  {label:<26}{_fmt(s[key], digits)}")
+    lines.append(f"  {'enrolment target reached':<26}{s['enrollment_reached_share']:.1%} of trials")
+    lines.append(f"  {'events target reached':<26}{s['events_reached_share']:.1%} of trials")
+    if s.get("safety_horizon_share"):
+        lines.append(f"  warning: {s['safety_horizon_share']:.1%} of trials screened until the "
+                     "600-month safety horizon; set screening.max_months")
+    lines.append("")
+    lines.append("  Distributions over trials: mean (median, 10th-90th centile).")
+    return "\n".join(lines)
