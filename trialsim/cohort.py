@@ -233,6 +233,20 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
             continue
         base = Baseline(stratum)
         prevalence = stratum.mrd is not None and stratum.mrd.kind == "prevalence"
+        if not prevalence:
+            # One breakpoint at most (the arm effect's start): invert directly.
+            tsd, e = s.tsd[idx], s.e_rec[idx]
+            t_eff, h = tau[idx], ahr[idx]
+            eff = np.isfinite(t_eff) & (h != 1.0)
+            if not eff.any():
+                out[idx] = base.Binv(tsd, e)
+                continue
+            b_tau = np.zeros(idx.size)
+            b_tau[eff] = base.B(tsd[eff], t_eff[eff])
+            late = eff & (e > b_tau)
+            x = np.where(late, b_tau + (e - b_tau) / h, e)
+            out[idx] = base.Binv(tsd, x)
+            continue
         if prevalence:
             s0 = np.clip(mrd_start[idx], 0.0, np.inf)
             s1 = np.clip(mrd_end[idx], 0.0, np.inf)

@@ -88,8 +88,9 @@ class Operations:
         if self.screening:
             m = max(1, math.ceil(self.every / 1.0))   # windows of at most one month
             return self.every / m
-        # No screening: windows of about a quarter of the expected accrual time.
-        return max(1.0, self.accrual.time_to_accrue(self.enrollment) / 4.0)
+        # No screening: one window a little longer than the expected accrual
+        # time, so that most replicates need one draw of arrivals and few a second.
+        return max(1.0, 1.1 * self.accrual.time_to_accrue(self.enrollment))
 
     @property
     def visits_per_window(self) -> int:
@@ -158,6 +159,10 @@ class TrialOperations:
         self.p_batch: list[np.ndarray] = []
         self.p_index: list[np.ndarray] = []
         self.p_tested: list[np.ndarray] = []
+        self.n_seen = 0                                # pending parts seen by reviews so far
+        self.f_rep = np.array([], dtype=np.int32)      # randomisations due after the last review
+        self.f_time = np.array([])
+        self.n_known = np.zeros(R, dtype=np.int64)     # randomisations counted per replicate
         self.horizon = ops.max_months if ops.max_months is not None else SAFETY_HORIZON
         if not ops.screening:
             self.horizon = max(self.horizon, SAFETY_HORIZON)
@@ -215,8 +220,7 @@ class TrialOperations:
             if n == 0:
                 continue
             u = rng.random((n, 1 + N_UNIFORMS))
-            order = np.argsort(u[:, 0], kind="stable")
-            u = u[order]
+            u = u[np.argsort(u[:, 0])]   # arrivals in time order (small sorts, cache-friendly)
             if ops.max_screened is not None:
                 room = ops.max_screened - self.n_arrived[r]
                 if n >= room:
@@ -324,30 +328,35 @@ class TrialOperations:
         if not self.p_rep:
             e = np.array([], dtype=np.int32)
             return e, np.array([]), e, np.array([], dtype=np.int64), np.array([])
-        if len(self.p_rep) > 1:  # consolidate, so reviews stay linear in work done
-            self.p_rep = [np.concatenate(self.p_rep)]
-            self.p_time = [np.concatenate(self.p_time)]
-            self.p_batch = [np.concatenate(self.p_batch)]
-            self.p_index = [np.concatenate(self.p_index)]
-            self.p_tested = [np.concatenate(self.p_tested)]
-        return self.p_rep[0], self.p_time[0], self.p_batch[0], self.p_index[0], self.p_tested[0]
+        return tuple(np.concatenate(x) for x in (self.p_rep, self.p_time, self.p_batch, self.p_index, self.p_tested))
 
     def _review(self, j: int) -> None:
         ops = self.ops
         t1 = (j + 1) * self.dt
-        rep, time, _, _, _ = self._pending()
+        # Randomisations not yet counted: the ones pended since the last review,
+        # and earlier ones whose result was due after it. All randomisations
+        # before t1 are known now: their samples were taken before t1.
+        rep = np.concatenate([self.f_rep] + self.p_rep[self.n_seen:])
+        time = np.concatenate([self.f_time] + self.p_time[self.n_seen:])
+        self.n_seen = len(self.p_rep)
+        now = time < t1
+        self.f_rep, self.f_time = rep[~now], time[~now]
+        rep, time = rep[now], time[now]
         open_ = ~self.closed
-        # All randomisations before t1 are known now: their samples were taken before t1.
-        known = (time < t1) & open_[rep]
-        counts = np.bincount(rep[known], minlength=self.R)
-        full = open_ & (counts >= ops.enrollment)
+        keep = open_[rep]
+        rep, time = rep[keep], time[keep]
+        before = self.n_known.copy()
+        self.n_known += np.bincount(rep, minlength=self.R)
+        full = open_ & (self.n_known >= ops.enrollment)
         if full.any():
-            sel = np.flatnonzero(known & full[rep])
-            o = np.lexsort((time[sel], rep[sel]))
-            srep, stime = rep[sel][o], time[sel][o]
-            first = np.searchsorted(srep, np.flatnonzero(full))
-            self.close_time[full] = stime[first + ops.enrollment - 1]
-            self.closed[full] = True
+            # The replicate's enrollment-th randomisation is among those counted
+            # now (else it would have closed earlier): an order statistic.
+            sel = full[rep]
+            srep, stime = _sort_by_rep_time(rep[sel], time[sel], not ops.screening)
+            fr = np.flatnonzero(full)
+            first = np.searchsorted(srep, fr)
+            self.close_time[fr] = stime[first + ops.enrollment - 1 - before[fr]]
+            self.closed[fr] = True
         open_ = ~self.closed
         if t1 >= self.horizon:
             self.close_time[open_] = self.horizon
@@ -359,7 +368,7 @@ class TrialOperations:
         stalled = open_ & self.intake_done
         if stalled.any():
             busy = np.zeros(self.R, dtype=bool)
-            busy[rep[(time >= t1)]] = True
+            busy[self.f_rep] = True
             for b, batch in self.batches.items():
                 if ops.screening and (ops.count is None or b + (ops.count - 1) * self.m > j):
                     busy[batch.rep[batch.active]] = True
@@ -391,7 +400,7 @@ class TrialOperations:
                 else:
                     counts[key] = np.zeros(self.R, dtype=np.int64)
         rep, time, pb, pi, ptested = self._pending()
-        o = np.lexsort((time, rep))
+        o = _order_by_rep_time(rep, time, not ops.screening)
         rep, time, pb, pi, ptested = rep[o], time[o], pb[o], pi[o], ptested[o]
         first = np.searchsorted(rep, np.arange(self.R))
         rank = np.arange(rep.size) - first[rep]
@@ -415,3 +424,25 @@ class TrialOperations:
             patients = draw_survivors(self.pop, np.zeros((0, N_UNIFORMS)))
         counts["randomized"] = np.bincount(rep, minlength=self.R)
         return Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
+
+
+def _order_by_rep_time(rep: np.ndarray, time: np.ndarray, chronological: bool = False) -> np.ndarray:
+    """Permutation sorting by replicate, then time.
+
+    ``chronological``: entries of each replicate are already in time order (as
+    arrivals are): a stable radix sort by replicate suffices. Otherwise one
+    argsort of a combined key (faster than lexsort; exact for finite times).
+    """
+    if rep.size == 0:
+        return np.arange(0)
+    if chronological:
+        return np.argsort(rep, kind="stable")
+    lo = float(time.min())
+    span = float(time.max()) - lo + 1.0
+    key = rep.astype(np.float64) * span + (time - lo)
+    return np.argsort(key)
+
+
+def _sort_by_rep_time(rep, time, chronological=False):
+    o = _order_by_rep_time(rep, time, chronological)
+    return rep[o], time[o]

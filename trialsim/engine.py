@@ -24,7 +24,7 @@ import numpy as np
 from trialsim.analysis import critical_value, logrank
 from trialsim.cohort import PopulationModel
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
-from trialsim.intervention import ArmModel, apply_arm, assign_arms
+from trialsim.intervention import ArmModel, apply_arm, assign_arms_padded
 from trialsim.scenario import Scenario
 from trialsim.screening import TestModel
 
@@ -92,9 +92,9 @@ class TrialModel:
 
 def replicate_streams(seed: int, index: int) -> tuple[np.random.Generator, np.random.Generator]:
     """The (screening, trial) generators of replicate ``index``."""
-    ss = np.random.SeedSequence(seed, spawn_key=(index,))
-    a, b = ss.spawn(2)
-    return np.random.Generator(np.random.PCG64(a)), np.random.Generator(np.random.PCG64(b))
+    # Identical to SeedSequence(seed, spawn_key=(index,)).spawn(2), built directly.
+    return tuple(np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, k))))
+                 for k in (0, 1))
 
 
 def draw_seed() -> int:
@@ -106,14 +106,18 @@ def draw_seed() -> int:
 # One chunk
 
 
-def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int]) -> dict[str, np.ndarray]:
-    """Simulate the replicates ``indices``; one row per replicate."""
+def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
+                   patients: dict | None = None) -> dict[str, np.ndarray]:
+    """Simulate the replicates ``indices``; one row per replicate. If
+    ``patients`` is a dict, it receives the patient-level table."""
     indices = np.asarray(indices, dtype=np.int64)
     streams = [replicate_streams(seed, int(i)) for i in indices]
     enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams]).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
-    out.update(_follow_up_and_analyse(model, enrol, [s[1] for s in streams]))
+    out.update(_follow_up_and_analyse(model, enrol, [s[1] for s in streams], patients))
+    if patients is not None:
+        patients["replicate"] = indices[patients.pop("_row")]
     out["enrollment_reached"] = enrol.counts["randomized"] >= model.operations.enrollment
     out["screening_closed_month"] = enrol.close_time
     if model.operations.screening and model.operations.max_months is None:
@@ -123,23 +127,24 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int]) -> dict
     return out
 
 
-def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs) -> dict[str, np.ndarray]:
+def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs, patients=None) -> dict[str, np.ndarray]:
     R = len(trial_rngs)
     rep = enrol.rep
     n_r = np.bincount(rep, minlength=R)
     n = rep.size
     # Per-patient uniforms from each replicate's trial stream, in randomisation order.
     u = np.empty((n, N_TRIAL_UNIFORMS))
-    treat = np.empty(n, dtype=bool)
     start = 0
-    for r in range(R):
+    for r in np.flatnonzero(n_r):
         c = n_r[r]
-        if c == 0:
-            continue
         u[start:start + c] = trial_rngs[r].random((c, N_TRIAL_UNIFORMS))
-        treat[start:start + c] = assign_arms(u[start:start + c, 0], model.control.allocation,
-                                             model.treatment.allocation)
         start += c
+    width = max(int(n_r.max()) if R else 0, 1)
+    first = np.concatenate([[0], np.cumsum(n_r)[:-1]])
+    col = np.arange(n) - first[rep]
+    keys = np.full((R, width), 2.0)
+    keys[rep, col] = u[:, 0]
+    treat = assign_arms_padded(keys, model.control.allocation, model.treatment.allocation)[rep, col]
     p = enrol.patients
     since_entry = enrol.randomized_at - enrol.entered_at
     t_rec = np.empty(n)
@@ -160,9 +165,6 @@ def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs) -> dict[str, np
     cal_event = np.where(has_event, enrol.randomized_at + x_event, np.inf)
 
     # Padded (replicate x patient) arrays.
-    width = max(int(n_r.max()) if R else 0, 1)
-    first = np.concatenate([[0], np.cumsum(n_r)[:-1]])
-    col = np.arange(n) - first[rep]
 
     def pad(values, fill):
         a = np.full((R, width), fill, dtype=np.asarray(values).dtype)
@@ -205,6 +207,22 @@ def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs) -> dict[str, np
     # or at randomisation without screening.
     at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
     truly = p.detectable(at)
+    if patients is not None:
+        patients.update({
+            "_row": rep,
+            "entered_month": enrol.entered_at,
+            "randomized_month": enrol.randomized_at,
+            "arm": np.where(treat, model.treatment.name, model.control.name),
+            "stratum": np.array([st.name for st in model.population.strata])[p.stratum],
+            "truly_mrd_positive": truly,
+            "in_analysis": in_analysis[rep, col],
+            "time": np.where(in_analysis[rep, col], obs_time[rep, col], np.nan),
+            "event": obs_event[rep, col],
+            "recurrence_month": enrol.randomized_at + x_rec,
+            "death_month": enrol.randomized_at + x_death,
+            "dropout_month": enrol.randomized_at + x_drop,
+            "analysis_month": cut[rep],
+        })
     out = {
         "truly_mrd_positive": np.bincount(rep[truly], minlength=R),
         "treatment_randomized": np.bincount(rep[treat], minlength=R),
@@ -299,3 +317,24 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return SimulationResult(scenario=scenario, table=table, provenance=provenance(scenario, seed, replicates),
                             model=model)
+
+
+def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[int] = 0,
+                  replicates: int | None = None) -> dict[str, np.ndarray]:
+    """Patient-level data of replicate(s) of a seeded run, re-simulated alone.
+
+    One row per randomised patient: replicate, entered_month,
+    randomized_month, arm, stratum, truly_mrd_positive, in_analysis, time
+    (months from randomisation to event or censoring at the analysis), event,
+    recurrence_month, death_month, dropout_month (calendar months, inf: never),
+    analysis_month. The replicate-level row equals the run's row for it.
+    """
+    replicates = replicates if replicates is not None else scenario.simulation.replicates
+    scenario = scenario.with_simulation(replicates=replicates, seed=seed)
+    model = TrialModel.from_scenario(scenario)
+    idx = np.atleast_1d(np.asarray(list(np.atleast_1d(replicate)), dtype=np.int64))
+    if idx.size == 0 or idx.min() < 0 or idx.max() >= replicates:
+        raise ValueError(f"replicate must lie in [0, {replicates})")
+    table: dict = {}
+    simulate_chunk(model, seed, idx, patients=table)
+    return table

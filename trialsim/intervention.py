@@ -82,3 +82,20 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
     # lead_time model: eradication removes the recurrence the MRD would have caused.
     t_rec = np.where(eradicated & lead_kind, np.inf, t_rec)
     return t_rec, eradicated
+
+
+def assign_arms_padded(u: np.ndarray, control: float, treatment: float) -> np.ndarray:
+    """:func:`assign_arms` for every row of ``u`` (replicates x patients in
+    randomisation order) at once; blocks restart in each row."""
+    R, n = u.shape
+    block = allocation_pattern(control, treatment)
+    if block is None:
+        return u < treatment / (control + treatment)
+    b = block.size
+    nb = -(-n // b)
+    keys = np.full((R, nb * b), 2.0)
+    keys[:, :n] = u
+    order = np.argsort(keys.reshape(R, nb, b), axis=2, kind="stable")
+    arms = np.empty((R, nb, b), dtype=bool)
+    np.put_along_axis(arms, order, np.broadcast_to(block, (R, nb, b)), axis=2)
+    return arms.reshape(R, nb * b)[:, :n]

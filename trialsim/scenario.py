@@ -193,8 +193,8 @@ class TableSpec(Strict):
             table = curves.read_table_csv(path)
         except ValueError as exc:  # CurveDataError names file and row
             raise FieldProblem(("file",), str(exc)) from None
-        return self.model_copy(update={"times": list(map(float, table.times)),
-                                       "survival": list(map(float, table.survival))})
+        return self.model_copy(update={"times": list(map(float, table.table_times)),
+                                       "survival": list(map(float, table.table_survival))})
 
     def build(self):
         from trialsim import curves

@@ -1,0 +1,71 @@
+"""Shared fixtures: small scenarios written the way users write them."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+CONVENTIONAL = """\
+name: conventional log-rank design
+accrual: {rate: 20.8333}
+population:
+  strata: [{name: all, share: 1, recurrence: {exponential: {median: 24}}}]
+arms:
+  control: {}
+  treatment: {hazard_ratio: 0.7}
+trial:
+  enrollment: 500
+  analysis: {events: 247, alpha: 0.025, sided: 1}
+"""
+
+CTDNA = """\
+name: small ctDNA surveillance
+accrual: {rate: 60, sites: {count: 10, open_over: 6}}
+population:
+  strata:
+    - {name: T2N1-3, share: 0.6, time_since_diagnosis: {uniform: [60, 120]}, recurrence: {reference: pan2017/T2N1-3}}
+    - {name: T1N0, share: 0.4, time_since_diagnosis: 84, recurrence: {exponential: {cumulative: 0.13, at: 240}}}
+  other_cause_death: {exponential: {rate: 0.0008}}
+mrd:
+  model: lead_time
+  lead_time: {weibull: {median: 10.5, shape: 1.5}}
+  dormant_share: 0.01
+screening:
+  test: {name: ctDNA, sensitivity: 0.88, specificity: 0.998, failure: 0.05, turnaround: 0.5, cost: 1500}
+  visits: {every: 6, count: 4}
+  staging: {imaging_lead: 3}
+  consent: 0.8
+  max_months: 36
+arms:
+  control: {allocation: 1}
+  treatment: {allocation: 1, eradication: 0.3, hazard_ratio: 0.7}
+trial:
+  enrollment: 60
+  dropout: {annual: 0.05}
+  analysis: {events: 30, months: 24, alpha: 0.025, sided: 1}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture
+def conventional(tmp_path):
+    from trialsim import load_scenario
+
+    return load_scenario(write(tmp_path, CONVENTIONAL))
+
+
+@pytest.fixture
+def ctdna(tmp_path):
+    from trialsim import load_scenario
+
+    return load_scenario(write(tmp_path, CTDNA))
