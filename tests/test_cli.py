@@ -1,0 +1,121 @@
+"""Unit tier for the command line: exit 0 on success, 2 with one clear
+message (file, line, field) on a user's mistake, never a traceback, never a
+half-written output."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import CONVENTIONAL, CTDNA, ROOT, write
+from trialsim.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_unit_run_json_has_contract_keys(tmp_path):
+    path = write(tmp_path, CTDNA)
+    res = invoke("run", path, "--replicates", 6, "--seed", 1, "--workers", 1, "--format", "json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    for key in ("scenario", "replicates", "seed", "power", "power_mcse", "screened", "test_positive",
+                "randomized", "truly_mrd_positive_share", "events", "analysis_month", "last_randomized_month",
+                "hazard_ratio_estimate", "assays", "assay_cost", "provenance"):
+        assert key in out, key
+    assert out["replicates"] == 6 and out["seed"] == 1
+    assert out["provenance"]["scenario"]["simulation"] == {"replicates": 6, "seed": 1}
+
+
+def test_unit_run_table_is_readable(tmp_path):
+    res = invoke("run", write(tmp_path, CONVENTIONAL), "-n", 20, "--seed", 3, "-w", 1)
+    assert res.exit_code == 0, res.output
+    assert "power" in res.stdout and "± " in res.stdout and "randomised" in res.stdout
+
+
+def test_unit_run_out_writes_csv_and_json(tmp_path):
+    out = tmp_path / "results"
+    res = invoke("run", write(tmp_path, CTDNA), "-n", 5, "--seed", 2, "-w", 1, "--out", out)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((out / "replicates.csv").open()))
+    assert len(rows) == 5 and rows[0]["replicate"] == "0"
+    assert {"screened", "randomized", "events", "z", "rejected"} <= set(rows[0])
+    data = json.loads((out / "results.json").read_text())
+    assert data["replicates"] == 5
+    assert sorted(p.name for p in out.iterdir()) == ["replicates.csv", "results.json"]  # no temporary files left
+
+
+def test_unit_same_seed_same_json_from_the_command_line(tmp_path):
+    path = write(tmp_path, CONVENTIONAL)
+    a = json.loads(invoke("run", path, "-n", 30, "--seed", 9, "-w", 1, "-f", "json").stdout)
+    b = json.loads(invoke("run", path, "-n", 30, "--seed", 9, "-w", 2, "-f", "json").stdout)
+    for d in (a, b):
+        d["provenance"].pop("created")
+    assert a == b
+
+
+@pytest.mark.parametrize("text,needle", [
+    (CONVENTIONAL.replace("enrollment: 500", "enrolment: 500"), "did you mean 'enrollment'"),
+    (CONVENTIONAL.replace("events: 247", "events: 600"), "trial.analysis.events"),
+    ("", "empty"),
+    ("a: [b\n", "not valid YAML"),
+])
+def test_unit_bad_input_exits_2_with_one_clear_message(tmp_path, text, needle):
+    res = invoke("validate", write(tmp_path, text))
+    assert res.exit_code == 2
+    assert needle in res.stderr
+    assert "Traceback" not in res.output
+    assert res.stderr.startswith("error: ")
+
+
+def test_unit_missing_file_exits_2(tmp_path):
+    res = invoke("run", tmp_path / "missing.yaml")
+    assert res.exit_code == 2 and "no such file" in res.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--replicates", "0"], "--replicates"),
+    (["--workers", "0"], "--workers"),
+    (["--seed", "-4"], "--seed"),
+])
+def test_unit_bad_options_exit_2(tmp_path, args, needle):
+    res = invoke("run", write(tmp_path, CONVENTIONAL), *args)
+    assert res.exit_code == 2 and needle in res.stderr
+
+
+def test_unit_out_that_is_a_file_is_refused_before_running(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    res = invoke("run", write(tmp_path, CONVENTIONAL), "-n", 5, "--out", target)
+    assert res.exit_code == 2 and "not a folder" in res.stderr
+    assert target.read_text() == "keep me"
+
+
+def test_unit_validate_and_schema(tmp_path):
+    res = invoke("validate", write(tmp_path, CTDNA))
+    assert res.exit_code == 0 and "valid" in res.stdout
+    schema = json.loads(invoke("schema").stdout)
+    assert "properties" in schema and "trial" in schema["properties"]
+
+
+def test_unit_curves_list_names_sources():
+    res = invoke("curves", "list")
+    assert res.exit_code == 0 and "pan2017/T1N0" in res.stdout and "source" in res.stdout
+
+
+def test_unit_console_script_runs_as_a_process(tmp_path):
+    """The installed command itself, as a user runs it: bad input gives status 2, no traceback."""
+    exe = ROOT / ".venv" / "bin" / "trialsim"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "trialsim.cli"]
+    bad = write(tmp_path, CONVENTIONAL.replace("share: 1", "share: 2"))
+    proc = subprocess.run(cmd + ["run", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "population.strata.0.share" in proc.stderr and "Traceback" not in proc.stderr
