@@ -153,4 +153,4 @@ def test_regression_pinned_seed_conventional(conventional):
     assert got == PINNED_Z
 
 
-PINNED_Z = [4.424566, 3.270745, 2.815248]
+PINNED_Z = [3.952066, 3.152061, 2.730061]

@@ -202,6 +202,10 @@ class TrialOperations:
     # -- intake ------------------------------------------------------------
 
     def _admit(self, j: int) -> None:
+        if not self.ops.screening:
+            if j == 0:
+                self._admit_all_patients()
+            return
         ops = self.ops
         t0, t1 = j * self.dt, (j + 1) * self.dt
         t_end = min(t1, self.horizon)
@@ -238,9 +242,26 @@ class TrialOperations:
         n = rep.size
         batch = Batch(rep, arrival, surv, np.ones(n, dtype=bool), np.full(n, np.inf))
         self.batches[j] = batch
-        if not ops.screening:
-            # Every arrival is randomised on arrival.
-            self._pend(rep, arrival, j, np.arange(n), np.full(n, np.nan))
+
+    def _admit_all_patients(self) -> None:
+        """Without screening every arrival is randomised on arrival and
+        enrolment closes at the enrollment-th arrival: draw exactly those
+        arrivals, as a unit-rate Poisson process (cumulated exponential gaps)
+        mapped through the accrual schedule's cumulative rate. One draw per
+        replicate; arrivals come out in time order."""
+        ops = self.ops
+        n = ops.enrollment
+        u = np.empty((self.R, n, 1 + N_UNIFORMS))
+        for r in range(self.R):
+            u[r] = self.rngs[r].random((n, 1 + N_UNIFORMS))
+        arrival = ops.accrual.inverse(np.cumsum(-np.log1p(-u[:, :, 0]), axis=1)).reshape(-1)
+        rep = np.repeat(np.arange(self.R, dtype=np.int32), n)
+        surv = draw_survivors(self.pop, u[:, :, 1:].reshape(-1, N_UNIFORMS))
+        size = rep.size
+        self.batches[0] = Batch(rep, arrival, surv, np.ones(size, dtype=bool), np.full(size, np.inf))
+        self.n_arrived[:] = n
+        self.intake_done[:] = True
+        self._pend(rep, arrival, 0, np.arange(size), np.full(size, np.nan))
 
     # -- lab: the tests sampled in window j ---------------------------------
 
@@ -406,22 +427,21 @@ class TrialOperations:
         rank = np.arange(rep.size) - first[rep]
         keep = (time <= close[rep]) & (rank < ops.enrollment)
         rep, time, pb, pi, ptested = rep[keep], time[keep], pb[keep], pi[keep], ptested[keep]
-        parts, entered = [], np.empty(rep.size)
-        order_parts = []
+        # Gather the randomised patients' histories from their batches, in
+        # (replicate, randomisation time) order, one copy per field.
+        entered = np.empty(rep.size)
+        fields = Survivors.__dataclass_fields__
+        ref = next(iter(self.batches.values())).surv if self.batches else None
+        cols = {k: np.empty(rep.size, dtype=getattr(ref, k).dtype) if ref is not None else np.empty(0)
+                for k in fields}
         for b in np.unique(pb):
             sel = np.flatnonzero(pb == b)
             batch = self.batches[int(b)]
-            parts.append(batch.surv.take(pi[sel]))
-            entered[sel] = batch.arrival[pi[sel]]
-            order_parts.append(sel)
-        if parts:
-            patients = Survivors.concat(parts)
-            perm = np.concatenate(order_parts)
-            inv = np.empty_like(perm)
-            inv[perm] = np.arange(perm.size)
-            patients = patients.take(inv)
-        else:
-            patients = draw_survivors(self.pop, np.zeros((0, N_UNIFORMS)))
+            src = pi[sel]
+            entered[sel] = batch.arrival[src]
+            for k in fields:
+                cols[k][sel] = getattr(batch.surv, k)[src]
+        patients = Survivors(**cols) if ref is not None else draw_survivors(self.pop, np.zeros((0, N_UNIFORMS)))
         counts["randomized"] = np.bincount(rep, minlength=self.R)
         return Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
 

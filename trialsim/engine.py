@@ -147,8 +147,10 @@ def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs, patients=None) 
     treat = assign_arms_padded(keys, model.control.allocation, model.treatment.allocation)[rep, col]
     p = enrol.patients
     since_entry = enrol.randomized_at - enrol.entered_at
-    t_rec = np.empty(n)
+    t_rec = p.t_rec.copy()
     for arm, mask in ((model.control, ~treat), (model.treatment, treat)):
+        if not arm.has_effect:
+            continue
         idx = np.flatnonzero(mask)
         if idx.size:
             t_rec[idx], _ = apply_arm(model.population, p.take(idx), since_entry[idx], arm, u[idx, 1])
