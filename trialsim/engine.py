@@ -157,7 +157,7 @@ def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs, patients=None) 
     # Times from randomisation.
     x_rec = t_rec - since_entry
     x_death = p.t_death - since_entry
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # a denormal rate gives inf, i.e. no dropout
         x_drop = -np.log1p(-u[:, 2]) / model.dropout_rate if model.dropout_rate > 0 else np.full(n, np.inf)
     if model.death_is_event:
         x_event, x_cens = np.minimum(x_rec, x_death), x_drop
