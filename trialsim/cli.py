@@ -113,10 +113,11 @@ class _progress:
 
     def __enter__(self):
         if sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), transient=True)
+                                TimeRemainingColumn(), transient=True, console=Console(stderr=True))
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=None)
         return self.tick
