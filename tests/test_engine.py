@@ -154,3 +154,14 @@ def test_regression_pinned_seed_conventional(conventional):
 
 
 PINNED_Z = [3.952066, 3.152061, 2.730061]
+
+
+def test_unit_no_one_randomised_is_a_result_not_a_crash(tmp_path):
+    from tests.conftest import CTDNA, write
+    from trialsim import load_scenario
+
+    sc = load_scenario(write(tmp_path, CTDNA.replace("sensitivity: 0.88, specificity: 0.998",
+                                                     "sensitivity: 0.0, specificity: 1.0")))
+    r = simulate(sc, replicates=4, seed=1, workers=1)
+    assert np.all(r.table["randomized"] == 0) and r.power == 0.0
+    assert json.loads(r.to_json())["randomized"]["mean"] == 0.0

@@ -163,9 +163,10 @@ class TrialOperations:
         self.f_rep = np.array([], dtype=np.int32)      # randomisations due after the last review
         self.f_time = np.array([])
         self.n_known = np.zeros(R, dtype=np.int64)     # randomisations counted per replicate
-        self.horizon = ops.max_months if ops.max_months is not None else SAFETY_HORIZON
         if not ops.screening:
-            self.horizon = max(self.horizon, SAFETY_HORIZON)
+            self.horizon = np.inf   # enrolment always closes at the enrollment-th arrival
+        else:
+            self.horizon = ops.max_months if ops.max_months is not None else SAFETY_HORIZON
 
     # -- simpy processes ---------------------------------------------------
 
@@ -217,7 +218,7 @@ class TrialOperations:
             return
         c0 = float(ops.accrual.cumulative(t0))
         mu = float(ops.accrual.cumulative(t_end)) - c0
-        reps, fracs, us = [], [], []
+        reps, us = [], []
         for r in recruiting:
             rng = self.rngs[r]
             n = int(rng.poisson(mu))

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from trialsim.analysis import critical_value, logrank
+from trialsim.analysis import logrank, reject
 from trialsim.cohort import PopulationModel
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.intervention import ArmModel, apply_arm, assign_arms_padded
@@ -202,8 +202,7 @@ def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs, patients=None) 
     obs_time = np.where(in_analysis, obs_time, np.inf)
     group = pad(treat, False)
     lr = logrank(obs_time, obs_event, group, in_analysis)
-    crit = critical_value(model.alpha, model.sided)
-    rejected = lr.z >= crit if model.sided == 1 else np.abs(lr.z) >= crit
+    rejected = reject(lr.z, alpha=model.alpha, sided=model.sided)
 
     # Truly MRD-positive: detectable at the positive test's sample (screening),
     # or at randomisation without screening.
