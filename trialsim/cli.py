@@ -16,8 +16,6 @@ import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Design simulator for trials that eradicate minimal residual disease.")
-curves_app = typer.Typer(no_args_is_help=True, help="Survival curves shipped with trialsim.")
-app.add_typer(curves_app, name="curves")
 
 
 class Format(str, Enum):
@@ -94,16 +92,6 @@ def schema():
     typer.echo(json.dumps(json_schema(), indent=2))
 
 
-@curves_app.command("list")
-def curves_list():
-    """List the reference curves shipped with trialsim, with their sources."""
-    from trialsim import curves
-
-    for name, ref in curves.REFERENCES.items():
-        typer.echo(f"{name:<20} {ref.curve.describe()}")
-        typer.echo(f"{'':<20} source: {ref.source}")
-
-
 class _progress:
     """A progress bar on stderr when it is a terminal; silent otherwise."""
 
@@ -130,6 +118,14 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+# Commands of other modules register themselves here, one line each.
+from trialsim.curves_cli import register as _register_curves  # noqa: E402
+
+_register_curves(app)
+# [sweep commands]
+# [report commands]
 
 
 def main() -> None:
