@@ -213,11 +213,45 @@ def test_unit_stratum_override_merges(tmp_path):
     assert sc.stratum_mrd(1)["prevalence"] == 0.02 and sc.stratum_mrd(1)["hazard_ratio"] == 2.3
 
 
-def test_unit_not_yet_implemented_features_are_refused_clearly(tmp_path):
-    err = problems(tmp_path, CONVENTIONAL.replace("sided: 1}", "sided: 1, looks: [0.5]}"))
-    assert "trial.analysis.looks" in str(err) and "not yet implemented" in str(err)
-    err = problems(tmp_path, CONVENTIONAL.replace("sided: 1}", "sided: 1, test: rmst(24)}"))
-    assert "trial.analysis.test" in str(err)
+@pytest.mark.parametrize("old,new,path,needle", [
+    ("sided: 1}", "sided: 1, looks: [0.6, 0.4]}", "trial.analysis.looks", "strictly increasing"),
+    ("events: 247, ", "months: 30, ", "trial.analysis.looks", "give events"),
+    ("sided: 1}", "sided: 1, looks: [0.5], spending: fancy}", "trial.analysis.spending", "unknown spending"),
+    ("sided: 1}", "sided: 1, test: wilcoxon}", "trial.analysis.test", "unknown test"),
+    ("sided: 1}", "sided: 1, futility: {beta: 0.2, hazard_ratio: 0.7}}", "trial.analysis.futility", "give looks"),
+    ("sided: 1}", "sided: 1, stratified: true}", "trial.analysis.stratified", "two strata"),
+    ("enrollment: 500", "enrollment: 500\n  endpoint: mrd_clearance", "trial.clearance", "clearance: {at"),
+])
+def test_unit_analysis_options_checked(tmp_path, old, new, path, needle):
+    text = CONVENTIONAL.replace(old, new)
+    if "looks: [0.5]" not in new and "looks: [0.6" not in new and old == "events: 247, ":
+        text = text.replace("sided: 1}", "sided: 1, looks: [0.5]}")
+    err = problems(tmp_path, text)
+    assert path in str(err) and needle in str(err), str(err)
+
+
+def test_unit_unquoted_comma_in_flow_mapping_gets_a_hint(tmp_path):
+    err = problems(tmp_path, CONVENTIONAL.replace("sided: 1}", "sided: 1, test: fh(0, 1)}"))
+    assert "quote it" in str(err)
+
+
+def test_unit_full_analysis_block_loads(tmp_path):
+    text = CONVENTIONAL.replace("analysis: {events: 247, alpha: 0.025, sided: 1}",
+                                "analysis: {events: 247, test: \"fh(0, 1)\", looks: [0.5], spending: hsd(-4),\n"
+                                "             futility: {spending: pocock, beta: 0.2, hazard_ratio: 0.7}}")
+    an = load_scenario(write(tmp_path, text)).trial.analysis
+    assert an.test == "fh(0,1)" and an.spending == "hsd(-4)" and an.futility.beta == 0.2
+
+
+def test_unit_clearance_endpoint_needs_screening(tmp_path):
+    text = CONVENTIONAL.replace("enrollment: 500", "enrollment: 500\n  endpoint: [drfs, mrd_clearance]\n"
+                                "  clearance: {at: 6}")
+    err = problems(tmp_path, text)
+    assert "trial.endpoint" in str(err) and "screening" in str(err)
+    text = CTDNA.replace("enrollment: 60", "enrollment: 60\n  endpoint: [drfs, mrd_clearance]\n"
+                         "  clearance: {at: 6, alpha: 0.01}")
+    sc = load_scenario(write(tmp_path, text))
+    assert sc.trial.endpoints == ["drfs", "mrd_clearance"] and sc.trial.clearance.at == 6
 
 
 def test_unit_json_schema_describes_the_format():

@@ -21,41 +21,42 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from trialsim.analysis import logrank, reject
 from trialsim.cohort import PopulationModel
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
-from trialsim.intervention import ArmModel, apply_arm, assign_arms_padded
+from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
+from trialsim.intervention import ArmModel
 from trialsim.scenario import Scenario
 from trialsim.screening import TestModel
 
 SURVIVORS_PER_CHUNK = 400_000   # bounds memory: ~100-200 MB per worker at most
-N_TRIAL_UNIFORMS = 3            # per randomised patient: arm key, eradication, dropout
 
 
 @dataclass(frozen=True)
 class TrialModel:
-    """A scenario compiled for simulation (curves built, arrays ready)."""
+    """A scenario compiled for simulation (curves built, boundaries computed)."""
 
     scenario: Scenario
     population: PopulationModel
     operations: Operations
-    control: ArmModel
-    treatment: ArmModel
-    dropout_rate: float
-    death_is_event: bool
-    events_target: int | None
-    months_after_last: float | None
-    alpha: float
-    sided: int
+    follow_up: FollowUpModel
+
+    @property
+    def control(self) -> ArmModel:
+        return self.follow_up.control
+
+    @property
+    def treatment(self) -> ArmModel:
+        return self.follow_up.treatment
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> "TrialModel":
         starts, rates = sc.accrual.schedule()
         scr = sc.screening
+        test = TestModel.from_scenario(sc) if scr is not None else None
         ops = Operations(
             accrual=AccrualSchedule(starts, rates),
             enrollment=sc.trial.enrollment,
-            test=TestModel.from_scenario(sc) if scr is not None else None,
+            test=test,
             every=scr.visits.every if scr is not None else math.inf,
             count=scr.visits.count if scr is not None else None,
             imaging_lead=scr.staging.imaging_lead if scr is not None else 0.0,
@@ -64,20 +65,20 @@ class TrialModel:
             max_months=scr.max_months if scr is not None else None,
         )
         c, t = sc.control_arm, sc.treatment_arm
-        an = sc.trial.analysis
-        return cls(
-            scenario=sc,
-            population=PopulationModel.from_scenario(sc),
-            operations=ops,
+        population = PopulationModel.from_scenario(sc)
+        cl = sc.trial.clearance
+        follow_up = FollowUpModel(
+            population=population,
             control=ArmModel.from_spec(c, sc.arms[c]),
             treatment=ArmModel.from_spec(t, sc.arms[t]),
             dropout_rate=sc.trial.dropout.monthly_rate if sc.trial.dropout is not None else 0.0,
             death_is_event=sc.trial.death == "event",
-            events_target=an.events,
-            months_after_last=an.months,
-            alpha=an.alpha,
-            sided=an.sided,
+            plan=analysis_plan(sc),
+            primary=sc.trial.endpoints[0],
+            clearance=ClearancePlan(cl.at, cl.test, cl.alpha, cl.sided) if cl is not None else None,
+            test_model=test,
         )
+        return cls(scenario=sc, population=population, operations=ops, follow_up=follow_up)
 
     def expected_survivors_per_replicate(self) -> float:
         ops = self.operations
@@ -109,15 +110,21 @@ def draw_seed() -> int:
 def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
                    patients: dict | None = None) -> dict[str, np.ndarray]:
     """Simulate the replicates ``indices``; one row per replicate. If
-    ``patients`` is a dict, it receives the patient-level table."""
+    ``patients`` is a dict, it receives the patient-level table. Interim
+    looks, when planned, come back under the key ``_looks`` (one row per
+    replicate per look)."""
     indices = np.asarray(indices, dtype=np.int64)
     streams = [replicate_streams(seed, int(i)) for i in indices]
     enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams]).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
-    out.update(_follow_up_and_analyse(model, enrol, [s[1] for s in streams], patients))
+    out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))
     if patients is not None:
         patients["replicate"] = indices[patients.pop("_row")]
+    if "_looks" in out:
+        looks = out.pop("_looks")
+        looks["replicate"] = indices[looks.pop("replicate_row")]
+        out["_looks"] = looks
     out["enrollment_reached"] = enrol.counts["randomized"] >= model.operations.enrollment
     out["screening_closed_month"] = enrol.close_time
     if model.operations.screening and model.operations.max_months is None:
@@ -127,117 +134,24 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     return out
 
 
-def _follow_up_and_analyse(model: TrialModel, enrol, trial_rngs, patients=None) -> dict[str, np.ndarray]:
-    R = len(trial_rngs)
-    rep = enrol.rep
-    n_r = np.bincount(rep, minlength=R)
-    n = rep.size
-    # Per-patient uniforms from each replicate's trial stream, in randomisation order.
-    u = np.empty((n, N_TRIAL_UNIFORMS))
-    start = 0
-    for r in np.flatnonzero(n_r):
-        c = n_r[r]
-        u[start:start + c] = trial_rngs[r].random((c, N_TRIAL_UNIFORMS))
-        start += c
-    width = max(int(n_r.max()) if R else 0, 1)
-    first = np.concatenate([[0], np.cumsum(n_r)[:-1]])
-    col = np.arange(n) - first[rep]
-    keys = np.full((R, width), 2.0)
-    keys[rep, col] = u[:, 0]
-    treat = assign_arms_padded(keys, model.control.allocation, model.treatment.allocation)[rep, col]
-    p = enrol.patients
-    since_entry = enrol.randomized_at - enrol.entered_at
-    t_rec = p.t_rec.copy()
-    for arm, mask in ((model.control, ~treat), (model.treatment, treat)):
-        if not arm.has_effect:
-            continue
-        idx = np.flatnonzero(mask)
-        if idx.size:
-            t_rec[idx], _ = apply_arm(model.population, p.take(idx), since_entry[idx], arm, u[idx, 1])
-    # Times from randomisation.
-    x_rec = t_rec - since_entry
-    x_death = p.t_death - since_entry
-    with np.errstate(divide="ignore", over="ignore"):  # a denormal rate gives inf, i.e. no dropout
-        x_drop = -np.log1p(-u[:, 2]) / model.dropout_rate if model.dropout_rate > 0 else np.full(n, np.inf)
-    if model.death_is_event:
-        x_event, x_cens = np.minimum(x_rec, x_death), x_drop
-    else:
-        x_event, x_cens = x_rec, np.minimum(x_drop, x_death)
-    has_event = x_event <= x_cens
-    cal_event = np.where(has_event, enrol.randomized_at + x_event, np.inf)
+def analysis_plan(sc: Scenario) -> AnalysisPlan:
+    """The analysis of a scenario, with group-sequential boundaries when it has looks."""
+    an = sc.trial.analysis
+    efficacy = futility = None
+    looks = tuple(an.looks or ())
+    if looks:
+        from trialsim.design import boundaries
 
-    # Padded (replicate x patient) arrays.
-
-    def pad(values, fill):
-        a = np.full((R, width), fill, dtype=np.asarray(values).dtype)
-        a[rep, col] = values
-        return a
-
-    P_cal = pad(cal_event, np.inf)
-    P_rand = pad(enrol.randomized_at, np.inf)
-    valid = pad(np.ones(n, dtype=bool), False)
-    last_rand = np.where(n_r > 0, np.max(np.where(valid, P_rand, -np.inf), axis=1), np.nan)
-
-    # The analysis cut: at the target number of events, at a time after the
-    # last randomisation, or whichever comes first.
-    ev_cut = np.full(R, np.inf)
-    k = model.events_target
-    if k is not None and k <= width:
-        ev_cut = np.partition(P_cal, k - 1, axis=1)[:, k - 1]
-    months_cut = last_rand + model.months_after_last if model.months_after_last is not None else np.full(R, np.inf)
-    cut = np.minimum(ev_cut, months_cut)
-    # Target never reached and no calendar cut: analyse once every event has happened.
-    finite = np.where(np.isfinite(P_cal), P_cal, -np.inf).max(axis=1)
-    fallback = np.where(np.isfinite(finite), finite, np.nan_to_num(last_rand, nan=0.0))
-    cut = np.where(np.isfinite(cut), cut, fallback)
-
-    P_xe = pad(x_event, np.inf)
-    P_xc = pad(x_cens, np.inf)
-    P_has = pad(has_event, False)
-    follow = cut[:, None] - P_rand
-    in_analysis = valid & (follow >= 0)
-    obs_time = np.minimum(np.minimum(P_xe, P_xc), follow)
-    # Compare on the calendar: (r + x) - r can round below x and lose the cut's own event.
-    obs_event = P_has & (P_cal <= cut[:, None]) & in_analysis
-    obs_time = np.where(in_analysis, obs_time, np.inf)
-    group = pad(treat, False)
-    lr = logrank(obs_time, obs_event, group, in_analysis)
-    rejected = reject(lr.z, alpha=model.alpha, sided=model.sided)
-
-    # Truly MRD-positive: detectable at the positive test's sample (screening),
-    # or at randomisation without screening.
-    at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
-    truly = p.detectable(at)
-    if patients is not None:
-        patients.update({
-            "_row": rep,
-            "entered_month": enrol.entered_at,
-            "randomized_month": enrol.randomized_at,
-            "arm": np.where(treat, model.treatment.name, model.control.name),
-            "stratum": np.array([st.name for st in model.population.strata])[p.stratum],
-            "truly_mrd_positive": truly,
-            "in_analysis": in_analysis[rep, col],
-            "time": np.where(in_analysis[rep, col], obs_time[rep, col], np.nan),
-            "event": obs_event[rep, col],
-            "recurrence_month": enrol.randomized_at + x_rec,
-            "death_month": enrol.randomized_at + x_death,
-            "dropout_month": enrol.randomized_at + x_drop,
-            "analysis_month": cut[rep],
-        })
-    out = {
-        "truly_mrd_positive": np.bincount(rep[truly], minlength=R),
-        "treatment_randomized": np.bincount(rep[treat], minlength=R),
-        "last_randomized_month": last_rand,
-        "analysis_month": cut,
-        "events": lr.events.astype(np.int64),
-        "events_control": lr.observed[:, 0].astype(np.int64),
-        "events_treatment": lr.observed[:, 1].astype(np.int64),
-        "events_reached": (lr.events >= k) if k is not None else np.ones(R, dtype=bool),
-        "z": lr.z,
-        "hazard_ratio_estimate": lr.hazard_ratio,
-        "rejected": rejected,
-    }
-    return out
+        fut = None
+        if an.futility is not None:
+            fut = {"spending": an.futility.spending, "beta": an.futility.beta,
+                   "hazard_ratio": an.futility.hazard_ratio, "events": an.events}
+        b = boundaries(list(looks) + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)
+        efficacy = tuple(float(x) for x in b.efficacy)
+        futility = tuple(float(x) for x in b.futility) if b.futility is not None else None
+    return AnalysisPlan(test=an.test, stratified=an.stratified, alpha=an.alpha, sided=an.sided,
+                        events_target=an.events, months_after_last=an.months, looks=looks,
+                        efficacy=efficacy, futility=futility)
 
 
 # --------------------------------------------------------------------------
@@ -315,9 +229,12 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
                 done += c.size
                 if progress:
                     progress(done, indices.size)
-    table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    looks = None
+    if "_looks" in parts[0]:
+        looks = {k: np.concatenate([p["_looks"][k] for p in parts]) for k in parts[0]["_looks"]}
+    table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "_looks"}
     return SimulationResult(scenario=scenario, table=table, provenance=provenance(scenario, seed, replicates),
-                            model=model)
+                            model=model, looks=looks)
 
 
 def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[int] = 0,

@@ -66,13 +66,13 @@ def assign_arms(u: np.ndarray, control: float, treatment: float) -> np.ndarray:
 
 
 def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: ArmModel,
-              u_erad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Recurrence times from entry under ``arm`` for patients randomised
-    ``since_entry`` months after entering. Returns (t_rec, eradicated)."""
+              u_erad: np.ndarray) -> "ArmOutcome":
+    """Latent histories under ``arm`` for patients randomised ``since_entry``
+    months after entering (times from entry)."""
     n = len(s)
-    if not arm.has_effect:
-        return s.t_rec.copy(), np.zeros(n, dtype=bool)
     tau = since_entry + arm.delay
+    if not arm.has_effect:
+        return ArmOutcome(s.t_rec.copy(), np.zeros(n, dtype=bool), tau, s.mrd_start.copy(), s.mrd_end.copy())
     detectable = s.detectable(since_entry)
     eradicated = detectable & (u_erad < arm.eradication) & (s.t_rec > tau)
     lead_kind = np.array([st.mrd is not None and st.mrd.kind == "lead_time" for st in pop.strata])[s.stratum]
@@ -81,7 +81,30 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
     t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=hr, mrd_end=mrd_end)
     # lead_time model: eradication removes the recurrence the MRD would have caused.
     t_rec = np.where(eradicated & lead_kind, np.inf, t_rec)
-    return t_rec, eradicated
+    # The MRD window after the effect starts. lead_time: the same lead time
+    # before the (possibly delayed) recurrence; eradicated MRD is gone.
+    recurs = lead_kind & np.isfinite(s.t_rec) & np.isfinite(s.mrd_start)
+    with np.errstate(invalid="ignore"):   # inf - inf where the window is empty; masked by `recurs`
+        lead = s.t_rec - s.mrd_start
+        mrd_start = np.where(recurs, t_rec - lead, s.mrd_start)
+    mrd_end = np.where(recurs, t_rec, mrd_end)
+    gone = eradicated & lead_kind
+    mrd_start = np.where(gone, np.inf, mrd_start)
+    mrd_end = np.where(gone, np.inf, mrd_end)
+    return ArmOutcome(t_rec, eradicated, tau, mrd_start, mrd_end)
+
+
+@dataclass
+class ArmOutcome:
+    """Patients' histories under an arm (times from entry). Before the
+    effect starts (``effect_start``) MRD follows the untreated window; after
+    it, ``[mrd_start, mrd_end)``."""
+
+    t_rec: np.ndarray
+    eradicated: np.ndarray
+    effect_start: np.ndarray
+    mrd_start: np.ndarray
+    mrd_end: np.ndarray
 
 
 def assign_arms_padded(u: np.ndarray, control: float, treatment: float) -> np.ndarray:

@@ -93,6 +93,7 @@ class SimulationResult:
     table: dict[str, np.ndarray]
     provenance: dict
     model: Any = field(default=None, repr=False)
+    looks: dict[str, np.ndarray] | None = None   # one row per replicate per look performed
 
     @property
     def replicates(self) -> int:
@@ -135,7 +136,11 @@ class SimulationResult:
             "alpha": sc.trial.analysis.alpha,
             "sided": sc.trial.analysis.sided,
             "test": sc.trial.analysis.test,
+            "primary_endpoint": sc.trial.endpoints[0],
         }
+        if sc.trial.endpoints[0] == "mrd_clearance":
+            c = sc.trial.clearance
+            out.update(alpha=c.alpha, sided=c.sided, test=c.test)
         for key in ("screened", "tested", "test_positive", "eligible", "consented"):
             if key in t:
                 out[key] = distribution(t[key])
@@ -157,8 +162,48 @@ class SimulationResult:
         out["assay_cost"] = distribution(t["assay_cost"]) if "assay_cost" in t else None
         if "safety_horizon_hit" in t:
             out["safety_horizon_share"] = float(np.mean(t["safety_horizon_hit"]))
+        for key in [k for k in t if k.endswith("_estimate") and k != "hazard_ratio_estimate"]:
+            out[key] = distribution(t[key])
+        if "stopped_at_look" in t:
+            out["group_sequential"] = self._group_sequential_summary()
+        if "clearance_rejected" in t:
+            out["clearance"] = self._clearance_summary()
+        if "drfs_rejected" in t:
+            p = float(np.mean(t["drfs_rejected"]))
+            out["drfs_power"] = p
+            out["drfs_power_mcse"] = math.sqrt(p * (1 - p) / self.replicates)
         out["provenance"] = self.provenance
         return out
+
+    def _group_sequential_summary(self) -> dict:
+        t, n = self.table, self.replicates
+        plan = self.model.follow_up.plan if self.model is not None else None
+        k = len(plan.looks) + 1 if plan is not None else int(t["stopped_at_look"].max())
+        by_look = [float(np.mean(t["rejected"] & (t["stopped_at_look"] == j))) for j in range(1, k + 1)]
+        fut = [float(np.mean(t["stopped_for_futility"] & (t["stopped_at_look"] == j))) for j in range(1, k + 1)]
+        return {
+            "information_fractions": list(plan.looks) + [1.0] if plan is not None else None,
+            "efficacy_bounds_z": list(plan.efficacy) if plan is not None else None,
+            "futility_bounds_z": list(plan.futility) if plan is not None and plan.futility else None,
+            "rejection_by_look": by_look,
+            "futility_stop_by_look": fut,
+            "expected_events": float(np.mean(t["events"])),
+            "expected_analysis_month": float(np.mean(t["analysis_month"])),
+            "expected_randomized": float(np.mean(t["randomized_at_analysis"])),
+            "stopped_early_share": float(np.mean(t["stopped_at_look"] < k)),
+        }
+
+    def _clearance_summary(self) -> dict:
+        t, n = self.table, self.replicates
+        p = float(np.mean(t["clearance_rejected"]))
+        c = self.scenario.trial.clearance
+        return {
+            "at_month": c.at, "test": c.test, "alpha": c.alpha, "sided": c.sided,
+            "power": p, "power_mcse": math.sqrt(p * (1 - p) / n),
+            "share_cleared_treatment": distribution(t["clearance_share_treatment"]),
+            "share_cleared_control": distribution(t["clearance_share_control"]),
+            "measured": distribution(t["clearance_measured"]),
+        }
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.summary(), indent=kw.pop("indent", 2), allow_nan=False,
@@ -237,6 +282,8 @@ def format_summary(s: dict) -> str:
     """A readable table of the operating characteristics."""
     lines = [f"{s['scenario']}", f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
     crit = f"{s['test']}, {'one' if s['sided'] == 1 else 'two'}-sided alpha {s['alpha']}"
+    if s.get("primary_endpoint") == "mrd_clearance":
+        crit = "MRD clearance, " + crit
     lines.append(f"  power                     {s['power']:.4f} ± {s['power_mcse']:.4f} (Monte Carlo SE; {crit})")
     rows = [
         ("screened", "screened", 0), ("tested (a result)", "tested", 0), ("test-positive", "test_positive", 0),
@@ -248,6 +295,23 @@ def format_summary(s: dict) -> str:
     for label, key, digits in rows:
         if s.get(key) is not None:
             lines.append(f"  {label:<26}{_fmt(s[key], digits)}")
+    gs = s.get("group_sequential")
+    if gs:
+        bounds = ", ".join(f"{f:g}: z>={b:.3f}" for f, b in zip(gs["information_fractions"], gs["efficacy_bounds_z"]))
+        lines.append(f"  {'looks (efficacy bounds)':<26}{bounds}")
+        lines.append(f"  {'rejection by look':<26}" + ", ".join(f"{p:.4f}" for p in gs["rejection_by_look"]))
+        if gs.get("futility_bounds_z"):
+            lines.append(f"  {'futility stop by look':<26}" + ", ".join(f"{p:.4f}" for p in gs["futility_stop_by_look"]))
+        lines.append(f"  {'expected events':<26}{gs['expected_events']:.1f}; expected analysis month "
+                     f"{gs['expected_analysis_month']:.1f}; expected randomised {gs['expected_randomized']:.1f}")
+    cl = s.get("clearance")
+    if cl:
+        lines.append(f"  {'MRD clearance power':<26}{cl['power']:.4f} ± {cl['power_mcse']:.4f} "
+                     f"({cl['test']}, alpha {cl['alpha']}, at month {cl['at_month']:g} after randomisation)")
+        lines.append(f"  {'cleared, treatment':<26}{_fmt(cl['share_cleared_treatment'], 3)}")
+        lines.append(f"  {'cleared, control':<26}{_fmt(cl['share_cleared_control'], 3)}")
+    if "drfs_power" in s:
+        lines.append(f"  {'DRFS power (secondary)':<26}{s['drfs_power']:.4f} ± {s['drfs_power_mcse']:.4f}")
     lines.append(f"  {'enrolment target reached':<26}{s['enrollment_reached_share']:.1%} of trials")
     lines.append(f"  {'events target reached':<26}{s['events_reached_share']:.1%} of trials")
     if s.get("safety_horizon_share"):

@@ -81,10 +81,14 @@ class Strict(BaseModel):
             allowed = set(cls.model_fields)
             for key in data:
                 if key not in allowed:
+                    hint = ""
+                    if str(key).rstrip().endswith(")"):
+                        hint = ("; inside {...} a comma ends the value: quote it, e.g. "
+                                "test: \"fh(0, 1)\"")
                     raise FieldProblem(
                         (str(key),),
                         f"unknown key '{key}'{_suggest(key, sorted(allowed))}; "
-                        f"allowed here: {', '.join(sorted(allowed))}",
+                        f"allowed here: {', '.join(sorted(allowed))}{hint}",
                     )
         return data
 
@@ -483,42 +487,94 @@ class DropoutSpec(Strict):
         return -math.log1p(-self.annual) / 12.0
 
 
-_TEST_PATTERN = re.compile(r"^(logrank|cox|maxcombo|fh\(\s*[\d.]+\s*,\s*[\d.]+\s*\)|rmst\(\s*[\d.]+\s*\))$")
-SUPPORTED_TESTS = ("logrank",)
+_NUM = r"\s*-?\d+(?:\.\d+)?\s*"
+_TEST_PATTERN = re.compile(rf"^(logrank|cox|maxcombo|fh\({_NUM},{_NUM}\)|rmst\({_NUM}\)|milestone\({_NUM}\))$")
+_SPENDING_PATTERN = re.compile(rf"^(obrien_fleming|pocock|classical_obrien_fleming|classical_pocock|hsd\({_NUM}\))$")
+
+
+class FutilitySpec(Strict):
+    """Non-binding futility bounds by beta-spending, for the drift of ``hazard_ratio``."""
+
+    spending: str = "obrien_fleming"
+    beta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
+    hazard_ratio: Annotated[float, Field(gt=0.0)]
+
+    @field_validator("spending")
+    @classmethod
+    def _spending(cls, v):
+        v = v.replace(" ", "")
+        if not _SPENDING_PATTERN.match(v):
+            raise ValueError(f"unknown spending '{v}'; one of obrien_fleming, pocock, hsd(gamma), "
+                             "classical_obrien_fleming, classical_pocock")
+        return v
+
+    @field_validator("hazard_ratio")
+    @classmethod
+    def _not_one(cls, v):
+        if v == 1.0:
+            raise ValueError("the futility alternative needs a hazard ratio other than 1")
+        return v
 
 
 class AnalysisSpec(Strict):
     events: PositiveInt | None = None
     months: Positive | None = None
     test: str = "logrank"
+    stratified: bool = False      # stratify the test by the scenario's strata
     alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.025
     sided: Literal[1, 2] = 1
     looks: list[Annotated[float, Field(gt=0.0, lt=1.0)]] | None = None
-    spending: str | None = None
+    spending: str = "obrien_fleming"
+    futility: FutilitySpec | None = None
+
+    @field_validator("test", "spending")
+    @classmethod
+    def _no_spaces(cls, v):
+        return v.replace(" ", "")
 
     @model_validator(mode="after")
     def _checks(self):
         if self.events is None and self.months is None:
             raise FieldProblem((), "give events (analyse at this many events), months (after the last "
                                    "randomisation), or both (whichever comes first)")
-        if not _TEST_PATTERN.match(self.test.strip()):
+        if not _TEST_PATTERN.match(self.test):
             raise FieldProblem(("test",), f"unknown test '{self.test}'; one of logrank, fh(rho,gamma), "
-                                          "maxcombo, rmst(horizon), cox")
-        if self.test.strip() not in SUPPORTED_TESTS:
-            raise FieldProblem(("test",), f"the test '{self.test}' is part of the format but not yet "
-                                          "implemented in this version of trialsim; use logrank")
+                                          "maxcombo, rmst(horizon), milestone(time), cox")
+        if not _SPENDING_PATTERN.match(self.spending):
+            raise FieldProblem(("spending",), f"unknown spending '{self.spending}'; one of obrien_fleming, "
+                                              "pocock, hsd(gamma), classical_obrien_fleming, classical_pocock")
         if self.looks:
-            raise FieldProblem(("looks",), "interim looks are part of the format but not yet implemented "
-                                           "in this version of trialsim; remove looks for a single final analysis")
+            if self.events is None:
+                raise FieldProblem(("looks",), "interim looks are at fractions of the events target: give events")
+            if any(b <= a for a, b in zip(self.looks, self.looks[1:])):
+                raise FieldProblem(("looks",), "information fractions must be strictly increasing")
+            if self.test == "maxcombo":
+                raise FieldProblem(("looks",), "group-sequential boundaries are not defined for maxcombo here; "
+                                               "use a single analysis or another test")
+        elif self.futility is not None:
+            raise FieldProblem(("futility",), "futility bounds apply at interim looks: give looks")
         return self
+
+
+class ClearanceSpec(Strict):
+    """MRD clearance measured ``at`` months after randomisation with the screening test."""
+
+    at: Positive
+    test: Literal["fisher", "cmh"] = "fisher"
+    alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.025
+    sided: Literal[1, 2] = 1
+
+
+Endpoint = Literal["drfs", "mrd_clearance"]
 
 
 class TrialSpec(Strict):
     enrollment: PositiveInt
-    endpoint: Literal["drfs", "mrd_clearance"] = "drfs"
+    endpoint: Endpoint | list[Endpoint] = "drfs"
     death: Literal["censor", "event"] = "censor"
     dropout: DropoutSpec | None = None
     analysis: AnalysisSpec
+    clearance: ClearanceSpec | None = None
 
     @model_validator(mode="after")
     def _checks(self):
@@ -526,10 +582,19 @@ class TrialSpec(Strict):
             raise FieldProblem(("analysis", "events"),
                                f"{self.analysis.events} events can never be reached with an enrollment of "
                                f"{self.enrollment} (each patient has at most one event)")
-        if self.endpoint == "mrd_clearance":
-            raise FieldProblem(("endpoint",), "the mrd_clearance endpoint is part of the format but not yet "
-                                              "implemented in this version of trialsim; use drfs")
+        eps = self.endpoints
+        if len(set(eps)) != len(eps) or not eps:
+            raise FieldProblem(("endpoint",), "list each endpoint once: drfs, mrd_clearance")
+        if "mrd_clearance" in eps and self.clearance is None:
+            raise FieldProblem(("clearance",), "the mrd_clearance endpoint needs clearance: {at: MONTHS} "
+                                               "(when MRD is measured after randomisation)")
+        if self.clearance is not None and "mrd_clearance" not in eps:
+            raise FieldProblem(("clearance",), "clearance is set but mrd_clearance is not an endpoint")
         return self
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [self.endpoint] if isinstance(self.endpoint, str) else list(self.endpoint)
 
 
 class Scenario(Strict):
@@ -572,8 +637,14 @@ class Scenario(Strict):
             for key in ("lead_time", "dormant_share"):
                 if eff["model"] == "prevalence" and eff.get(key) is not None:
                     raise FieldProblem(where + (key,), f"{key} belongs to the lead_time model, not prevalence")
-        if self.screening is not None and self.screening.max_months is not None:
-            pass
+        if "mrd_clearance" in self.trial.endpoints:
+            if self.screening is None:
+                raise FieldProblem(("trial", "endpoint"), "MRD clearance is measured with the screening test: "
+                                                          "the scenario needs a screening block")
+            if self.mrd is None:
+                raise FieldProblem(("trial", "endpoint"), "MRD clearance needs an mrd block (a model of MRD)")
+        if self.trial.analysis.stratified and len(self.population.strata) < 2:
+            raise FieldProblem(("trial", "analysis", "stratified"), "a stratified test needs at least two strata")
         return self
 
     # -- helpers used by the engine and reports -----------------------------
