@@ -165,3 +165,14 @@ def test_unit_no_one_randomised_is_a_result_not_a_crash(tmp_path):
     r = simulate(sc, replicates=4, seed=1, workers=1)
     assert np.all(r.table["randomized"] == 0) and r.power == 0.0
     assert json.loads(r.to_json())["randomized"]["mean"] == 0.0
+
+
+def test_unit_timeline_ends_at_the_replicate_totals(ctdna):
+    r = simulate(ctdna, replicates=5, seed=6, workers=1, timeline=120)
+    tl = r.timeline
+    assert tl["month"].shape == (120,) and tl["screened"].shape == (5, 120)
+    for key, col in (("screened", "screened"), ("randomized", "randomized"), ("events", "events")):
+        assert np.all(np.diff(tl[key], axis=1) >= 0)
+        np.testing.assert_array_equal(tl[key][:, -1], r.table[col])
+    # nothing is randomised before it is screened
+    assert np.all(tl["randomized"] <= tl["screened"])

@@ -127,7 +127,7 @@ class Enrolment:
     entered_at: np.ndarray
     tested_at: np.ndarray
     patients: Survivors
-    assays: np.ndarray = field(default=None)
+    screened_at: list = field(default_factory=list)   # (replicate, calendar month) of the screened, per batch
 
 
 class TrialOperations:
@@ -406,9 +406,11 @@ class TrialOperations:
         counts = {}
         screened = np.zeros(self.R, dtype=np.int64)
         tested = np.zeros(self.R, dtype=np.int64)
+        self.screened_at: list[tuple[np.ndarray, np.ndarray]] = []   # (replicate, month) of each screened
         for batch in self.batches.values():
             ok = batch.arrival <= close[batch.rep]
             screened += np.bincount(batch.rep[ok], minlength=self.R)
+            self.screened_at.append((batch.rep[ok], batch.arrival[ok]))
             ok = batch.first_result <= close[batch.rep]
             tested += np.bincount(batch.rep[ok], minlength=self.R)
         counts["screened"] = screened
@@ -444,7 +446,9 @@ class TrialOperations:
                 cols[k][sel] = getattr(batch.surv, k)[src]
         patients = Survivors(**cols) if ref is not None else draw_survivors(self.pop, np.zeros((0, N_UNIFORMS)))
         counts["randomized"] = np.bincount(rep, minlength=self.R)
-        return Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
+        out = Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
+        out.screened_at = self.screened_at
+        return out
 
 
 def _order_by_rep_time(rep: np.ndarray, time: np.ndarray, chronological: bool = False) -> np.ndarray:

@@ -107,8 +107,15 @@ def draw_seed() -> int:
 # One chunk
 
 
+def _monthly(rep: np.ndarray, month: np.ndarray, R: int, months: int) -> np.ndarray:
+    """Cumulative counts per replicate at the end of each calendar month: (R, months)."""
+    m = np.clip(np.floor(month).astype(np.int64), 0, months - 1)
+    counts = np.bincount(rep.astype(np.int64) * months + m, minlength=R * months).reshape(R, months)
+    return np.cumsum(counts, axis=1)
+
+
 def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
-                   patients: dict | None = None) -> dict[str, np.ndarray]:
+                   patients: dict | None = None, timeline_months: int | None = None) -> dict[str, np.ndarray]:
     """Simulate the replicates ``indices``; one row per replicate. If
     ``patients`` is a dict, it receives the patient-level table. Interim
     looks, when planned, come back under the key ``_looks`` (one row per
@@ -121,6 +128,16 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))
     if patients is not None:
         patients["replicate"] = indices[patients.pop("_row")]
+    event_rep, event_month = out.pop("_event_months")
+    if timeline_months is not None:
+        R, M = indices.size, timeline_months
+        scr = enrol.screened_at
+        out["_timeline"] = {
+            "screened": _monthly(np.concatenate([r for r, _ in scr]) if scr else np.zeros(0, int),
+                                 np.concatenate([a for _, a in scr]) if scr else np.zeros(0), R, M),
+            "randomized": _monthly(enrol.rep, enrol.randomized_at, R, M),
+            "events": _monthly(event_rep, event_month, R, M),
+        }
     if "_looks" in out:
         looks = out.pop("_looks")
         looks["replicate"] = indices[looks.pop("replicate_row")]
@@ -163,9 +180,9 @@ def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 def _run_chunk(args):
-    scenario_dict, seed, indices = args
+    scenario_dict, seed, indices, timeline_months = args
     model = TrialModel.from_scenario(Scenario.from_dict(scenario_dict))
-    return simulate_chunk(model, seed, indices)
+    return simulate_chunk(model, seed, indices, timeline_months=timeline_months)
 
 
 def default_workers() -> int:
@@ -175,7 +192,7 @@ def default_workers() -> int:
 def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | None = None,
              workers: int | None = None, chunk_size: int | None = None,
              replicate_index: int | Iterable[int] | None = None,
-             progress: Callable[[int, int], None] | None = None):
+             progress: Callable[[int, int], None] | None = None, timeline: bool | int = False):
     """Simulate a scenario's trial many times; return a :class:`SimulationResult`.
 
     replicates: number of simulated trials (default: the scenario's
@@ -184,7 +201,10 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     (default: all cores; results do not depend on it). chunk_size: replicates
     simulated at once (default: sized to bound memory). replicate_index: re-run
     only these replicates of the seeded run. progress: called with
-    (replicates done, total) as chunks finish.
+    (replicates done, total) as chunks finish. timeline: also return, per
+    replicate, the cumulative numbers screened, randomised and with an event
+    (in the final analysis) at the end of each calendar month
+    (``result.timeline``; ``True`` for 240 months, or a number of months).
     """
     from trialsim.results import SimulationResult, provenance
 
@@ -213,18 +233,19 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     # With several workers, use chunks small enough to keep every worker busy.
     if workers > 1 and len(chunks) < 2 * workers and indices.size > 1:
         chunks = _chunks(indices, max(1, -(-indices.size // (2 * workers))))
+    months = None if timeline is False else (240 if timeline is True else int(timeline))
     parts: list[dict] = []
     done = 0
     if workers == 1 or len(chunks) == 1:
         for c in chunks:
-            parts.append(simulate_chunk(model, seed, c))
+            parts.append(simulate_chunk(model, seed, c, timeline_months=months))
             done += c.size
             if progress:
                 progress(done, indices.size)
     else:
         data = scenario.to_dict()
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
-            for c, part in zip(chunks, pool.map(_run_chunk, [(data, seed, c) for c in chunks])):
+            for c, part in zip(chunks, pool.map(_run_chunk, [(data, seed, c, months) for c in chunks])):
                 parts.append(part)
                 done += c.size
                 if progress:
@@ -232,9 +253,13 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     looks = None
     if "_looks" in parts[0]:
         looks = {k: np.concatenate([p["_looks"][k] for p in parts]) for k in parts[0]["_looks"]}
-    table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "_looks"}
+    tl = None
+    if months is not None:
+        tl = {k: np.concatenate([p["_timeline"][k] for p in parts]) for k in parts[0]["_timeline"]}
+        tl["month"] = np.arange(1, months + 1)
+    table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if not k.startswith("_")}
     return SimulationResult(scenario=scenario, table=table, provenance=provenance(scenario, seed, replicates),
-                            model=model, looks=looks)
+                            model=model, looks=looks, timeline=tl)
 
 
 def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[int] = 0,

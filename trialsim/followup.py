@@ -212,6 +212,8 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         })
     if looks_rows is not None:
         out["_looks"] = looks_rows
+    out["_event_months"] = (rep[obs_event[rep, col]], enrol.randomized_at[obs_event[rep, col]]
+                            + obs_time[rep, col][obs_event[rep, col]])
     return out
 
 

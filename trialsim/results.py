@@ -94,6 +94,7 @@ class SimulationResult:
     provenance: dict
     model: Any = field(default=None, repr=False)
     looks: dict[str, np.ndarray] | None = None   # one row per replicate per look performed
+    timeline: dict[str, np.ndarray] | None = None  # month (M,), screened/randomized/events (R, M) cumulative
 
     @property
     def replicates(self) -> int:
