@@ -176,3 +176,12 @@ def test_unit_timeline_ends_at_the_replicate_totals(ctdna):
         np.testing.assert_array_equal(tl[key][:, -1], r.table[col])
     # nothing is randomised before it is screened
     assert np.all(tl["randomized"] <= tl["screened"])
+
+
+def test_unit_analytic_companion_only_where_its_assumptions_hold(conventional, ctdna):
+    from trialsim.design import schoenfeld_power
+
+    a = simulate(conventional, replicates=5, seed=1, workers=1).summary()["analytic"]
+    assert a["schoenfeld_power"] == schoenfeld_power(events=247, hazard_ratio=0.7)
+    assert 330 < a["schoenfeld_events_for_90"] < 331
+    assert "schoenfeld_power" not in simulate(ctdna, replicates=3, seed=1, workers=1).summary()["analytic"]

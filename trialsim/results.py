@@ -173,6 +173,7 @@ class SimulationResult:
             p = float(np.mean(t["drfs_rejected"]))
             out["drfs_power"] = p
             out["drfs_power_mcse"] = math.sqrt(p * (1 - p) / self.replicates)
+        out["analytic"] = analytic_companions(sc, t)
         out["provenance"] = self.provenance
         return out
 
@@ -232,6 +233,31 @@ class SimulationResult:
         return [csv_path, json_path]
 
 
+def analytic_companions(sc: Scenario, t: dict) -> dict:
+    """Closed-form figures to read beside the simulated ones, where their
+    assumptions hold; each entry says what it assumes."""
+    from trialsim.design import schoenfeld_events, schoenfeld_power
+
+    out: dict[str, Any] = {}
+    an = sc.trial.analysis
+    c, tr = sc.arms[sc.control_arm], sc.arms[sc.treatment_arm]
+    proportional = (c.eradication == 0 and tr.eradication == 0 and c.delay == 0 and tr.delay == 0
+                    and sc.mrd is None and sc.screening is None)
+    if proportional and an.test in ("logrank", "cox") and not an.looks:
+        hr = tr.hazard_ratio / c.hazard_ratio
+        events = an.events if an.events is not None else float(np.mean(t["events"]))
+        alloc = tr.allocation / c.allocation
+        kw = dict(hazard_ratio=hr, alpha=an.alpha, sided=an.sided, allocation=alloc)
+        out["schoenfeld_power"] = schoenfeld_power(events=events, **kw) if hr != 1 else an.alpha
+        out["schoenfeld_events"] = float(events)
+        if hr != 1:
+            out["schoenfeld_events_for_80"] = schoenfeld_events(power=0.8, **kw)
+            out["schoenfeld_events_for_90"] = schoenfeld_events(power=0.9, **kw)
+        out["assumes"] = ("proportional hazards (hazard ratio treatment/control), Schoenfeld's normal "
+                          "approximation of the log-rank statistic at a fixed number of events")
+    return out
+
+
 def _csv_cell(x):
     if isinstance(x, bool):
         return int(x)
@@ -286,6 +312,13 @@ def format_summary(s: dict) -> str:
     if s.get("primary_endpoint") == "mrd_clearance":
         crit = "MRD clearance, " + crit
     lines.append(f"  power                     {s['power']:.4f} ± {s['power_mcse']:.4f} (Monte Carlo SE; {crit})")
+    a = s.get("analytic") or {}
+    if "schoenfeld_power" in a:
+        extra = (f"; needs {math.ceil(a['schoenfeld_events_for_80'])} events for 80%, "
+                 f"{math.ceil(a['schoenfeld_events_for_90'])} for 90%"
+                 if "schoenfeld_events_for_80" in a else "")
+        lines.append(f"  {'analytic (Schoenfeld)':<26}{a['schoenfeld_power']:.4f} at {a['schoenfeld_events']:.0f} "
+                     f"events{extra}")
     rows = [
         ("screened", "screened", 0), ("tested (a result)", "tested", 0), ("test-positive", "test_positive", 0),
         ("eligible at staging", "eligible", 0), ("consented", "consented", 0), ("randomised", "randomized", 1),
