@@ -3,7 +3,12 @@
 Tiers (DESIGN.md): ``test_unit_*`` exact expectations of one function;
 ``test_theory_*`` samples against the curve's own analytic distribution
 (Kolmogorov-Smirnov, moments within 4 Monte Carlo standard errors);
-``test_peer_*`` equality with scipy.stats / lifelines formulas.
+``test_peer_*`` equality with scipy.stats / lifelines formulas, and with the
+engine's own calibration (trialsim.cohort). MRD tests: the prevalence model's
+calibrated components must mix back to the marginal curve (to 1e-6 as
+required; in fact to rounding); the lead_time model must leave the marginal
+curve untouched (KS) and its share of detectable MRD must match the closed form
+within 4 Monte Carlo standard errors.
 
 Statistical thresholds: every KS test asserts p > 0.001 (a false alarm rate of
 1 in 1000 per test for a correct sampler; the seeds are fixed, so the suite is
@@ -24,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
+from trialsim import cohort
 from trialsim.curves import (
     REFERENCES,
     CureMixture,
@@ -32,6 +38,9 @@ from trialsim.curves import (
     CurveSpecError,
     Exponential,
     Fixed,
+    LogLogistic,
+    LogNormal,
+    MrdComponent,
     PiecewiseExponential,
     Proportional,
     Reference,
@@ -39,7 +48,9 @@ from trialsim.curves import (
     Uniform,
     UnknownReferenceError,
     Weibull,
+    detectable_mrd_prevalence,
     from_spec,
+    mrd_components,
     read_table_csv,
     reference,
 )
@@ -58,6 +69,8 @@ def all_kinds() -> dict[str, Curve]:
         "piecewise_cured": PiecewiseExponential(breaks=[12, 36], rates=[0.02, 0.01, 0.0]),
         "cure": CureMixture(fraction=0.3, curve=Weibull.from_median(median=20, shape=1.1)),
         "proportional": Proportional(hazard_ratio=2.3, curve=Weibull(scale=40, shape=1.2)),
+        "lognormal": LogNormal(mu=3.0, sigma=0.6),
+        "loglogistic": LogLogistic(alpha=25.0, beta=6.0),
         "table": TableCurve(times=[6, 12, 24, 36], survival=[0.9, 0.8, 0.8, 0.6]),
         "fixed": Fixed(value=12.0),
         "uniform": Uniform(low=60.0, high=120.0),
@@ -68,7 +81,7 @@ def all_kinds() -> dict[str, Curve]:
 def proper_continuous() -> dict[str, Curve]:
     k = all_kinds()
     return {n: k[n] for n in ("exponential", "weibull_increasing", "weibull_decreasing", "piecewise",
-                              "proportional", "uniform", "reference")}
+                              "proportional", "uniform", "reference", "lognormal", "loglogistic")}
 
 
 # ---------------------------------------------------------------------------
@@ -644,7 +657,8 @@ def _ks_against_own_cdf(c: Curve, draws: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("name", ["exponential", "weibull_increasing", "weibull_decreasing", "piecewise",
-                                  "piecewise_cured", "cure", "proportional", "table", "uniform", "reference"])
+                                  "piecewise_cured", "cure", "proportional", "table", "uniform", "reference",
+                                  "lognormal", "loglogistic"])
 def test_theory_samples_match_own_cdf(name):
     c = all_kinds()[name]
     draws = c.sample(np.random.default_rng(20240 + len(name)), N)
@@ -671,7 +685,8 @@ def test_theory_cured_share_within_4_se(name):
 
 
 @pytest.mark.parametrize("name", ["exponential", "weibull_increasing", "weibull_decreasing", "piecewise",
-                                  "cure", "proportional", "table", "uniform", "reference"])
+                                  "cure", "proportional", "table", "uniform", "reference", "lognormal",
+                                  "loglogistic"])
 def test_theory_conditional_sampling(name):
     """Residuals R = T - s given T > s have survival S(s + r) / S(s)."""
     c = all_kinds()[name]
@@ -787,3 +802,297 @@ def test_peer_table_from_lifelines_kaplan_meier():
     c = TableCurve(times=t, survival=s)
     np.testing.assert_array_equal(c.survival(t), s)
     assert c.cured_fraction == s[-1]
+
+
+# ---------------------------------------------------------------------------
+# log-normal and log-logistic
+# ---------------------------------------------------------------------------
+
+
+def test_peer_lognormal_and_loglogistic_match_scipy():
+    """scipy.stats.lognorm(s=sigma, scale=exp(mu)) and scipy.stats.fisk(c=beta, scale=alpha)."""
+    t = np.array([0.0, 0.5, 3.0, 12.0, 30.0, 100.0, 1000.0])
+    p = np.array([0.01, 0.3, 0.5, 0.9, 0.999])
+    for mu, sigma in [(3.0, 0.8), (1.0, 2.0), (4.5, 0.3)]:
+        c = LogNormal(mu=mu, sigma=sigma)
+        ref = stats.lognorm(sigma, scale=math.exp(mu))
+        np.testing.assert_allclose(c.survival(t), ref.sf(t), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(c.quantile(p), ref.ppf(p), rtol=1e-11)
+        pos = t > 0
+        np.testing.assert_allclose(c.hazard(t[pos]), ref.pdf(t[pos]) / ref.sf(t[pos]), rtol=1e-9)
+        assert c.mean() == pytest.approx(ref.mean(), rel=1e-12)
+        assert c.variance() == pytest.approx(ref.var(), rel=1e-12)
+        assert c.median() == pytest.approx(ref.median(), rel=1e-15)
+    for alpha, beta in [(25.0, 2.5), (10.0, 0.8), (40.0, 6.0)]:
+        c = LogLogistic(alpha=alpha, beta=beta)
+        ref = stats.fisk(beta, scale=alpha)
+        np.testing.assert_allclose(c.survival(t), ref.sf(t), rtol=1e-9)
+        np.testing.assert_allclose(c.quantile(p), ref.ppf(p), rtol=1e-11)
+        pos = t > 0
+        np.testing.assert_allclose(c.hazard(t[pos]), ref.pdf(t[pos]) / ref.sf(t[pos]), rtol=1e-9)
+        assert c.median() == alpha
+        if beta > 1:
+            assert c.mean() == pytest.approx(ref.mean(), rel=1e-12)
+        else:
+            assert c.mean() == math.inf
+        if beta > 2:
+            assert c.variance() == pytest.approx(ref.var(), rel=1e-12)
+        else:
+            assert c.variance() == math.inf
+
+
+def test_unit_lognormal_far_tail_keeps_precision():
+    c = LogNormal(mu=2.0, sigma=0.5)
+    # survival 1e-200 and 1 - 1e-12: both ends invert to the right time
+    for x in (1e-12, 460.5):
+        t = c.inv_cumhaz(x)
+        assert c.cumhaz(t) == pytest.approx(x, rel=1e-10)
+
+
+def test_unit_lognormal_loglogistic_specs():
+    assert from_spec({"lognormal": {"mu": 3, "sigma": 0.5}}) == LogNormal(mu=3, sigma=0.5)
+    assert from_spec({"lognormal": {"median": 20, "sigma": 0.5}}) == LogNormal.from_median(20, 0.5)
+    assert LogNormal.from_median(20, 0.5).median() == pytest.approx(20, rel=1e-15)
+    assert from_spec({"loglogistic": {"alpha": 20, "beta": 2}}) == LogLogistic(alpha=20, beta=2)
+    assert from_spec({"loglogistic": {"median": 20, "beta": 2}}) == LogLogistic(alpha=20, beta=2)
+    assert LogNormal(mu=3, sigma=0.5).to_spec() == {"lognormal": {"mu": 3.0, "sigma": 0.5}}
+    assert LogLogistic(alpha=20, beta=2).to_spec() == {"loglogistic": {"alpha": 20.0, "beta": 2.0}}
+    for spec, match in [({"lognormal": {"mu": 3}}, "missing 'sigma'"),
+                        ({"lognormal": {"mu": 3, "median": 3, "sigma": 1}}, "exactly one of mu or median"),
+                        ({"lognormal": {"mu": 3, "sigma": -1}}, "sigma must be > 0"),
+                        ({"loglogistic": {"alpha": 3}}, "missing 'beta'"),
+                        ({"loglogistic": {"alpha": 0, "beta": 1}}, "alpha must be > 0")]:
+        with pytest.raises(CurveSpecError, match=match):
+            from_spec(spec)
+
+
+def test_unit_from_lifelines_all_fitters():
+    """Curve.from_lifelines: each fitter's own survival function, at its own parameters."""
+    lifelines = pytest.importorskip("lifelines")
+    rng = np.random.default_rng(12)
+    durations = Weibull(scale=30, shape=1.3).sample(rng, 400)
+    censor = rng.uniform(0, 70, 400)
+    times, observed = np.minimum(durations, censor), durations <= censor
+    grid = np.array([0.5, 5.0, 12.0, 30.0, 60.0])
+    fitters = [lifelines.ExponentialFitter(), lifelines.WeibullFitter(), lifelines.LogNormalFitter(),
+               lifelines.LogLogisticFitter(), lifelines.PiecewiseExponentialFitter(breakpoints=[10, 30])]
+    kinds = [Exponential, Weibull, LogNormal, LogLogistic, PiecewiseExponential]
+    for f, kind in zip(fitters, kinds):
+        f.fit(times, observed)
+        c = Curve.from_lifelines(f)
+        assert type(c) is kind
+        np.testing.assert_allclose(c.survival(grid), f.survival_function_at_times(grid).to_numpy(), rtol=1e-10)
+        assert kind.from_lifelines(f) == c
+    km = lifelines.KaplanMeierFitter().fit(times, observed)
+    table = Curve.from_lifelines(km)
+    steps = km.survival_function_.index.to_numpy()[1:][np.diff(km.survival_function_.iloc[:, 0].to_numpy()) < 0]
+    # equal at every step (a Kaplan-Meier survival of 0 is held as 1e-9 in the table)
+    np.testing.assert_allclose(table.survival(steps), km.survival_function_at_times(steps).to_numpy(), rtol=1e-12,
+                               atol=1e-9)
+    with pytest.raises(ValueError, match="not a Weibull"):
+        Weibull.from_lifelines(fitters[0])
+    with pytest.raises(ValueError, match="has not been fitted"):
+        Curve.from_lifelines(lifelines.WeibullFitter())
+    with pytest.raises(ValueError, match="no trialsim curve for"):
+        Curve.from_lifelines(lifelines.NelsonAalenFitter().fit(times, observed))
+
+
+# ---------------------------------------------------------------------------
+# MRD: calibrated components (prevalence) and detectable MRD (lead time)
+# ---------------------------------------------------------------------------
+
+MARGINALS = {
+    "pan2017": (reference("pan2017/T2N1-3"), 84.0),
+    "weibull": (Weibull.from_median(60, 1.3), 12.0),
+    "cure": (CureMixture(fraction=0.6, curve=Weibull.from_median(30, 1.1)), 6.0),
+    "lognormal": (LogNormal(mu=4.0, sigma=1.0), 0.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MARGINALS))
+@pytest.mark.parametrize("p,h", [(0.08, 2.3), (0.3, 5.0), (0.5, 0.6), (0.0, 2.0), (1.0, 2.0)])
+def test_unit_mrd_components_mix_to_the_marginal(name, p, h):
+    """p S_pos + (1-p) S_neg = S(tsd + t)/S(tsd) on a grid (required to 1e-6; holds to rounding)."""
+    curve, tsd = MARGINALS[name]
+    pos, neg = mrd_components(curve, prevalence=p, hazard_ratio=h, time_since_diagnosis=tsd)
+    t = np.concatenate((np.linspace(0.0, 600.0, 1201), [1e4, np.inf]))
+    marginal = np.asarray(curve.survival(tsd + t)) / curve.survival(tsd)
+    mix = p * pos.survival(t) + (1 - p) * neg.survival(t)
+    assert np.max(np.abs(mix - marginal)) <= 1e-6
+    assert np.max(np.abs(mix - marginal)) <= 1e-13  # in fact to rounding
+    # proportional hazards between the components, and the cure fractions mix too
+    np.testing.assert_allclose(pos.cumhaz(t[1:-1]), h * np.asarray(neg.cumhaz(t[1:-1])), rtol=1e-12)
+    assert p * pos.cured_fraction + (1 - p) * neg.cured_fraction == pytest.approx(
+        curve.cured_fraction / curve.survival(tsd), abs=1e-12)
+
+
+def test_peer_mrd_components_equal_cohort_baseline():
+    """The engine's calibration (cohort.Baseline) and curves.mrd_components agree."""
+    curve = reference("pan2017/T1N4-9")
+    mrd = cohort.MrdModel(kind="prevalence", prevalence=0.12, hazard_ratio=3.0)
+    stratum = cohort.StratumModel("s", 1.0, Uniform(60, 120), curve, mrd)
+    base = cohort.Baseline(stratum)
+    t = np.linspace(0, 300, 301)
+    x = np.linspace(0, 4, 201)
+    for tsd in (60.0, 75.5, 119.0):
+        _, neg = mrd_components(curve, prevalence=0.12, hazard_ratio=3.0, time_since_diagnosis=tsd)
+        np.testing.assert_allclose(neg.cumhaz(t), base.B(np.full(t.size, tsd), t), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(neg.inv_cumhaz(x), base.Binv(np.full(x.size, tsd), x), rtol=1e-12)
+
+
+def test_unit_mrd_component_hazard_is_the_derivative():
+    pos, neg = mrd_components(Weibull.from_median(60, 1.3), prevalence=0.2, hazard_ratio=3.0,
+                              time_since_diagnosis=10.0)
+    t = np.array([1.0, 10.0, 50.0, 200.0])
+    for c in (pos, neg):
+        eps = 1e-5 * t
+        numeric = (np.asarray(c.cumhaz(t + eps)) - np.asarray(c.cumhaz(t - eps))) / (2 * eps)
+        np.testing.assert_allclose(c.hazard(t), numeric, rtol=1e-6)
+    np.testing.assert_allclose(pos.hazard(t), 3.0 * np.asarray(neg.hazard(t)), rtol=1e-12)
+
+
+def test_unit_mrd_component_values():
+    pos, neg = mrd_components(reference("pan2017/T1N0"), prevalence=0.1, hazard_ratio=2.0,
+                              time_since_diagnosis=60)
+    assert isinstance(pos, MrdComponent) and pos.status == "positive" and neg.status == "negative"
+    assert pos == pickle.loads(pickle.dumps(pos)) and pos != neg
+    assert "MRD-positive" in pos.describe() and "\n" not in pos.describe()
+    with pytest.raises(NotImplementedError, match="no YAML form"):
+        pos.to_spec()
+    with pytest.raises(ValueError, match="prevalence must be in"):
+        mrd_components(Exponential(rate=0.1), prevalence=1.5, hazard_ratio=2.0)
+    with pytest.raises(ValueError, match="hazard_ratio must be > 0"):
+        mrd_components(Exponential(rate=0.1), prevalence=0.5, hazard_ratio=0.0)
+    with pytest.raises(ValueError, match="survival 0"):
+        mrd_components(Uniform(0, 10), prevalence=0.5, hazard_ratio=2.0, time_since_diagnosis=10)
+
+
+def test_theory_mrd_components_sample_like_the_engine():
+    """Sampling the negative component reproduces its survival (KS, p > 0.001), and the
+    share of MRD-positive survivors recurring by 60 months matches S_pos within 4 SE."""
+    curve, tsd = MARGINALS["pan2017"]
+    pos, neg = mrd_components(curve, prevalence=0.2, hazard_ratio=4.0, time_since_diagnosis=tsd)
+    rng = np.random.default_rng(2030)
+    draws = neg.sample(rng, N)
+    assert _ks_against_own_cdf(neg, draws) > KS_P_MIN
+    # the engine: a prevalence stratum, everyone MRD-positive at entry (u_MRD < p), no onset/clearance
+    mrd = cohort.MrdModel(kind="prevalence", prevalence=0.2, hazard_ratio=4.0)
+    pop = cohort.PopulationModel((cohort.StratumModel("s", 1.0, Fixed(tsd), curve, mrd),), None, np.array([1.0]))
+    u = rng.random((N, cohort.N_UNIFORMS))
+    s = cohort.draw_survivors(pop, u)
+    positive = s.mrd_start == 0.0
+    share = np.mean(s.t_rec[positive] <= 60.0)
+    truth = float(pos.cdf(60.0))
+    assert abs(share - truth) <= N_SE * math.sqrt(truth * (1 - truth) / positive.sum())
+
+
+def _lead_time_population(curve, tsd, lead, dormant=0.0):
+    mrd = cohort.MrdModel(kind="lead_time", lead_time=lead, dormant_share=dormant)
+    return cohort.PopulationModel((cohort.StratumModel("s", 1.0, tsd, curve, mrd),), None, np.array([1.0]))
+
+
+def test_theory_lead_time_leaves_the_marginal_curve_untouched():
+    """T_R of lead_time survivors (cohort.draw_survivors) against S(tsd + t)/S(tsd): KS p > 0.001."""
+    curve = reference("pan2017/T2N4-9")
+    pop = _lead_time_population(curve, Uniform(60, 120), Weibull.from_median(10.5, 1.4), dormant=0.01)
+    s = cohort.draw_survivors(pop, np.random.default_rng(77).random((N, cohort.N_UNIFORMS)))
+    # probability integral transform: F(T_R | tsd) is Uniform(0, 1); infinite T_R (none here) would map to 1
+    u = 1.0 - np.asarray(curve.survival(s.tsd + s.t_rec)) / np.asarray(curve.survival(s.tsd))
+    assert stats.kstest(u, "uniform").pvalue > KS_P_MIN
+    # and at one fixed tsd, directly against the conditional curve
+    pop = _lead_time_population(curve, Fixed(84.0), Weibull.from_median(10.5, 1.4))
+    s = cohort.draw_survivors(pop, np.random.default_rng(78).random((N, cohort.N_UNIFORMS)))
+    cond = lambda r: 1.0 - np.asarray(curve.survival(84.0 + r)) / curve.survival(84.0)  # noqa: E731
+    assert stats.kstest(s.t_rec, cond).pvalue > KS_P_MIN
+
+
+@pytest.mark.parametrize("case", ["weibull_fixed_tsd", "pan_uniform_tsd", "cure_dormant"])
+def test_theory_detectable_mrd_prevalence_closed_form(case):
+    """Share of simulated survivors with detectable MRD at t (cohort.draw_survivors, no
+    other-cause death) against E_L[m(t) - m(t + L)] + d m(inf), within 4 Monte Carlo SE."""
+    n = 200_000
+    lead = Weibull.from_median(10.5, 1.4)
+    if case == "weibull_fixed_tsd":
+        curve, tsd, dormant = Weibull.from_median(60, 1.2), Fixed(12.0), 0.0
+    elif case == "pan_uniform_tsd":
+        curve, tsd, dormant = reference("pan2017/T2N4-9"), Uniform(60, 120), 0.0
+    else:
+        curve, tsd, dormant = CureMixture(fraction=0.7, curve=Weibull.from_median(24, 1.0)), Fixed(0.0), 0.05
+    pop = _lead_time_population(curve, tsd, lead, dormant)
+    s = cohort.draw_survivors(pop, np.random.default_rng(4321).random((n, cohort.N_UNIFORMS)))
+    times = np.array([0.0, 6.0, 24.0, 60.0])
+    truth = detectable_mrd_prevalence(curve, lead, times, dormant_share=dormant, time_since_diagnosis=tsd)
+    for t, p in zip(times, truth):
+        share = np.mean(s.detectable(t))
+        assert p > 0.002
+        assert abs(share - p) <= N_SE * math.sqrt(p * (1 - p) / n), (t, share, p)
+
+
+def test_unit_detectable_mrd_prevalence_edge_cases():
+    curve = Exponential(rate=0.02)
+    # a fixed lead time l: P(t < T_R <= t + l) = e^{-rt}(1 - e^{-rl}) exactly
+    got = detectable_mrd_prevalence(curve, Fixed(6.0), np.array([0.0, 12.0]))
+    np.testing.assert_allclose(got, np.exp(-0.02 * np.array([0.0, 12.0])) * (1 - math.exp(-0.12)), rtol=1e-12)
+    # no recurrence at all: only the dormant share, throughout
+    assert detectable_mrd_prevalence(Exponential(rate=0.0), Fixed(6.0), 5.0, dormant_share=0.03) == \
+        pytest.approx(0.03, abs=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# reference curves beyond Pan 2017
+# ---------------------------------------------------------------------------
+
+CTS5 = {"low": (0.036, 0.0, 0.05), "intermediate": (0.075, 0.05, 0.10), "high": (0.15, 0.10, 1.0)}
+
+
+def test_unit_cts5_references():
+    for group, (risk, low, high) in CTS5.items():
+        ref = REFERENCES[f"cts5/{group}"]
+        assert "10.1200/JCO.2017.76.4258" in ref.source
+        c = ref.curve
+        late = 1 - c.survival(120) / c.survival(60)
+        assert late == pytest.approx(risk, rel=1e-13)
+        assert low <= late <= high  # inside the published CTS5 band
+        assert c.cumhaz(60) == 0.0 and "time_since_diagnosis >= 60" in ref.note
+        assert ("representative choice" in ref.note) == (group != "low")
+
+
+def test_unit_braun2005_references():
+    neg = reference("braun2005/dtc_negative")
+    pos = reference("braun2005/dtc_positive")
+    t = np.array([12.0, 60.0, 120.0, 240.0])
+    np.testing.assert_allclose(pos.cumhaz(t), 2.33 * np.asarray(neg.cumhaz(t)), rtol=1e-14)
+    assert neg.cdf(120) == pytest.approx(0.10, rel=1e-13)  # the stated assumption
+    for name in ("braun2005/dtc_negative", "braun2005/dtc_positive"):
+        ref = REFERENCES[name]
+        assert "10.1056/NEJMoa050434" in ref.source and "ASSUMPTION" in ref.note
+
+
+def test_unit_ssa2020_life_table_references():
+    """One year of the curve reproduces q_x of the table; later years chain."""
+    qx = {50: 0.003476, 60: 0.007926, 61: 0.008544, 70: 0.016634, 90: 0.146985, 100: 0.33361}
+    for age in (50, 60, 70, 90):
+        c = reference(f"ssa2020/female_age{age}")
+        assert 1 - c.survival(12.0) == pytest.approx(qx[age], rel=1e-12)
+        assert "Social Security" in REFERENCES[f"ssa2020/female_age{age}"].source
+    c = reference("ssa2020/female_age60")
+    assert c.survival(24.0) == pytest.approx((1 - qx[60]) * (1 - qx[61]), rel=1e-12)
+    # beyond the table's last age the hazard of age 100 continues
+    c90 = reference("ssa2020/female_age90")
+    assert c90.hazard(500.0) == pytest.approx(-math.log1p(-qx[100]) / 12, rel=1e-12)
+    from trialsim.curves import life_table
+
+    assert life_table(60) == c
+    assert life_table(60.5).survival(6.0) == pytest.approx(math.sqrt(1 - qx[60]), rel=1e-12)
+    with pytest.raises(ValueError, match="age must be in"):
+        life_table(101)
+
+
+def test_unit_every_reference_loads_in_a_scenario():
+    """Each shipped name is accepted by the scenario loader and builds the same curve."""
+    from trialsim.scenario import CurveSpec
+
+    for name, ref in REFERENCES.items():
+        assert CurveSpec.model_validate({"reference": name}).build() is ref.curve
+        assert ref.source and ref.note and "\n" not in ref.note
+        assert len(ref.curve.describe()) < 200

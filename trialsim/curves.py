@@ -32,17 +32,26 @@ __all__ = [
     "Curve",
     "Exponential",
     "Weibull",
+    "LogNormal",
+    "LogLogistic",
     "PiecewiseExponential",
     "CureMixture",
     "Proportional",
     "TableCurve",
     "Fixed",
     "Uniform",
+    "MrdComponent",
+    "mrd_components",
+    "detectable_mrd_prevalence",
+    "piecewise_approximation",
     "Reference",
     "REFERENCES",
     "reference",
+    "life_table",
     "read_table_csv",
     "from_spec",
+    "fit",
+    "plot",
     "CurveDataError",
     "CurveSpecError",
     "UnknownReferenceError",
@@ -326,6 +335,52 @@ class Curve(abc.ABC):
     def median(self) -> float:
         return float(self.quantile(0.5))
 
+    # -- from lifelines -------------------------------------------------------
+
+    @classmethod
+    def from_lifelines(cls, fitter: Any) -> "Curve":
+        """The trialsim curve of a fitted lifelines univariate fitter.
+
+        KaplanMeierFitter -> :class:`TableCurve` (the estimate at its steps,
+        log-linear between them, flat after the last; a survival of 0 becomes
+        1e-9, which a table can hold); ExponentialFitter -> :class:`Exponential`
+        (rate = 1/lambda_); WeibullFitter -> :class:`Weibull` (scale = lambda_,
+        shape = rho_); LogNormalFitter -> :class:`LogNormal` (mu_, sigma_);
+        LogLogisticFitter -> :class:`LogLogistic` (alpha_, beta_);
+        PiecewiseExponentialFitter -> :class:`PiecewiseExponential` (its
+        breakpoints, rates 1/lambda_i_). Called on a subclass (e.g.
+        ``Weibull.from_lifelines``) it checks that the fitter gives that kind.
+        """
+        kind = type(fitter).__name__
+        if not hasattr(fitter, "durations"):
+            raise ValueError(f"from_lifelines: {kind} has not been fitted (call .fit(...) first)")
+        if kind == "KaplanMeierFitter":
+            sf = fitter.survival_function_
+            t = sf.index.to_numpy(dtype=float)
+            s = np.maximum(sf.iloc[:, 0].to_numpy(dtype=float), 1e-9)
+            keep = np.concatenate(([True], np.diff(s) < 0)) | (t == 0)  # steps only (censoring times repeat S)
+            keep[-1] = True
+            curve: Curve = TableCurve(times=t[keep], survival=s[keep])
+        elif kind == "ExponentialFitter":
+            curve = Exponential(rate=1.0 / float(fitter.lambda_))
+        elif kind == "WeibullFitter":
+            curve = Weibull(scale=float(fitter.lambda_), shape=float(fitter.rho_))
+        elif kind == "LogNormalFitter":
+            curve = LogNormal(mu=float(fitter.mu_), sigma=float(fitter.sigma_))
+        elif kind == "LogLogisticFitter":
+            curve = LogLogistic(alpha=float(fitter.alpha_), beta=float(fitter.beta_))
+        elif kind == "PiecewiseExponentialFitter":
+            breaks = [float(b) for b in fitter.breakpoints if np.isfinite(b)]
+            lam = [float(fitter.params_[f"lambda_{i}_"]) for i in range(len(breaks) + 1)]
+            curve = PiecewiseExponential(breaks=breaks, rates=1.0 / np.asarray(lam))
+        else:
+            raise ValueError(f"from_lifelines: no trialsim curve for {kind} (known: KaplanMeierFitter, "
+                             "ExponentialFitter, WeibullFitter, LogNormalFitter, LogLogisticFitter, "
+                             "PiecewiseExponentialFitter)")
+        if cls is not Curve and not isinstance(curve, cls):
+            raise ValueError(f"from_lifelines: {kind} gives a {type(curve).__name__}, not a {cls.__name__}")
+        return curve
+
     # -- value semantics -----------------------------------------------------
 
     def __repr__(self) -> str:
@@ -481,6 +536,126 @@ class Weibull(Curve):
         return {"scale": self.scale, "shape": self.shape}
 
 
+class LogNormal(Curve):
+    """log T ~ Normal(mu, sigma): S(t) = Φ(-(log t - mu) / sigma), Λ(t) = -log Φ(-z).
+
+    The parameterisation of lifelines' ``LogNormalFitter`` (``mu_``,
+    ``sigma_``); the median is exp(mu). Λ and its inverse use scipy's
+    ``log_ndtr`` / ``ndtri_exp``, so the far tail keeps its precision.
+    """
+
+    def __init__(self, mu: float, sigma: float):
+        self.mu = _number("LogNormal", "mu", mu)
+        self.sigma = _at_least("LogNormal", "sigma", sigma, 0.0, strict=True)
+
+    @classmethod
+    def from_median(cls, median: float, sigma: float) -> "LogNormal":
+        """mu = log(median)."""
+        m = _at_least("LogNormal.from_median", "median", median, 0.0, strict=True)
+        return cls(mu=math.log(m), sigma=sigma)
+
+    def _z(self, t):
+        return (np.log(t) - self.mu) / self.sigma  # -inf at t = 0
+
+    def _cumhaz(self, t):
+        return -special.log_ndtr(-self._z(t))
+
+    def _survival(self, t):
+        return special.ndtr(-self._z(t))
+
+    def _inv_cumhaz(self, x):
+        # z with Φ(-z) = exp(-x): through 1 - exp(-x) where that is small
+        # (ndtri of a small probability), through exp(-x) itself otherwise.
+        z = np.where(x < _LN2, special.ndtri(-np.expm1(-x)), -special.ndtri_exp(-x))
+        return np.exp(self.mu + self.sigma * z)
+
+    def _hazard(self, t):
+        z = self._z(t)
+        log_pdf_z = -0.5 * z * z - 0.5 * math.log(2.0 * math.pi)
+        out = np.exp(log_pdf_z - special.log_ndtr(-z)) / (self.sigma * t)
+        return np.where(t == 0, 0.0, np.where(np.isposinf(t), 0.0, out))
+
+    @property
+    def cured_fraction(self) -> float:
+        return 0.0
+
+    def mean(self) -> float:
+        return math.exp(self.mu + 0.5 * self.sigma**2)
+
+    def variance(self) -> float:
+        s2 = self.sigma**2
+        return math.expm1(s2) * math.exp(2.0 * self.mu + s2)
+
+    def median(self) -> float:
+        return math.exp(self.mu)
+
+    def to_spec(self) -> dict:
+        return {"lognormal": {"mu": self.mu, "sigma": self.sigma}}
+
+    def describe(self) -> str:
+        return f"log-normal(mu={_fmt(self.mu)}, sigma={_fmt(self.sigma)}, {_median_text(self)})"
+
+    def _fields(self):
+        return {"mu": self.mu, "sigma": self.sigma}
+
+
+class LogLogistic(Curve):
+    """S(t) = 1 / (1 + (t / alpha) ** beta), Λ(t) = log1p((t / alpha) ** beta).
+
+    The parameterisation of lifelines' ``LogLogisticFitter`` (``alpha_``, the
+    median, and ``beta_``, the shape). The mean is finite for beta > 1 and the
+    variance for beta > 2 (inf otherwise).
+    """
+
+    def __init__(self, alpha: float, beta: float):
+        self.alpha = _at_least("LogLogistic", "alpha", alpha, 0.0, strict=True)
+        self.beta = _at_least("LogLogistic", "beta", beta, 0.0, strict=True)
+
+    def _cumhaz(self, t):
+        return np.log1p((t / self.alpha) ** self.beta)
+
+    def _inv_cumhaz(self, x):
+        # (t / alpha) ** beta = expm1(x); in logs for large x, where expm1 overflows
+        log_em1 = np.where(x < 1.0, np.log(np.expm1(np.minimum(x, 1.0))), x + np.log1p(-np.exp(-x)))
+        return self.alpha * np.exp(log_em1 / self.beta)
+
+    def _hazard(self, t):
+        u = t / self.alpha
+        with np.errstate(all="ignore"):
+            out = (self.beta / self.alpha) * u ** (self.beta - 1.0) / (1.0 + u**self.beta)
+            # large t: the ratio is beta / t (0 at inf); at t = 0 it is 0, 1/alpha or inf as for a Weibull
+            out = np.where(np.isfinite(out), out, np.where(t > self.alpha, self.beta / t, out))
+        return out
+
+    @property
+    def cured_fraction(self) -> float:
+        return 0.0
+
+    def mean(self) -> float:
+        if self.beta <= 1.0:
+            return math.inf
+        b = math.pi / self.beta
+        return self.alpha * b / math.sin(b)
+
+    def variance(self) -> float:
+        if self.beta <= 2.0:
+            return math.inf
+        b = math.pi / self.beta
+        return self.alpha**2 * (2.0 * b / math.sin(2.0 * b) - b * b / math.sin(b) ** 2)
+
+    def median(self) -> float:
+        return self.alpha
+
+    def to_spec(self) -> dict:
+        return {"loglogistic": {"alpha": self.alpha, "beta": self.beta}}
+
+    def describe(self) -> str:
+        return f"log-logistic(alpha={_fmt(self.alpha)} months, beta={_fmt(self.beta)}, {_median_text(self)})"
+
+    def _fields(self):
+        return {"alpha": self.alpha, "beta": self.beta}
+
+
 class PiecewiseExponential(Curve):
     """Constant hazard ``rates[i]`` between consecutive breaks.
 
@@ -594,9 +769,13 @@ class PiecewiseExponential(Curve):
         return {"piecewise_exponential": {"breaks": self.breaks.tolist(), "rates": self.rates.tolist()}}
 
     def describe(self) -> str:
-        parts = [f"{_fmt(r)}/month to month {_fmt(b)}" for r, b in zip(self.rates[:-1], self.breaks)]
-        parts.append(("then " if parts else "") + f"{_fmt(self.rates[-1])}/month")
-        text = ", ".join(parts)
+        if self.breaks.size > 4:  # long tables (life tables, approximations): a summary
+            text = (f"{self.rates.size} pieces to month {_fmt(self.breaks[-1])}, hazard "
+                    f"{_fmt(self.rates.min())} to {_fmt(self.rates.max())}/month")
+        else:
+            parts = [f"{_fmt(r)}/month to month {_fmt(b)}" for r, b in zip(self.rates[:-1], self.breaks)]
+            parts.append(("then " if parts else "") + f"{_fmt(self.rates[-1])}/month")
+            text = ", ".join(parts)
         tail = _median_text(self)
         if self.cured_fraction > 0:
             tail += f", cured fraction {_fmt(self.cured_fraction)}"
@@ -1017,8 +1196,233 @@ class Uniform(Curve):
 
 
 # --------------------------------------------------------------------------
+# MRD: calibrated components (prevalence model), detectable MRD (lead_time model)
+# --------------------------------------------------------------------------
+
+
+def _solve_negative_cumhaz(lam_m: np.ndarray, p: float, h: float) -> np.ndarray:
+    """y = Λ_neg with p·exp(-h·y) + (1-p)·exp(-y) = exp(-lam_m), vectorised.
+
+    ψ(y) = log(p·e^{-hy} + (1-p)·e^{-y}) + lam_m is convex and decreasing in y
+    with ψ(0) = lam_m >= 0, so Newton's method from y = 0 climbs to the root
+    monotonically (each tangent meets zero between the iterate and the root)
+    and never overshoots. The log of the mixture is taken through log1p while
+    the mixture is near 1 and through logaddexp otherwise, so both the early
+    (small Λ) and the far (large Λ) ends keep their precision.
+    """
+    lam_m = np.asarray(lam_m, dtype=float)
+    if p == 0.0:
+        return lam_m.copy()
+    if p == 1.0:
+        return lam_m / h
+    log_p, log_q = math.log(p), math.log1p(-p)
+    y = np.zeros_like(lam_m)
+    finite = np.isfinite(lam_m)
+    lm = np.where(finite, lam_m, 0.0)
+    for _ in range(200):
+        s = p * np.expm1(-h * y) + (1.0 - p) * np.expm1(-y)  # mixture - 1, in (-1, 0]
+        log_mix = np.where(s > -0.5, np.log1p(s), np.logaddexp(log_p - h * y, log_q - y))
+        psi = log_mix + lm
+        # weight of the MRD-positive component in the mixture: ψ'(y) = -(h·w_pos + 1 - w_pos)
+        w_pos = special.expit(log_p - log_q - (h - 1.0) * y)
+        step = psi / (h * w_pos + (1.0 - w_pos))
+        y = y + np.maximum(step, 0.0)
+        if np.all(np.abs(step) <= 1e-14 * np.maximum(y, 1e-300)):
+            break
+    y = np.where(lm == 0.0, 0.0, y)
+    return np.where(finite, y, np.inf)
+
+
+class MrdComponent(Curve):
+    """One MRD stratum of the ``prevalence`` model, calibrated to a marginal curve.
+
+    Time is measured from entry, ``time_since_diagnosis`` (tsd) months after
+    diagnosis; the marginal curve from entry is m(t) = S(tsd + t) / S(tsd).
+    The MRD-negative cumulative hazard y(t) solves
+
+        p·exp(-h·y(t)) + (1 - p)·exp(-y(t)) = m(t)
+
+    (p the prevalence at entry, h the MRD hazard ratio), and the MRD-positive
+    one is h·y(t): MRD-positive survivors have h times the hazard of the
+    MRD-negative ones at every time, and the mixture at entry reproduces the
+    marginal curve exactly. This is the calibration of ``trialsim.cohort``
+    (``Baseline``), written independently; the tests compare the two.
+
+    Use :func:`mrd_components` to build the pair. A component has no YAML form
+    of its own: a scenario gets it from its ``mrd`` block (prevalence,
+    hazard_ratio), so ``to_spec`` raises.
+    """
+
+    def __init__(self, marginal: Curve, *, prevalence: float, hazard_ratio: float,
+                 time_since_diagnosis: float = 0.0, status: str = "negative"):
+        owner = "MrdComponent"
+        if not isinstance(marginal, Curve):
+            raise ValueError(f"{owner}: marginal must be a Curve, got {marginal!r}")
+        p = _number(owner, "prevalence", prevalence)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{owner}: prevalence must be in [0, 1], got {p:g}")
+        self.marginal = marginal
+        self.prevalence = p
+        self.hazard_ratio = _at_least(owner, "hazard_ratio", hazard_ratio, 0.0, strict=True)
+        self.time_since_diagnosis = _at_least(owner, "time_since_diagnosis", time_since_diagnosis, 0.0,
+                                              strict=False)
+        if status not in ("negative", "positive"):
+            raise ValueError(f"{owner}: status must be 'negative' or 'positive', got {status!r}")
+        self.status = status
+        self._lam0 = float(marginal.cumhaz(self.time_since_diagnosis))
+        if math.isinf(self._lam0):
+            raise ValueError(f"{owner}: the marginal curve has survival 0 at time_since_diagnosis "
+                             f"{self.time_since_diagnosis:g}; nobody is left to calibrate")
+        self._mult = self.hazard_ratio if status == "positive" else 1.0
+
+    def _marginal_cumhaz(self, t):
+        """Λ_m(t) = Λ(tsd + t) - Λ(tsd), the marginal cumulative hazard from entry."""
+        tsd = self.time_since_diagnosis
+        out = _as_float(self.marginal.cumhaz(tsd + t)) - self._lam0
+        return np.where(t == 0, 0.0, np.maximum(out, 0.0))
+
+    def _cumhaz(self, t):
+        y = _solve_negative_cumhaz(self._marginal_cumhaz(t), self.prevalence, self.hazard_ratio)
+        return self._mult * y
+
+    def _inv_cumhaz(self, x):
+        # closed form: at Λ_neg = y the marginal survival is p e^{-hy} + (1-p) e^{-y};
+        # t is where the marginal curve from entry reaches it
+        p, h = self.prevalence, self.hazard_ratio
+        y = x / self._mult
+        s = p * np.expm1(-h * y) + (1.0 - p) * np.expm1(-y)
+        lam_m = np.where(s > -0.5, -np.log1p(s),
+                         -np.logaddexp(math.log(p) - h * y if p > 0 else -np.inf,
+                                       math.log1p(-p) - y if p < 1 else -np.inf))
+        tsd = self.time_since_diagnosis
+        t = _as_float(self.marginal.inv_cumhaz(self._lam0 + lam_m)) - tsd
+        return np.maximum(t, 0.0)
+
+    def _hazard(self, t):
+        # differentiate the calibration identity: λ_neg = λ_m·m / (p·h·u^h + (1-p)·u), u = e^{-y}
+        p, h = self.prevalence, self.hazard_ratio
+        tsd = self.time_since_diagnosis
+        lam_m = self._marginal_cumhaz(t)
+        y = _solve_negative_cumhaz(lam_m, p, h)
+        hm = _as_float(self.marginal.hazard(tsd + t))
+        # m / (p h u^h + (1-p) u) = 1 / (h w_pos + 1 - w_pos), w_pos = p u^h / m the
+        # MRD-positive share among those still recurrence-free
+        w_pos = special.expit(np.log(p) - np.log1p(-p) - (h - 1.0) * y)
+        ratio = 1.0 / (h * w_pos + (1.0 - w_pos))
+        return self._mult * hm * ratio
+
+    def _support_start(self):
+        start = self.marginal._support_start() - self.time_since_diagnosis
+        return max(start, 0.0)
+
+    @property
+    def cured_fraction(self) -> float:
+        lam_inf = float(self.marginal.cumhaz(np.inf)) - self._lam0
+        y = float(_solve_negative_cumhaz(np.asarray(lam_inf), self.prevalence, self.hazard_ratio))
+        return math.exp(-self._mult * y)
+
+    def to_spec(self) -> Any:
+        raise NotImplementedError(
+            "a calibrated MRD component has no YAML form: in a scenario it comes from the mrd block "
+            "(model: prevalence, prevalence, hazard_ratio) and the stratum's recurrence curve")
+
+    def describe(self) -> str:
+        return (f"MRD-{self.status} component at entry (prevalence {_fmt(self.prevalence)}, hazard ratio "
+                f"{_fmt(self.hazard_ratio)}, {_fmt(self.time_since_diagnosis)} months after diagnosis) of "
+                f"{self.marginal.describe()}")
+
+    def _fields(self):
+        return {"marginal": self.marginal, "prevalence": self.prevalence, "hazard_ratio": self.hazard_ratio,
+                "time_since_diagnosis": self.time_since_diagnosis, "status": self.status}
+
+
+def mrd_components(curve: Curve, *, prevalence: float, hazard_ratio: float,
+                   time_since_diagnosis: float = 0.0) -> tuple[MrdComponent, MrdComponent]:
+    """(MRD-positive, MRD-negative) curves of the ``prevalence`` model, time from entry.
+
+    ``curve`` is the stratum's marginal recurrence curve (time from diagnosis);
+    survivors enter ``time_since_diagnosis`` months after diagnosis,
+    recurrence-free, MRD-positive with probability ``prevalence``, and the
+    MRD-positive hazard is ``hazard_ratio`` times the MRD-negative one. The
+    pair satisfies, for every t >= 0,
+
+        prevalence·S_pos(t) + (1 - prevalence)·S_neg(t) = S(tsd + t) / S(tsd).
+    """
+    kw = dict(prevalence=prevalence, hazard_ratio=hazard_ratio, time_since_diagnosis=time_since_diagnosis)
+    return (MrdComponent(curve, status="positive", **kw), MrdComponent(curve, status="negative", **kw))
+
+
+def _distribution_nodes(dist: Any, nodes: int) -> np.ndarray:
+    """Midpoint quantiles of a time distribution (a number gives itself)."""
+    if isinstance(dist, Fixed):
+        return np.array([dist.value])
+    if isinstance(dist, Curve):
+        u = (np.arange(nodes) + 0.5) / nodes
+        return _as_float(dist.quantile(u))
+    return np.array([_number("time_since_diagnosis", "value", dist)])
+
+
+def detectable_mrd_prevalence(curve: Curve, lead_time: Curve, t: Any, *, dormant_share: float = 0.0,
+                              time_since_diagnosis: Any = 0.0, nodes: int = 2000) -> np.ndarray:
+    """Share of survivors with detectable MRD at time t after entry (``lead_time`` model).
+
+    MRD is detectable on [T_R - L, T_R), T_R the recurrence time from entry
+    (drawn from ``curve`` conditional on being recurrence-free at entry,
+    ``time_since_diagnosis`` months after diagnosis) and L ~ ``lead_time``,
+    independent of T_R; a share ``dormant_share`` of the never-recurring
+    survivors carries detectable MRD throughout. Assuming no death from other
+    causes (so "never recurring" means cured, T_R = inf):
+
+        P(T_R - L <= t < T_R) + d·P(T_R = inf)
+            = E_L[m(t) - m(t + L)] + d·m(inf),   m(t) = S(tsd + t) / S(tsd),
+
+    because T_R - L <= t < T_R means T_R in (t, t + L]. The share counts every
+    survivor who entered (those who recurred before t are not detectable, they
+    are in neither term). The expectation over L (and over
+    ``time_since_diagnosis`` when it is a distribution) is a midpoint rule in
+    probability with ``nodes`` points; the error is far below Monte Carlo
+    error for any practical number of draws.
+    """
+    t = _as_float(t)
+    lead = _distribution_nodes(lead_time, nodes)
+    tsds = _distribution_nodes(time_since_diagnosis, max(nodes // 10, 50))
+    d = _number("detectable_mrd_prevalence", "dormant_share", dormant_share)
+    out = np.zeros(t.shape)
+    for s in tsds:
+        lam0 = float(curve.cumhaz(s))
+        m_t = np.exp(lam0 - _as_float(curve.cumhaz(s + t)))
+        m_tl = np.exp(lam0 - _as_float(curve.cumhaz(s + t[..., None] + lead)))
+        m_inf = math.exp(lam0 - float(curve.cumhaz(np.inf)))
+        out += m_t - m_tl.mean(axis=-1) + d * m_inf
+    return _ret(out / tsds.size)
+
+
+def piecewise_approximation(curve: Curve, *, horizon: float, pieces: int = 240) -> PiecewiseExponential:
+    """A piecewise-exponential curve through ``curve`` at ``pieces`` equal steps up to ``horizon``.
+
+    The approximation has the same cumulative hazard at every break (so the
+    same survival there) and a constant hazard between breaks; after the
+    horizon it keeps the average hazard of the last step. Used to write a
+    curve kind that a scenario cannot read (log-normal, log-logistic) as one it
+    can.
+    """
+    h = _at_least("piecewise_approximation", "horizon", horizon, 0.0, strict=True)
+    if int(pieces) < 2:
+        raise ValueError("piecewise_approximation: pieces must be at least 2")
+    edges = np.linspace(0.0, h, int(pieces) + 1)
+    lam = _as_float(curve.cumhaz(edges))
+    if not np.all(np.isfinite(lam)):
+        raise ValueError("piecewise_approximation: the curve reaches survival 0 before the horizon")
+    rates = np.maximum(np.diff(lam) / np.diff(edges), 0.0)
+    rates = np.concatenate((rates, rates[-1:]))
+    return PiecewiseExponential(breaks=edges[1:], rates=rates)
+
+
+# --------------------------------------------------------------------------
 # Reference curves
 # --------------------------------------------------------------------------
+
+_DATA = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True)
@@ -1031,42 +1435,148 @@ class Reference:
     note: str
 
 
-_PAN2017_SOURCE = (
-    "Pan H, Gray R, Braybrooke J, et al. (EBCTCG). 20-year risks of breast-cancer recurrence "
-    "after stopping endocrine therapy at 5 years. N Engl J Med 2017;377:1836-46. "
-    "doi:10.1056/NEJMoa1701830"
-)
+def _load_reference_data() -> dict:
+    import yaml  # a dependency of trialsim; imported here so that `import trialsim.curves` stays light
 
-#: risk of distant recurrence from year 5 to year 20 by original TN status (abstract, Results)
-_PAN2017_RISKS = {
-    "T1N0": 0.13,
-    "T1N1-3": 0.20,
-    "T1N4-9": 0.34,
-    "T2N0": 0.19,
-    "T2N1-3": 0.26,
-    "T2N4-9": 0.41,
-}
+    with open(_DATA / "references.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
 
 
-def _pan2017(group: str, risk: float) -> Reference:
-    rate = -math.log1p(-risk) / 180.0
-    curve = PiecewiseExponential(breaks=[60.0], rates=[0.0, rate])
-    note = (
-        f"Distant recurrence, time from diagnosis, ER-positive early breast cancer, original TN "
-        f"status {group}, in women recurrence-free after 5 years of scheduled endocrine therapy "
-        f"that then stopped. Published risk of distant recurrence from year 5 to year 20: "
-        f"{risk:.0%}, at a near-constant yearly rate. Modelled as a constant hazard from month 60, "
-        f"-log(1 - {risk:g})/180 = {rate:.6f}/month, so the risk from month 60 to 240 is exactly "
-        f"{risk:.0%}; beyond month 240 the same hazard is extrapolated. The hazard before month 60 "
-        f"is NOT modelled and set to 0: the curve is only meaningful conditional on being "
-        f"recurrence-free at 60 months, so simulations must condition on time_since_diagnosis >= 60."
+def _late_risk_curve(risk: float, start: float, end: float) -> tuple[PiecewiseExponential, float]:
+    """Hazard 0 before ``start``, then constant with cumulative risk ``risk`` from start to end."""
+    rate = -math.log1p(-risk) / (end - start)
+    return PiecewiseExponential(breaks=[start], rates=[0.0, rate]), rate
+
+
+def _pan2017(data: dict) -> list[Reference]:
+    start, end = map(float, data["window"])
+    out = []
+    for group, risk in data["risk"].items():
+        curve, rate = _late_risk_curve(risk, start, end)
+        note = (
+            f"Distant recurrence, time from diagnosis, ER-positive early breast cancer, original TN "
+            f"status {group}, in women recurrence-free after 5 years of scheduled endocrine therapy "
+            f"that then stopped. Published risk of distant recurrence from year 5 to year 20: "
+            f"{risk:.0%}, at a near-constant yearly rate. Modelled as a constant hazard from month 60, "
+            f"-log(1 - {risk:g})/180 = {rate:.6f}/month, so the risk from month 60 to 240 is exactly "
+            f"{risk:.0%}; beyond month 240 the same hazard is extrapolated. The hazard before month 60 "
+            f"is NOT modelled and set to 0: the curve is only meaningful conditional on being "
+            f"recurrence-free at 60 months, so simulations must condition on time_since_diagnosis >= 60."
+        )
+        out.append(Reference(f"pan2017/{group}", curve, " ".join(data["source"].split()), note))
+    return out
+
+
+def _cts5(data: dict) -> list[Reference]:
+    start, end = map(float, data["window"])
+    out = []
+    for group, risk in data["risk"].items():
+        low, high = data["band"][group]
+        if not low <= risk <= high:  # guards the data file against a value outside its published band
+            raise ValueError(f"references.yaml: cts5 {group} risk {risk} is outside its band [{low}, {high}]")
+        curve, rate = _late_risk_curve(risk, start, end)
+        band = f"below {high:.0%}" if low == 0 else (f"above {low:.0%}" if high == 1 else f"{low:.0%} to {high:.0%}")
+        note = (
+            f"Distant recurrence, time from diagnosis, ER-positive breast cancer, CTS5 {group}-risk group "
+            f"(published band: distant recurrence in years 5 to 10 {band}), in women distant-recurrence-free "
+            f"after 5 years of endocrine therapy. Risk used from year 5 to year 10: {risk:.1%} "
+            f"({' '.join(data['choice'][group].split())}). Modelled as a constant hazard from month 60, "
+            f"-log(1 - {risk:g})/60 = {rate:.6f}/month; beyond month 120 the same hazard is extrapolated "
+            f"(a steady late rate, as Pan 2017 found for years 5 to 20; CTS5 itself says nothing past "
+            f"year 10). The hazard before month 60 is NOT modelled and set to 0: the curve is only "
+            f"meaningful conditional on being recurrence-free at 60 months, so simulations must condition "
+            f"on time_since_diagnosis >= 60."
+        )
+        out.append(Reference(f"cts5/{group}", curve, " ".join(data["source"].split()), note))
+    return out
+
+
+def _braun2005(data: dict) -> list[Reference]:
+    irr = float(data["incidence_rate_ratio"])
+    base = data["baseline_assumption"]
+    start, end = map(float, base["window"])
+    negative = Exponential.from_cumulative(base["risk"], end - start)
+    positive = Proportional(hazard_ratio=irr, curve=negative)
+    source = " ".join(data["source"].split())
+    common = (
+        f"Distant recurrence, time from diagnosis, stage I-III breast cancer, by bone-marrow "
+        f"micrometastasis (DTC) at diagnosis. From Braun 2005: DTC in {data['prevalence']:.1%} of "
+        f"patients and an incidence-rate ratio of {irr:g} for distant-disease-free survival over "
+        f"10 years, read as a constant hazard ratio. ASSUMPTION, not from Braun 2005: the DTC-negative "
+        f"baseline, a constant hazard with a {base['risk']:.0%} risk over {end - start:g} months "
+        f"({negative.rate:.6f}/month). For another baseline write "
+        f"{{proportional: {{hazard_ratio: {irr:g}, curve: YOUR_CURVE}}}}; for the prevalence model use "
+        f"mrd: {{model: prevalence, prevalence: ..., hazard_ratio: {irr:g}}}."
     )
-    return Reference(name=f"pan2017/{group}", curve=curve, source=_PAN2017_SOURCE, note=note)
+    return [
+        Reference("braun2005/dtc_negative", negative, source,
+                  common + " This curve: DTC-negative (the assumed baseline)."),
+        Reference("braun2005/dtc_positive", positive, source,
+                  common + f" This curve: DTC-positive, {irr:g} times the DTC-negative hazard."),
+    ]
 
 
-REFERENCES: dict[str, Reference] = {
-    ref.name: ref for ref in (_pan2017(group, risk) for group, risk in _PAN2017_RISKS.items())
-}
+def _read_qx(path: Path) -> dict[int, float]:
+    rows = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r and not r.startswith("#")]
+    if rows[0] != "age,qx":
+        raise ValueError(f"{path}: expected the header 'age,qx'")
+    return {int(a): float(q) for a, q in (r.split(",") for r in rows[1:])}
+
+
+_LIFE_TABLES: dict[str, tuple[dict[int, float], str]] = {}
+
+
+def life_table(age: float, *, table: str = "ssa2020_female") -> PiecewiseExponential:
+    """Other-cause death, time from entry at ``age`` (years), from a shipped period life table.
+
+    The yearly death probability q_x of the table applies as a constant hazard
+    -log(1 - q_x)/12 per month through each year of age x; after the table's
+    last age its hazard continues unchanged. All-cause mortality (a life table
+    does not separate causes), so slightly high as "other-cause" death.
+    """
+    if table not in _LIFE_TABLES:
+        raise ValueError(f"life_table: unknown table {table!r} (known: {', '.join(sorted(_LIFE_TABLES))})")
+    qx, _ = _LIFE_TABLES[table]
+    first, last = min(qx), max(qx)
+    a = _number("life_table", "age", age)
+    if not first <= a <= last:
+        raise ValueError(f"life_table: age must be in [{first}, {last}] for {table}, got {a:g}")
+    ages = np.arange(math.floor(a), last + 1)
+    rates = np.array([-math.log1p(-qx[int(x)]) / 12.0 for x in ages])
+    breaks = (ages[1:] - a) * 12.0
+    keep = breaks > 0
+    rates = np.concatenate((rates[:-1][keep], rates[-1:]))
+    return PiecewiseExponential(breaks=breaks[keep], rates=rates)
+
+
+def _ssa2020_female(data: dict) -> list[Reference]:
+    qx = _read_qx(_DATA / data["table"])
+    source = " ".join(data["source"].split())
+    _LIFE_TABLES["ssa2020_female"] = (qx, source)
+    out = []
+    for age in data["entry_ages"]:
+        curve = life_table(age, table="ssa2020_female")
+        note = (
+            f"Death from any cause of a woman aged {age} at entry, time from entry. Yearly death "
+            f"probabilities q_x of the US SSA 2020 period life table (female) at ages {age} to {max(qx)}, "
+            f"each as a constant hazard -log(1 - q_x)/12 per month through that year of age; after age "
+            f"{max(qx)} the hazard of age {max(qx)} continues. A period table: the mortality of calendar "
+            f"year 2020 (including the first COVID-19 year), not of a birth cohort. All causes, breast "
+            f"cancer included, so slightly high as other-cause death. q_{age} = {qx[age]:g}."
+        )
+        out.append(Reference(f"ssa2020/female_age{age}", curve, source, note))
+    return out
+
+
+def _build_references() -> dict[str, Reference]:
+    data = _load_reference_data()
+    refs = [*_pan2017(data["pan2017"]), *_cts5(data["cts5"]), *_braun2005(data["braun2005"]),
+            *_ssa2020_female(data["ssa2020_female"])]
+    return {r.name: r for r in refs}
+
+
+REFERENCES: dict[str, Reference] = _build_references()
 
 
 def reference(name: str) -> Curve:
@@ -1085,8 +1595,8 @@ def reference(name: str) -> Curve:
 # Specs (the YAML form)
 # --------------------------------------------------------------------------
 
-_KINDS = ("exponential", "weibull", "piecewise_exponential", "cure", "proportional",
-          "table", "reference", "uniform")
+_KINDS = ("exponential", "weibull", "lognormal", "loglogistic", "piecewise_exponential", "cure",
+          "proportional", "table", "reference", "uniform")
 
 
 def _spec_fail(where: str, message: str) -> CurveSpecError:
@@ -1176,6 +1686,26 @@ def _build(spec: Any, base_dir: Path | None, where: str) -> Curve:
             return _construct(w, Weibull, scale=_spec_num(b, "scale", w), shape=shape)
         return _construct(w, Weibull.from_median, _spec_num(b, "median", w), shape)
 
+    if kind == "lognormal":
+        b = _spec_mapping(body, w, ("mu", "median", "sigma"))
+        sigma = _spec_num(b, "sigma", w)
+        given = [k for k in ("mu", "median") if k in b]
+        if len(given) != 1:
+            raise _spec_fail(w, "give exactly one of mu or median (with sigma)"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        if given == ["mu"]:
+            return _construct(w, LogNormal, mu=_spec_num(b, "mu", w), sigma=sigma)
+        return _construct(w, LogNormal.from_median, _spec_num(b, "median", w), sigma)
+
+    if kind == "loglogistic":
+        b = _spec_mapping(body, w, ("alpha", "median", "beta"))
+        beta = _spec_num(b, "beta", w)
+        given = [k for k in ("alpha", "median") if k in b]
+        if len(given) != 1:
+            raise _spec_fail(w, "give exactly one of alpha or median (they are the same: the median), with beta"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        return _construct(w, LogLogistic, alpha=_spec_num(b, given[0], w), beta=beta)
+
     if kind == "piecewise_exponential":
         b = _spec_mapping(body, w, ("breaks", "rates"))
         return _construct(w, PiecewiseExponential, breaks=_spec_list(b, "breaks", w),
@@ -1244,3 +1774,23 @@ def from_spec(spec: Any, *, base_dir: str | Path | None = None) -> Curve:
     names :class:`UnknownReferenceError`.
     """
     return _build(spec, Path(base_dir) if base_dir is not None else None, "curve")
+
+
+# --------------------------------------------------------------------------
+# Fitting and plotting live in trialsim.fitting (lifelines, matplotlib);
+# imported on first use so that `import trialsim.curves` stays light.
+# --------------------------------------------------------------------------
+
+
+def fit(data: Any, **kwargs: Any):
+    """Fit survival models to data; see :func:`trialsim.fitting.fit`."""
+    from trialsim.fitting import fit as _fit
+
+    return _fit(data, **kwargs)
+
+
+def plot(what: Any, **kwargs: Any):
+    """Draw curves (and data); see :func:`trialsim.fitting.plot`."""
+    from trialsim.fitting import plot as _plot
+
+    return _plot(what, **kwargs)
