@@ -220,6 +220,7 @@ def test_unit_stratum_override_merges(tmp_path):
     ("sided: 1}", "sided: 1, test: wilcoxon}", "trial.analysis.test", "unknown test"),
     ("sided: 1}", "sided: 1, futility: {beta: 0.2, hazard_ratio: 0.7}}", "trial.analysis.futility", "give looks"),
     ("sided: 1}", "sided: 1, stratified: true}", "trial.analysis.stratified", "two strata"),
+    ("sided: 1}", "sided: 2, looks: [0.5], futility: {hazard_ratio: 0.7}}", "trial.analysis.futility", "one-sided"),
     ("enrollment: 500", "enrollment: 500\n  endpoint: mrd_clearance", "trial.clearance", "clearance: {at"),
 ])
 def test_unit_analysis_options_checked(tmp_path, old, new, path, needle):

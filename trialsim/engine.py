@@ -161,9 +161,13 @@ def analysis_plan(sc: Scenario) -> AnalysisPlan:
 
         fut = None
         if an.futility is not None:
+            arms = list(sc.arms.values())
             fut = {"spending": an.futility.spending, "beta": an.futility.beta,
-                   "hazard_ratio": an.futility.hazard_ratio, "events": an.events}
-        b = boundaries(list(looks) + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)
+                   "hazard_ratio": an.futility.hazard_ratio, "events": an.events,
+                   "allocation": arms[1].allocation / arms[0].allocation}
+        # The fractions the simulator actually uses: looks come at the ceil(f * D)-th event.
+        actual = [math.ceil(f * an.events) / an.events for f in looks]
+        b = boundaries(actual + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)
         efficacy = tuple(float(x) for x in b.efficacy)
         futility = tuple(float(x) for x in b.futility) if b.futility is not None else None
     return AnalysisPlan(test=an.test, stratified=an.stratified, alpha=an.alpha, sided=an.sided,

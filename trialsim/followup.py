@@ -243,7 +243,7 @@ def _group_sequential(plan: AnalysisPlan, P_cal, final_cut, analyse, R, P_rand, 
     A look whose time comes at or after the final analysis (the calendar cut
     came first) is not performed: the final analysis is."""
     k_target = plan.events_target
-    cuts = [_event_cut(P_cal, max(1, math.ceil(f * k_target))) for f in plan.looks]
+    cuts = [_event_cut(P_cal, max(1, math.ceil(f * k_target))) for f in plan.looks]   # same rule as the boundaries
     n_looks = len(cuts) + 1
     stopped = np.zeros(R, dtype=bool)
     rejected = np.zeros(R, dtype=bool)

@@ -147,6 +147,46 @@ class WeibullSpec(Strict):
         return curves.Weibull.from_median(self.median, self.shape)
 
 
+class LogNormalSpec(Strict):
+    """log T ~ Normal(mu, sigma): give mu or the median (= exp(mu))."""
+
+    mu: float | None = None
+    median: Positive | None = None
+    sigma: Positive
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.mu is None) == (self.median is None):
+            raise FieldProblem((), "give exactly one of mu or median (with sigma)")
+        return self
+
+    def build(self):
+        from trialsim import curves
+
+        if self.mu is not None:
+            return curves.LogNormal(mu=self.mu, sigma=self.sigma)
+        return curves.LogNormal.from_median(self.median, self.sigma)
+
+
+class LogLogisticSpec(Strict):
+    """S(t) = 1 / (1 + (t/alpha)^beta): alpha is the median (``median`` is a synonym)."""
+
+    alpha: Positive | None = None
+    median: Positive | None = None
+    beta: Positive
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.alpha is None) == (self.median is None):
+            raise FieldProblem((), "give exactly one of alpha or median (with beta)")
+        return self
+
+    def build(self):
+        from trialsim import curves
+
+        return curves.LogLogistic(alpha=self.alpha if self.alpha is not None else self.median, beta=self.beta)
+
+
 class PiecewiseSpec(Strict):
     breaks: list[Positive]
     rates: list[NonNegative]
@@ -226,7 +266,8 @@ class ProportionalSpec(Strict):
         return curves.Proportional(hazard_ratio=self.hazard_ratio, curve=self.curve.build())
 
 
-_CURVE_KINDS = ("exponential", "weibull", "piecewise_exponential", "cure", "proportional", "table", "reference")
+_CURVE_KINDS = ("exponential", "weibull", "lognormal", "loglogistic", "piecewise_exponential", "cure",
+                "proportional", "table", "reference")
 
 
 class CurveSpec(Strict):
@@ -234,6 +275,8 @@ class CurveSpec(Strict):
 
     exponential: ExponentialSpec | None = None
     weibull: WeibullSpec | None = None
+    lognormal: LogNormalSpec | None = None
+    loglogistic: LogLogisticSpec | None = None
     piecewise_exponential: PiecewiseSpec | None = None
     cure: CureSpec | None = None
     proportional: ProportionalSpec | None = None
@@ -551,6 +594,11 @@ class AnalysisSpec(Strict):
             if self.test == "maxcombo":
                 raise FieldProblem(("looks",), "group-sequential boundaries are not defined for maxcombo here; "
                                                "use a single analysis or another test")
+            if self.futility is not None and self.sided == 2:
+                raise FieldProblem(("futility",), "futility bounds are implemented for one-sided designs only")
+            if any(math.ceil(f * self.events) >= self.events for f in self.looks):
+                raise FieldProblem(("looks",), f"with {self.events} events, every interim look must come "
+                                               "before the last event: use smaller fractions")
         elif self.futility is not None:
             raise FieldProblem(("futility",), "futility bounds apply at interim looks: give looks")
         return self
