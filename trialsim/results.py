@@ -255,6 +255,83 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
             out["schoenfeld_events_for_90"] = schoenfeld_events(power=0.9, **kw)
         out["assumes"] = ("proportional hazards (hazard ratio treatment/control), Schoenfeld's normal "
                           "approximation of the log-rank statistic at a fixed number of events")
+    if sc.screening is not None:
+        models = {(sc.stratum_mrd(i) or {}).get("model") for i in range(len(sc.population.strata))}
+        fixed_status = all(
+            m is None or (m["model"] == "prevalence" and not m.get("onset_rate") and not m.get("clearance_rate"))
+            for m in (sc.stratum_mrd(i) for i in range(len(sc.population.strata))))
+        if (sc.screening.visits.count or 0) == 1 or fixed_status:
+            close = t.get("screening_closed_month")
+            out["funnel"] = _funnel_companion(sc, float(np.mean(close)) if close is not None else None)
+        else:
+            out["funnel_note"] = (
+                "no closed form shown: with repeated visits MRD status is correlated from visit to visit "
+                f"(models: {', '.join(sorted(m for m in models if m))}), which the closed-form funnel's "
+                "'fresh status' and 'fixed status' approximations do not capture")
+    return out
+
+
+def _visits_available(sc: Scenario, close: float | None) -> dict[int, float]:
+    """P(a survivor has j visits available) when arrivals follow the accrual
+    schedule up to the close of screening: visits at entry and every
+    ``every`` months while screening is open, at most ``count``."""
+    from trialsim.des import AccrualSchedule
+
+    scr = sc.screening
+    k = scr.visits.count or 1
+    if close is None or not math.isfinite(close) or close <= 0:
+        return {k: 1.0}
+    acc = AccrualSchedule(*sc.accrual.schedule())
+    total = float(acc.cumulative(close))
+    at_least = [float(acc.cumulative(max(close - (j - 1) * scr.visits.every, 0.0))) / total for j in range(1, k + 2)]
+    at_least[k] = 0.0
+    return {j: at_least[j - 1] - at_least[j] for j in range(1, k + 1) if at_least[j - 1] > at_least[j]}
+
+
+def _funnel_companion(sc: Scenario, close: float | None = None) -> dict:
+    """The screening funnel in closed form (design.screening_funnel), per
+    survivor screened, mixed over strata by their shares. Approximations: a
+    constant recurrence and death hazard from entry (taken at the mean time
+    since diagnosis), the stratum's lead-time model for the detectable
+    prevalence and staging, a fresh detectable status at each visit
+    (lead_time) or one status for all visits (prevalence, without onset or
+    clearance), and arrivals spread by the accrual schedule over the
+    simulated screening period, each tested at the visits that fall in it."""
+    from trialsim.design import lead_time_staging, screening_funnel
+
+    scr = sc.screening
+    test = scr.test
+    turnaround = float(test.turnaround.build().mean()) if test.turnaround.fixed is None else test.turnaround.fixed
+    death = sc.population.other_cause_death.build() if sc.population.other_cause_death is not None else None
+    totals = {"tested": 0.0, "test_positive": 0.0, "eligible": 0.0, "randomized": 0.0, "assays": 0.0}
+    true_pos = 0.0
+    for i, st in enumerate(sc.population.strata):
+        mrd = sc.stratum_mrd(i)
+        tsd = st.time_since_diagnosis.build()
+        tsd_mean = float(tsd.mean()) if math.isfinite(tsd.mean()) else 0.0
+        if mrd is None:
+            prev, inelig, persistence = 0.0, 0.0, "fixed"
+        elif mrd["model"] == "lead_time":
+            rate = float(st.recurrence.build().hazard(tsd_mean))
+            d_rate = float(death.hazard(0.0)) if death is not None else 0.0
+            stg = lead_time_staging(recurrence_rate=rate, lead_time=mrd["lead_time"].build(),
+                                    imaging_lead=scr.staging.imaging_lead, turnaround=turnaround,
+                                    dormant_share=mrd.get("dormant_share") or 0.0, death_rate=d_rate)
+            prev, inelig, persistence = stg.prevalence, stg.staging_ineligible, "stationary"
+        else:
+            prev, inelig, persistence = mrd["prevalence"], 0.0, "fixed"
+        for visits, w in _visits_available(sc, close).items():
+            f = screening_funnel(prevalence=prev, sensitivity=test.sensitivity, specificity=test.specificity,
+                                 failure=test.failure, staging_ineligible=inelig, consent=scr.consent,
+                                 visits=visits, persistence=persistence)
+            for k in totals:
+                totals[k] += st.share * w * getattr(f, k)
+            true_pos += st.share * w * f.randomized * f.true_positive_share
+    out = {f"{k}_per_screened": v for k, v in totals.items()}
+    out["true_positive_share"] = true_pos / totals["randomized"] if totals["randomized"] > 0 else None
+    out["screened_per_randomized"] = 1 / totals["randomized"] if totals["randomized"] > 0 else None
+    out["assumes"] = _funnel_companion.__doc__.split("Approximations: ")[1].replace("\n", " ").strip()
+    out["assumes"] = " ".join(out["assumes"].split())
     return out
 
 
@@ -346,6 +423,18 @@ def format_summary(s: dict) -> str:
         lines.append(f"  {'cleared, control':<26}{_fmt(cl['share_cleared_control'], 3)}")
     if "drfs_power" in s:
         lines.append(f"  {'DRFS power (secondary)':<26}{s['drfs_power']:.4f} ± {s['drfs_power_mcse']:.4f}")
+    fun = a.get("funnel")
+    if fun and s.get("screened") and s["screened"]["mean"] > 0:
+        scr = s["screened"]["mean"]
+        sim = {k: (s[k]["mean"] / scr if s.get(k) else None) for k in ("test_positive", "randomized")}
+        lines.append("  analytic funnel (per survivor screened; closed form vs simulated):")
+        lines.append(f"    test-positive           {fun['test_positive_per_screened']:.4f} vs {sim['test_positive']:.4f}")
+        lines.append(f"    randomised              {fun['randomized_per_screened']:.4f} vs {sim['randomized']:.4f}")
+        lines.append(f"    assays                  {fun['assays_per_screened']:.3f} vs "
+                     f"{s['assays']['mean'] / scr:.3f}" if s.get("assays") else "")
+        if fun.get("true_positive_share") is not None and s.get("truly_mrd_positive_share"):
+            lines.append(f"    truly MRD-positive      {fun['true_positive_share']:.3f} vs "
+                         f"{s['truly_mrd_positive_share']['mean']:.3f}")
     lines.append(f"  {'enrolment target reached':<26}{s['enrollment_reached_share']:.1%} of trials")
     lines.append(f"  {'events target reached':<26}{s['events_reached_share']:.1%} of trials")
     if s.get("safety_horizon_share"):
