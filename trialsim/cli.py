@@ -124,7 +124,9 @@ class _progress:
 from trialsim.curves_cli import register as _register_curves  # noqa: E402
 
 _register_curves(app)
-# [sweep commands]
+from trialsim.sweep_cli import register as _register_sweep  # noqa: E402
+
+_register_sweep(app)
 # [report commands]
 
 
