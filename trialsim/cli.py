@@ -127,7 +127,9 @@ _register_curves(app)
 from trialsim.sweep_cli import register as _register_sweep  # noqa: E402
 
 _register_sweep(app)
-# [report commands]
+from trialsim.report_cli import register as _register_report  # noqa: E402
+
+_register_report(app)
 
 
 def main() -> None:
