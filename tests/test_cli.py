@@ -119,3 +119,15 @@ def test_unit_console_script_runs_as_a_process(tmp_path):
     proc = subprocess.run(cmd + ["run", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "population.strata.0.share" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unit_outputs_get_ordinary_file_permissions(tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "o"
+    assert invoke("run", write(tmp_path, CONVENTIONAL), "-n", 3, "--seed", 1, "-w", 1, "--out", out).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("replicates.csv", "results.json"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~umask

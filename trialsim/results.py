@@ -363,6 +363,10 @@ class _atomic:
 
     def __enter__(self):
         fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        # mkstemp creates the file 0600; give it the permissions an ordinary open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         self.f = os.fdopen(fd, "w", encoding="utf-8", newline="")
         return self.f
 
