@@ -168,8 +168,7 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         "events": events.astype(np.int64),
         "events_control": (obs_event & ~group).sum(axis=1).astype(np.int64),
         "events_treatment": (obs_event & group).sum(axis=1).astype(np.int64),
-        "events_reached": (events >= plan.events_target) if plan.events_target is not None
-        else np.ones(R, dtype=bool),
+        "events_reached": _events_reached(plan, events, out.get("stopped_at_look"), R),
         "z": np.asarray(res.z, dtype=float),
         "hazard_ratio_estimate": _hazard_ratio(res, lr),
         "rejected": np.asarray(rejected, dtype=bool),
@@ -215,6 +214,17 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     out["_event_months"] = (rep[obs_event[rep, col]], enrol.randomized_at[obs_event[rep, col]]
                             + obs_time[rep, col][obs_event[rep, col]])
     return out
+
+
+def _events_reached(plan: AnalysisPlan, events: np.ndarray, stopped_at_look, R: int) -> np.ndarray:
+    """Did the analysis that decided the trial have its planned events (the
+    look's share of the target for a trial that stopped at an interim look)?"""
+    if plan.events_target is None:
+        return np.ones(R, dtype=bool)
+    if stopped_at_look is None:
+        return events >= plan.events_target
+    planned = np.array([math.ceil(f * plan.events_target) for f in plan.looks] + [plan.events_target])
+    return events >= planned[stopped_at_look - 1]
 
 
 def _event_cut(P_cal: np.ndarray, k: int | None) -> np.ndarray:
