@@ -6,11 +6,21 @@ censoring), times ``logrank`` on the whole padded batch, times lifelines'
 chi-square statistics agree on that subsample, and prints per-replicate times
 and the speed ratio against the target (200x by default).
 
-    .venv/bin/python benchmarks/bench_logrank.py [--replicates 10000] [--patients 500]
+Then (unless ``--skip-kernels``) it times every other kernel of
+trialsim.analysis on the same batch -- stratified log-rank, FH(0,1),
+MaxCombo, RMST, milestone survival, Cox (Breslow and Efron), Fisher's exact
+test and CMH -- against its per-replicate equivalent where one exists
+(lifelines' FH ``logrank_test``, ``CoxPHFitter``, ``KaplanMeierFitter`` with
+``restricted_mean_survival_time``, scipy's ``multivariate_normal.cdf`` for the
+MaxCombo p-value, ``scipy.stats.fisher_exact``), on a subsample.  Those
+figures are printed, not asserted: PASS/FAIL is the log-rank's alone.
+
+    .venv/bin/python benchmarks/bench_logrank.py [--replicates 10000] [--patients 500] [--skip-kernels]
 
 Another script can ``from bench_logrank import main`` and call
-``main([...])``, which returns the figures as a dict.  Exit status 0 on PASS,
-1 on FAIL (too slow, or chi2 disagrees with lifelines).
+``main([...])``, which returns the figures as a dict (the kernels' under
+``"kernels"``).  Exit status 0 on PASS, 1 on FAIL (too slow, or chi2
+disagrees with lifelines).
 """
 
 from __future__ import annotations
@@ -25,10 +35,11 @@ import time
 import numpy as np
 
 try:
-    from trialsim.analysis import logrank
+    from trialsim import analysis
 except ImportError:  # run from a checkout without an installed package
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
-    from trialsim.analysis import logrank
+    from trialsim import analysis
+logrank = analysis.logrank
 
 TARGET_RATIO = 200.0
 CHI2_RTOL = 1e-10
@@ -72,6 +83,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="timings: best of this many")
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--target", type=float, default=TARGET_RATIO, help="required speed ratio")
+    p.add_argument("--skip-kernels", action="store_true", help="time the log-rank only")
+    p.add_argument(
+        "--peer-sample",
+        type=int,
+        default=100,
+        help="replicates timed with the per-replicate peers of the other kernels",
+    )
     return p.parse_args(argv)
 
 
@@ -154,7 +172,113 @@ def main(argv=None) -> dict:
           f"({'agree' if agree else 'DISAGREE'}, tolerance {CHI2_RTOL:g})")
     print(f"  speed ratio: {ratio:,.0f}x  (target >= {args.target:g}x)")
     print(f"  {'PASS' if passed else 'FAIL'}")
+    if not args.skip_kernels:
+        figures["kernels"] = bench_kernels(time_, event, group, rng, args)
     return figures
+
+
+def _per_replicate_peers(time_, event, group, rows):
+    """Per-replicate equivalents (None where there is none), each a function
+    timing one call per replicate in ``rows``."""
+    import pandas as pd
+    import warnings
+    from lifelines import CoxPHFitter, KaplanMeierFitter
+    from lifelines.statistics import logrank_test
+    from lifelines.utils import restricted_mean_survival_time
+    from scipy import stats
+
+    split = [(time_[r, group[r]], time_[r, ~group[r]], event[r, group[r]], event[r, ~group[r]]) for r in rows]
+    frames = [pd.DataFrame({"T": time_[r], "E": event[r].astype(int), "x": group[r].astype(float)}) for r in rows]
+
+    def fh():
+        for t1, t0, e1, e0 in split:
+            logrank_test(t1, t0, e1, e0, weightings="fleming-harrington", p=0, q=1)
+
+    def km_rmst():
+        for t1, t0, e1, e0 in split:
+            for t, e in ((t1, e1), (t0, e0)):
+                restricted_mean_survival_time(KaplanMeierFitter().fit(t, e), t=36.0)
+
+    def km_milestone():
+        for t1, t0, e1, e0 in split:
+            for t, e in ((t1, e1), (t0, e0)):
+                kmf = KaplanMeierFitter().fit(t, e)
+                kmf.survival_function_at_times(24.0)
+                kmf._cumulative_sq_.loc[:24.0]
+
+    def coxph():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for df in frames:
+                CoxPHFitter().fit(df, "T", "E")
+
+    return {"fh(0,1)": ("lifelines logrank_test(weightings='fleming-harrington')", fh),
+            "rmst(36)": ("lifelines KaplanMeierFitter + restricted_mean_survival_time, 2 arms", km_rmst),
+            "milestone(24)": ("lifelines KaplanMeierFitter, 2 arms", km_milestone),
+            "cox_efron": ("lifelines CoxPHFitter (Efron)", coxph),
+            "_stats": stats}
+
+
+def bench_kernels(time_, event, group, rng, args) -> dict:
+    """Time every kernel on the whole batch and its peer per replicate."""
+    R, n = time_.shape
+    strata = rng.integers(0, 3, time_.shape)
+    kernels = {
+        "logrank+strata(3)": lambda: analysis.logrank(time_, event, group, strata=strata),
+        "fh(0,1)": lambda: analysis.weighted_logrank(time_, event, group, rho=0, gamma=1),
+        "maxcombo": lambda: analysis.maxcombo(time_, event, group),
+        "rmst(36)": lambda: analysis.rmst_difference(time_, event, group, horizon=36.0),
+        "milestone(24)": lambda: analysis.milestone_difference(time_, event, group, at=24.0),
+        "cox_breslow": lambda: analysis.cox(time_, event, group),
+        "cox_efron": lambda: analysis.cox(time_, event, group, ties="efron"),
+    }
+    s_t = rng.binomial(100, 0.35, R)
+    s_c = rng.binomial(100, 0.25, R)
+    k_t = rng.binomial(40, 0.35, (R, 3))
+    k_c = rng.binomial(40, 0.25, (R, 3))
+    kernels["fisher_exact"] = lambda: analysis.fisher_exact(s_t, 100, s_c, 100, alternative="two-sided")
+    kernels["cmh(3 strata)"] = lambda: analysis.cmh(k_t, 40, k_c, 40)
+
+    sample = max(1, min(args.peer_sample, R))
+    rows = np.sort(rng.choice(R, sample, replace=False))
+    peers = _per_replicate_peers(time_, event, group, rows)
+    stats = peers.pop("_stats")
+    results = {}
+
+    mc_rows = rows[:10]  # scipy takes ~1 s a replicate on the singular default correlation
+
+    def maxcombo_scipy():
+        for r in mc_rows:
+            mvn = stats.multivariate_normal(np.zeros(4), mc.correlation[r], allow_singular=True)
+            mvn.cdf(np.full(4, mc.z_max[r]))
+
+    def fisher_scipy():
+        for r in rows:
+            stats.fisher_exact([[s_t[r], 100 - s_t[r]], [s_c[r], 100 - s_c[r]]])
+
+    mc = analysis.maxcombo(time_[:2], event[:2], group[:2])  # warm-up
+    print(f"other kernels, whole batch of R={R} (best of {args.repeats}) vs per-replicate peers "
+          f"on {sample} replicates (best of {args.repeats}):")
+    for name, fn in kernels.items():
+        t = best_of(fn, args.repeats)
+        row = {"batch_seconds": t, "per_replicate_us": t / R * 1e6}
+        peer = peers.get(name)
+        n_peer = sample
+        if name == "maxcombo":
+            mc = fn()
+            peer = ("scipy multivariate_normal.cdf (p-value only)", maxcombo_scipy)
+            n_peer = mc_rows.size
+        elif name == "fisher_exact":
+            peer = ("scipy.stats.fisher_exact", fisher_scipy)
+        line = f"  {name:18s} {t:8.3f} s = {t / R * 1e6:9.2f} us / replicate"
+        if peer is not None:
+            label, pfn = peer
+            tp = best_of(pfn, 1 if name == "maxcombo" else args.repeats) / n_peer
+            row.update(peer=label, peer_per_replicate_us=tp * 1e6, speed_ratio=tp / (t / R))
+            line += f"   | {label}: {tp * 1e6:10.1f} us / replicate, ratio {tp / (t / R):,.0f}x"
+        print(line)
+        results[name] = row
+    return results
 
 
 if __name__ == "__main__":

@@ -226,7 +226,7 @@ def test_unit_lexsort_fallback_agrees_with_packed_path(monkeypatch):
     time, event, group = simulate_two_arm(rng, 40, 70, ties=True)
     valid = rng.random(time.shape) < 0.8
     fast = logrank(time, event, group, valid)
-    monkeypatch.setattr(analysis, "_packing_scale", lambda t_pos, t_max: None)
+    monkeypatch.setattr(analysis, "_packing_scale", lambda *args: None)
     slow = logrank(time, event, group, valid)
     assert_results_equal(fast, slow)
 
@@ -461,3 +461,83 @@ def test_theory_null_type_one_error_and_z_moments():
     assert abs(res.z.std(ddof=1) - 1.0) <= 4 / math.sqrt(2 * R)
     # the p-value is uniform: same share below alpha
     assert (res.p_value(1) <= alpha).mean() == rate
+
+
+# ---------------------------------------------------------------------------
+# stratified log-rank
+
+
+def reference_stratified(time, event, group, strata):
+    """Loop reference: the log-rank sums of each stratum alone, added."""
+    tot = np.zeros(4)
+    for s in np.unique(strata):
+        m = strata == s
+        tot += np.array(reference_logrank(time[m], event[m], group[m]), dtype=float)
+    return tot  # D, O1, E1, V
+
+
+@pytest.mark.parametrize("n_strata", [2, 3, 5, 16, 300])
+def test_unit_stratified_matches_loop_over_strata(n_strata):
+    """Risk sets within strata; O1, E1, V summed over strata.  300 codes need
+    more than 8 key bits: the exact lexsort path."""
+    rng = np.random.default_rng(40 + n_strata)
+    R, n = 12, 180
+    time, event, group = simulate_two_arm(rng, R, n, hr=0.8, ties=True)
+    strata = rng.integers(0, n_strata, (R, n)) * 7 - 3  # arbitrary integer codes
+    res = logrank(time, event, group, strata=strata)
+    for r in range(R):
+        d, o1, e1, v = reference_stratified(time[r], event[r], group[r], strata[r])
+        assert res.events[r] == d and res.observed[r, 1] == o1
+        np.testing.assert_allclose([res.expected[r, 1], res.variance[r]], [e1, v], rtol=1e-12)
+
+
+def test_unit_one_stratum_is_the_unstratified_test_exactly():
+    rng = np.random.default_rng(44)
+    time, event, group = simulate_two_arm(rng, 30, 90, ties=True)
+    assert_results_equal(logrank(time, event, group, strata=np.full(time.shape, 4)), logrank(time, event, group))
+    # padding may carry any code: only valid entries count
+    valid = rng.random(time.shape) < 0.8
+    strata = np.where(valid, 2, -1)
+    assert_results_equal(logrank(time, event, group, valid, strata=strata), logrank(time, event, group, valid))
+
+
+def test_unit_stratified_padding_and_lexsort_fallback(monkeypatch):
+    rng = np.random.default_rng(45)
+    R, n = 40, 120
+    time, event, group = simulate_two_arm(rng, R, n, ties=True)
+    valid = rng.random((R, n)) < 0.85
+    strata = rng.integers(0, 3, (R, n))
+    garbage_t = np.where(valid, time, rng.normal(0, 50, (R, n)))
+    garbage_s = np.where(valid, strata, rng.integers(-10**12, 10**12, (R, n)))
+    batch = logrank(garbage_t, event, group, valid, strata=garbage_s)
+    for r in range(R):
+        m = valid[r]
+        alone = logrank(time[r, m], event[r, m], group[r, m], strata=strata[r, m])
+        for name in ("z", "observed", "expected", "variance", "events", "hazard_ratio"):
+            np.testing.assert_array_equal(getattr(batch, name)[r], getattr(alone, name)[0], err_msg=name)
+    monkeypatch.setattr(analysis, "_packing_scale", lambda *args: None)
+    assert_results_equal(logrank(garbage_t, event, group, valid, strata=garbage_s), batch)
+
+
+def test_unit_strata_must_be_integers():
+    with pytest.raises(ValueError, match="integer"):
+        logrank([1.0, 2.0], [1, 1], [0, 1], strata=[0.5, 1.5])
+
+
+@PROPERTY_SETTINGS
+@given(batches(), st.integers(0, 2**32 - 1))
+def test_property_stratified_permutation_and_sign(batch, seed):
+    time, event, group, valid = batch
+    rng = np.random.default_rng(seed)
+    strata = rng.integers(0, 3, time.shape)
+    a = logrank(time, event, group, valid, strata=strata)
+    perm = np.argsort(rng.random(time.shape), axis=1)
+
+    def take(x):
+        return None if x is None else np.take_along_axis(x, perm, axis=1)
+
+    b = logrank(take(time), take(event), take(group), take(valid), strata=take(strata))
+    assert_results_close(a, b)
+    c = logrank(time, event, ~group, valid, strata=strata)
+    np.testing.assert_allclose(c.z, -a.z, atol=1e-9)
+    np.testing.assert_allclose(c.variance, a.variance, rtol=1e-12, atol=1e-12)
