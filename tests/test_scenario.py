@@ -121,6 +121,18 @@ def test_unit_events_beyond_enrollment(tmp_path):
     assert err.problems[0][1] == 10
 
 
+@pytest.mark.parametrize("test", ["rmst(36)", "milestone(24)"])
+def test_unit_stratified_rmst_and_milestone_refused(tmp_path, test):
+    text = CTDNA.replace("analysis: {events: 30,", f"analysis: {{test: '{test}', stratified: true, events: 30,")
+    err = problems(tmp_path, text)
+    assert "trial.analysis.stratified" in str(err) and test.split("(")[0] in str(err)
+
+
+def test_unit_stratified_logrank_accepted(tmp_path):
+    text = CTDNA.replace("analysis: {events: 30,", "analysis: {stratified: true, events: 30,")
+    assert load_scenario(write(tmp_path, text)).trial.analysis.stratified
+
+
 def test_unit_malformed_yaml_names_line(tmp_path):
     err = problems(tmp_path, CONVENTIONAL.replace("arms:", "arms: [unclosed"))
     assert "not valid YAML" in str(err) and "scenario.yaml:" in str(err)

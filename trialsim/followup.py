@@ -160,7 +160,8 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         analysis_cut = final_cut
     res, in_analysis, obs_time, obs_event = analyse(analysis_cut)
     if not plan.looks:
-        rejected = analysis.reject(res.z, alpha=plan.alpha, sided=plan.sided)
+        # The test's own p-value decides: MaxCombo's two-sided p is not a function of its z.
+        rejected = np.asarray(res.p_value(plan.sided), dtype=float) <= plan.alpha
     lr = res if isinstance(res, analysis.LogrankResult) else analysis.logrank(obs_time, obs_event, group, in_analysis)
     events = obs_event.sum(axis=1)
     out.update({

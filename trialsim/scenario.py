@@ -583,6 +583,9 @@ class AnalysisSpec(Strict):
         if not _TEST_PATTERN.match(self.test):
             raise FieldProblem(("test",), f"unknown test '{self.test}'; one of logrank, fh(rho,gamma), "
                                           "maxcombo, rmst(horizon), milestone(time), cox")
+        if self.stratified and self.test.startswith(("rmst", "milestone")):
+            raise FieldProblem(("stratified",), f"a stratified {self.test.split('(')[0]} test is not available; "
+                                                "use logrank, fh(rho,gamma), maxcombo or cox, or stratified: false")
         if not _SPENDING_PATTERN.match(self.spending):
             raise FieldProblem(("spending",), f"unknown spending '{self.spending}'; one of obrien_fleming, "
                                               "pocock, hsd(gamma), classical_obrien_fleming, classical_pocock")
