@@ -1,0 +1,118 @@
+"""The trial after randomisation: interim looks, test choice, the MRD-clearance
+endpoint (theory tier: closed forms, 4 Monte Carlo SE)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.conftest import CONVENTIONAL, write
+from trialsim import load_scenario, simulate
+from trialsim.screening import positive_predictive_value
+
+
+def within(estimate, truth, se, k=4.0):
+    assert abs(estimate - truth) <= k * se, f"{estimate} vs {truth}: {abs(estimate - truth) / se:.2f} SE"
+
+
+CLEARANCE = """\
+name: clearance
+accrual: {rate: 400}
+population:
+  strata: [{name: all, share: 1, time_since_diagnosis: 24, recurrence: {exponential: {rate: 0.00001}}}]
+mrd: {model: prevalence, prevalence: 0.3, hazard_ratio: 2.0}
+screening:
+  test: {sensitivity: 0.85, specificity: 0.97}
+  visits: {every: 12, count: 1}
+arms:
+  control: {}
+  treatment: {eradication: ERAD}
+trial:
+  enrollment: 400
+  endpoint: [mrd_clearance, drfs]
+  clearance: {at: 6, alpha: 0.025}
+  analysis: {months: 7}
+"""
+
+
+@pytest.mark.parametrize("erad", [0.0, 0.5])
+def test_theory_clearance_shares_match_closed_form(tmp_path, erad):
+    """Randomised test-positives are truly positive with probability PPV; MRD stays
+    (no transitions, recurrence negligible within 6 months) unless eradicated.
+    Measured negative: PPV((1-e)(1-Se) + e Sp) + (1-PPV) Sp."""
+    sc = load_scenario(write(tmp_path, CLEARANCE.replace("ERAD", str(erad))))
+    r = simulate(sc, replicates=60, seed=31, workers=2)
+    t = r.table
+    ppv = positive_predictive_value(0.3, 0.85, 0.97)
+    se, sp = 0.85, 0.97
+    ctrl = ppv * (1 - se) + (1 - ppv) * sp
+    trt = ppv * ((1 - erad) * (1 - se) + erad * sp) + (1 - ppv) * sp
+    n_arm = t["clearance_measured"].sum() / 2
+    within(np.nanmean(t["clearance_share_control"]), ctrl, math.sqrt(ctrl * (1 - ctrl) / n_arm))
+    within(np.nanmean(t["clearance_share_treatment"]), trt, math.sqrt(trt * (1 - trt) / n_arm))
+    assert np.array_equal(t["rejected"], t["clearance_rejected"])   # the first endpoint is primary
+    assert "drfs_rejected" in t
+
+
+def test_theory_clearance_type_one_error_is_at_most_alpha(tmp_path):
+    """Fisher's exact test is conservative: rejection rate <= alpha (+ 4 SE)."""
+    sc = load_scenario(write(tmp_path, CLEARANCE.replace("ERAD", "0.0")))
+    n = 1000
+    r = simulate(sc, replicates=n, seed=32, workers=2)
+    assert r.table["clearance_rejected"].mean() <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n)
+
+
+def test_theory_group_sequential_type_one_error(tmp_path):
+    text = CONVENTIONAL.replace("hazard_ratio: 0.7", "hazard_ratio: 1.0").replace(
+        "sided: 1}", "sided: 1, looks: [0.33, 0.67], spending: obrien_fleming}")
+    n = 4000
+    r = simulate(load_scenario(write(tmp_path, text)), replicates=n, seed=33, workers=2)
+    within(r.power, 0.025, math.sqrt(0.025 * 0.975 / n))
+
+
+def test_theory_group_sequential_rejection_by_look_matches_exit_probabilities(tmp_path):
+    """Rejection probability at each look against the canonical joint
+    distribution (design.exit_probabilities) with Schoenfeld's drift
+    sqrt(D)/2 |log HR| (D = 247 events, 1:1)."""
+    from trialsim.design import boundaries, exit_probabilities
+
+    text = CONVENTIONAL.replace("sided: 1}", "sided: 1, looks: [0.5], spending: pocock}")
+    n = 4000
+    r = simulate(load_scenario(write(tmp_path, text)), replicates=n, seed=34, workers=2)
+    b = boundaries([124 / 247, 1.0], alpha=0.025, sided=1, spending="pocock")   # the look is at the 124th event
+    drift = math.sqrt(247) / 2 * abs(math.log(0.7))
+    ex = exit_probabilities(b, drift)
+    by_look = np.asarray(getattr(ex, "efficacy", ex), dtype=float)
+    t = r.table
+    for j, p in enumerate(by_look[:2], start=1):
+        share = np.mean(t["rejected"] & (t["stopped_at_look"] == j))
+        within(share, p, math.sqrt(p * (1 - p) / n))
+    looks = r.looks
+    assert set(np.unique(looks["look"])) == {1, 2}
+    first = looks["look"] == 1
+    assert np.all(np.abs(looks["events"][first] - 124) <= 1)   # ceil(0.5 * 247)
+
+
+@pytest.mark.parametrize("test", ["fh(0,1)", "cox", "rmst(30)", "maxcombo"])
+def test_theory_other_tests_hold_type_one_error(tmp_path, test):
+    text = CONVENTIONAL.replace("hazard_ratio: 0.7", "hazard_ratio: 1.0").replace(
+        "sided: 1}", f'sided: 1, test: "{test}"}}')
+    n = 2000
+    r = simulate(load_scenario(write(tmp_path, text)), replicates=n, seed=35, workers=2)
+    within(r.power, 0.025, math.sqrt(0.025 * 0.975 / n))
+
+
+def test_unit_futility_bounds_stop_hopeless_trials(tmp_path):
+    """Under the null, non-binding futility bounds stop many trials early, and
+    rejections never exceed those without futility (same seed, same patients)."""
+    base = CONVENTIONAL.replace("hazard_ratio: 0.7", "hazard_ratio: 1.0")
+    plain = base.replace("sided: 1}", "sided: 1, looks: [0.5]}")
+    fut = base.replace("sided: 1}", "sided: 1, looks: [0.5], futility: {beta: 0.2, hazard_ratio: 0.7}}")
+    a = simulate(load_scenario(write(tmp_path, plain, "a.yaml")), replicates=400, seed=36, workers=1)
+    b = simulate(load_scenario(write(tmp_path, fut, "b.yaml")), replicates=400, seed=36, workers=1)
+    assert b.table["stopped_for_futility"].mean() > 0.3
+    assert np.all(b.table["rejected"] <= a.table["rejected"])
+    s = b.summary()["group_sequential"]
+    assert s["futility_bounds_z"] is not None and s["expected_events"] < 247
