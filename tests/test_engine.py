@@ -184,4 +184,10 @@ def test_unit_analytic_companion_only_where_its_assumptions_hold(conventional, c
     a = simulate(conventional, replicates=5, seed=1, workers=1).summary()["analytic"]
     assert a["schoenfeld_power"] == schoenfeld_power(events=247, hazard_ratio=0.7)
     assert 330 < a["schoenfeld_events_for_90"] < 331
-    assert "schoenfeld_power" not in simulate(ctdna, replicates=3, seed=1, workers=1).summary()["analytic"]
+    assert "schoenfeld_note" not in a
+    withheld = simulate(ctdna, replicates=3, seed=1, workers=1).summary()
+    assert "schoenfeld_power" not in withheld["analytic"]
+    # a withheld companion says why, in the JSON and in the table
+    assert "not proportional" in withheld["analytic"]["schoenfeld_note"]
+    from trialsim.results import format_summary
+    assert "analytic: Schoenfeld's formula not shown" in format_summary(withheld)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import textwrap
 import os
 import platform
 import sys
@@ -255,6 +256,16 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
             out["schoenfeld_events_for_90"] = schoenfeld_events(power=0.9, **kw)
         out["assumes"] = ("proportional hazards (hazard ratio treatment/control), Schoenfeld's normal "
                           "approximation of the log-rank statistic at a fixed number of events")
+    else:
+        why = []
+        if not proportional:
+            why.append("hazards are not proportional (MRD, screening, eradication or a delayed effect; "
+                       "`trialsim report` and design.diluted_hazard_ratio give the diluted effect)")
+        if an.test not in ("logrank", "cox"):
+            why.append(f"the test is {an.test}, not the log-rank")
+        if an.looks:
+            why.append("the design has interim looks (see design.exit_probabilities)")
+        out["schoenfeld_note"] = "Schoenfeld's formula not shown: " + "; ".join(why)
     if sc.screening is not None:
         models = {(sc.stratum_mrd(i) or {}).get("model") for i in range(len(sc.population.strata))}
         fixed_status = all(
@@ -439,6 +450,12 @@ def format_summary(s: dict) -> str:
         if fun.get("true_positive_share") is not None and s.get("truly_mrd_positive_share"):
             lines.append(f"    truly MRD-positive      {fun['true_positive_share']:.3f} vs "
                          f"{s['truly_mrd_positive_share']['mean']:.3f}")
+    for key in ("schoenfeld_note", "funnel_note"):
+        if a.get(key):
+            note = a[key] if key == "schoenfeld_note" else "closed-form funnel not shown: " + a[key].removeprefix(
+                "no closed form shown: ")
+            lines.extend(textwrap.wrap(f"analytic: {note}", width=100, initial_indent="  ",
+                                       subsequent_indent="    "))
     lines.append(f"  {'enrolment target reached':<26}{s['enrollment_reached_share']:.1%} of trials")
     lines.append(f"  {'events target reached':<26}{s['events_reached_share']:.1%} of trials")
     if s.get("safety_horizon_share"):
