@@ -421,6 +421,8 @@ def test_unit_cli_report_writes_both_files_to_the_default_folder(tmp_path, monke
     html_text = (out / "report.html").read_text()
     # The command that reproduces the report is in it, with the seed and replicates.
     assert f"trialsim report {path} --replicates 30 --seed 5 --out reports/small_design" in html_text
+    # The assumptions table shows the file; a note says what the command line changed.
+    assert "This report was run with replicates 30 (the scenario&#39;s is 1,000) and seed 5, given" in html_text
 
 
 def test_unit_cli_report_with_a_sweep_file_uses_it(tmp_path):

@@ -28,6 +28,15 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
+def _differences(a, b, path=""):
+    """The paths at which two JSON values differ, with both values (for failure messages)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [(path, a, b)]
+
+
 def strip_created(obj):
     if isinstance(obj, dict):
         return {k: strip_created(v) for k, v in obj.items() if k != "created"}
@@ -210,4 +219,4 @@ def test_unit_scheduler_option_on_a_process_cluster_equals_the_local_run(tmp_pat
             assert remote.returncode == 0, remote.stderr
             local = invoke(*args, "-w", 1)
             a, b = json.loads(remote.stdout), json.loads(local.stdout)
-            assert strip_created(a) == strip_created(b)
+            assert strip_created(a) == strip_created(b), _differences(strip_created(a), strip_created(b))

@@ -1082,7 +1082,7 @@ def build_document(sf: ScenarioFile, result, curves: list[Curve], patients: dict
     screening = sc.screening is not None
     reads = _reads(curves, sc)
     sections = [
-        _section_assumptions(sf),
+        _section_assumptions(sf, replicates=result.replicates, seed=s["seed"]),
         _section_funnel(sc, s) if screening else _section_no_funnel(sc, s),
         _section_power(sc, s, curves, reads, sweep_info),
         _section_timelines(sc, s, result),
@@ -1165,8 +1165,16 @@ def _read_fragments(r: ReadOff, key: str, screening: bool, unit_word: str = "pat
     return parts
 
 
-def _section_assumptions(sf: ScenarioFile) -> Section:
+def _section_assumptions(sf: ScenarioFile, *, replicates: int | None = None, seed: int | None = None) -> Section:
     table, notes = assumptions_table(sf)
+    sim = sf.scenario.simulation
+    overridden = [f"{name} {run:{fmt}}" + (f" (the scenario's is {filed:{fmt}})" if filed is not None else "")
+                  for name, run, filed, fmt in (("replicates", replicates, sim.replicates, ","),
+                                                ("seed", seed, sim.seed, "d"))
+                  if run is not None and run != filed]
+    if overridden:
+        notes = [*notes, "This report was run with " + " and ".join(overridden)
+                 + ", given on the command line; the table below shows the file."]
     blocks: list = [Para([
         "Every value of the scenario file ", Code(sf.path.name), " as read, with its unit and, where the file "
         "comments it, that comment (its source or the reason for an assumption). Time is in months, rates are "
