@@ -95,13 +95,14 @@ def test_theory_group_sequential_rejection_by_look_matches_exit_probabilities(tm
     assert np.all(np.abs(looks["events"][first] - 124) <= 1)   # ceil(0.5 * 247)
 
 
-@pytest.mark.parametrize("test", ["fh(0,1)", "cox", "rmst(30)", "maxcombo"])
-def test_theory_other_tests_hold_type_one_error(tmp_path, test):
+@pytest.mark.parametrize("test,sided,alpha", [("fh(0,1)", 1, 0.025), ("cox", 1, 0.025), ("rmst(30)", 1, 0.025),
+                                               ("maxcombo", 1, 0.025), ("maxcombo", 2, 0.05)])
+def test_theory_other_tests_hold_type_one_error(tmp_path, test, sided, alpha):
     text = CONVENTIONAL.replace("hazard_ratio: 0.7", "hazard_ratio: 1.0").replace(
-        "sided: 1}", f'sided: 1, test: "{test}"}}')
+        "alpha: 0.025, sided: 1}", f'alpha: {alpha}, sided: {sided}, test: "{test}"}}')
     n = 2000
     r = simulate(load_scenario(write(tmp_path, text)), replicates=n, seed=35, workers=2)
-    within(r.power, 0.025, math.sqrt(0.025 * 0.975 / n))
+    within(r.power, alpha, math.sqrt(alpha * (1 - alpha) / n))
 
 
 def test_unit_futility_bounds_stop_hopeless_trials(tmp_path):
