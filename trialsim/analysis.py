@@ -57,7 +57,14 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import special
-from scipy import stats as _stats
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: it costs a quarter of a second at
+    start-up, and only MaxCombo and Fisher's test need it."""
+    from scipy import stats
+
+    return stats
 
 __all__ = [
     "LogrankResult",
@@ -982,7 +989,7 @@ def _integration_rule(dim: int):
             for g in np.meshgrid(*([wt] * dim), indexing="ij"):
                 wts *= g.reshape(-1)
         else:
-            sob = _stats.qmc.Sobol(dim, scramble=True, seed=np.random.default_rng(_SOBOL_SEED))
+            sob = _scipy_stats().qmc.Sobol(dim, scramble=True, seed=np.random.default_rng(_SOBOL_SEED))
             pts = sob.random(_SOBOL_POINTS)
             wts = np.full(_SOBOL_POINTS, 1.0 / _SOBOL_POINTS)
         _RULES[dim] = (pts, wts)
@@ -1485,7 +1492,7 @@ def fisher_exact(successes_treatment, n_treatment, successes_control, n_control,
     big_m = nt + nc
     col = a + c  # cleared, both arms
     degenerate = (nt == 0) | (nc == 0) | (col == 0) | (col == big_m)
-    hyper = _stats.hypergeom
+    hyper = _scipy_stats().hypergeom
 
     with np.errstate(divide="ignore", invalid="ignore"):
         odds = np.where((c > 0) & (b > 0), (a * d) / np.where((c > 0) & (b > 0), c * b, 1), np.inf)

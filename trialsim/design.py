@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import special
 
 _N = NormalDist()
 
@@ -268,6 +268,7 @@ class _Path:
 
 def _solve(f, lo: float, hi: float) -> float:
     """Root of an increasing or decreasing f on [lo, hi] (brentq, tight)."""
+    from scipy import optimize  # lazily: scipy.optimize and .integrate cost 0.3 s at start-up
     return optimize.brentq(f, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200)
 
 
@@ -1080,6 +1081,7 @@ def lead_time_staging(*, recurrence_rate: float, lead_time, imaging_lead: float,
     lead_time: a trialsim curve (anything with ``survival(t)``) or a number
     (a fixed lead time).
     """
+    from scipy import integrate  # lazily: scipy.integrate and .optimize cost 0.3 s at start-up
     _check_positive(recurrence_rate=recurrence_rate)
     for name, v in (("imaging_lead", imaging_lead), ("turnaround", turnaround), ("death_rate", death_rate)):
         if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v >= 0):
@@ -1176,6 +1178,7 @@ def diluted_hazard_ratio(*, true_positive_share: float, positive_rate: float, ha
     randomisation; all followed for ``horizon`` when accrual_time = 0). The
     log-rank drift at d events is then close to ``sqrt(d r)/(1 + r) |log HR|``.
     """
+    from scipy import integrate  # lazily: scipy.integrate and .optimize cost 0.3 s at start-up
     pi = _prob("true_positive_share", true_positive_share)
     e = _prob("eradication", eradication)
     _check_positive(hazard_ratio=hazard_ratio, horizon=horizon, allocation=allocation)
