@@ -16,11 +16,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-import textwrap
 import os
 import platform
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -259,8 +259,7 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
     else:
         why = []
         if not proportional:
-            why.append("hazards are not proportional (MRD, screening, eradication or a delayed effect; "
-                       "`trialsim report` and design.diluted_hazard_ratio give the diluted effect)")
+            why.append("hazards are not proportional (MRD, screening, eradication or a delayed effect)")
         if an.test not in ("logrank", "cox"):
             why.append(f"the test is {an.test}, not the log-rank")
         if an.looks:
@@ -276,7 +275,7 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
             out["funnel"] = _funnel_companion(sc, float(np.mean(close)) if close is not None else None)
         else:
             out["funnel_note"] = (
-                "no closed form shown: with repeated visits MRD status is correlated from visit to visit "
+                "closed-form funnel not shown: with repeated visits MRD status is correlated from visit to visit "
                 f"(models: {', '.join(sorted(m for m in models if m))}), which the closed-form funnel's "
                 "'fresh status' and 'fixed status' approximations do not capture")
     return out
@@ -450,12 +449,9 @@ def format_summary(s: dict) -> str:
         if fun.get("true_positive_share") is not None and s.get("truly_mrd_positive_share"):
             lines.append(f"    truly MRD-positive      {fun['true_positive_share']:.3f} vs "
                          f"{s['truly_mrd_positive_share']['mean']:.3f}")
-    for key in ("schoenfeld_note", "funnel_note"):
-        if a.get(key):
-            note = a[key] if key == "schoenfeld_note" else "closed-form funnel not shown: " + a[key].removeprefix(
-                "no closed form shown: ")
-            lines.extend(textwrap.wrap(f"analytic: {note}", width=100, initial_indent="  ",
-                                       subsequent_indent="    "))
+    for note in (a.get("schoenfeld_note"), a.get("funnel_note")):
+        if note:
+            lines.extend(textwrap.wrap(f"analytic: {note}", width=100, initial_indent="  ", subsequent_indent="    "))
     lines.append(f"  {'enrolment target reached':<26}{s['enrollment_reached_share']:.1%} of trials")
     lines.append(f"  {'events target reached':<26}{s['events_reached_share']:.1%} of trials")
     if s.get("safety_horizon_share"):
