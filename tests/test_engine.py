@@ -4,12 +4,14 @@ workers and chunks, replicate re-runs, provenance replay, invariants."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 
 import trialsim
 from trialsim.engine import patient_table, replicate_streams, simulate
+from trialsim.scenario import Scenario
 from trialsim.results import replay
 
 
@@ -191,3 +193,21 @@ def test_unit_analytic_companion_only_where_its_assumptions_hold(conventional, c
     assert "not proportional" in withheld["analytic"]["schoenfeld_note"]
     from trialsim.results import format_summary
     assert "analytic: Schoenfeld's formula not shown" in format_summary(withheld)
+
+
+def test_unit_analytic_companion_of_a_group_sequential_design(tmp_path, conventional):
+    """With interim looks the companion is the exit probabilities of the
+    simulator's own boundaries at Schoenfeld's drift."""
+    from trialsim.design import boundaries, exit_probabilities
+    from trialsim.results import format_summary
+
+    d = conventional.to_dict()
+    d["trial"]["analysis"].update(looks=[0.5], spending="pocock")
+    s = simulate(Scenario.from_dict(d), replicates=5, seed=1, workers=1).summary()
+    a = s["analytic"]
+    ex = exit_probabilities(boundaries([124 / 247, 1.0], alpha=0.025, spending="pocock"),
+                            math.sqrt(247) / 2 * -math.log(0.7))
+    assert a["schoenfeld_rejection_by_look"] == pytest.approx(list(ex.efficacy), abs=1e-12)
+    assert a["schoenfeld_power"] == pytest.approx(sum(a["schoenfeld_rejection_by_look"]), abs=1e-12)
+    assert a["schoenfeld_expected_events"] == pytest.approx(247 * ex.expected_information_fraction)
+    assert "schoenfeld_note" not in a and "analytic (Schoenfeld)" in format_summary(s)

@@ -151,23 +151,32 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     return out
 
 
+def plan_boundaries(sc: Scenario):
+    """The group-sequential boundaries (design.Boundaries) of a scenario with
+    interim looks, at the information fractions the simulator uses (a look
+    comes at the ceil(f * D)-th event); None without looks."""
+    an = sc.trial.analysis
+    if not an.looks:
+        return None
+    from trialsim.design import boundaries
+
+    fut = None
+    if an.futility is not None:
+        arms = list(sc.arms.values())
+        fut = {"spending": an.futility.spending, "beta": an.futility.beta,
+               "hazard_ratio": an.futility.hazard_ratio, "events": an.events,
+               "allocation": arms[1].allocation / arms[0].allocation}
+    actual = [math.ceil(f * an.events) / an.events for f in an.looks]
+    return boundaries(actual + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)
+
+
 def analysis_plan(sc: Scenario) -> AnalysisPlan:
     """The analysis of a scenario, with group-sequential boundaries when it has looks."""
     an = sc.trial.analysis
     efficacy = futility = None
     looks = tuple(an.looks or ())
-    if looks:
-        from trialsim.design import boundaries
-
-        fut = None
-        if an.futility is not None:
-            arms = list(sc.arms.values())
-            fut = {"spending": an.futility.spending, "beta": an.futility.beta,
-                   "hazard_ratio": an.futility.hazard_ratio, "events": an.events,
-                   "allocation": arms[1].allocation / arms[0].allocation}
-        # The fractions the simulator actually uses: looks come at the ceil(f * D)-th event.
-        actual = [math.ceil(f * an.events) / an.events for f in looks]
-        b = boundaries(actual + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)
+    b = plan_boundaries(sc)
+    if b is not None:
         efficacy = tuple(float(x) for x in b.efficacy)
         futility = tuple(float(x) for x in b.futility) if b.futility is not None else None
     return AnalysisPlan(test=an.test, stratified=an.stratified, alpha=an.alpha, sided=an.sided,

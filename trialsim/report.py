@@ -1541,14 +1541,10 @@ def _section_crosscheck(sc: Scenario, s: dict, curves: list[Curve], result) -> S
             rows.append(["power", num("sim-power-2", s["power"], 4), num("freedman-power", fp, 4),
                          "Freedman (1982) at the simulated mean events"])
         if a.looks:
-            fut = None   # the boundaries the engine uses (engine.analysis_plan)
-            if a.futility is not None:
-                fut = {"spending": a.futility.spending, "beta": a.futility.beta,
-                       "hazard_ratio": a.futility.hazard_ratio, "events": a.events}
-            b = design.boundaries(list(a.looks) + [1.0], alpha=a.alpha, sided=a.sided, spending=a.spending,
-                                  futility=fut)
-            drift = math.sqrt(a.events * r) / (1 + r) * abs(math.log(hr)) if hr != 1 else 0.0
-            ep = design.exit_probabilities(b, drift)
+            from trialsim.engine import plan_boundaries   # the boundaries the simulator uses
+
+            drift = math.sqrt(a.events * r) / (1 + r) * -math.log(hr)
+            ep = design.exit_probabilities(plan_boundaries(sc), drift)
             rows.append(["power", num("sim-power-3", s["power"], 4), num("gsd-power", ep.power, 4),
                          f"group-sequential exit probabilities (design.boundaries, {a.spending} spending, looks "
                          f"at {', '.join(f'{x:g}' for x in a.looks)}) at the drift of {a.events} events"])

@@ -244,7 +244,24 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
     c, tr = sc.arms[sc.control_arm], sc.arms[sc.treatment_arm]
     proportional = (c.eradication == 0 and tr.eradication == 0 and c.delay == 0 and tr.delay == 0
                     and sc.mrd is None and sc.screening is None)
-    if proportional and an.test in ("logrank", "cox") and not an.looks:
+    if proportional and an.test in ("logrank", "cox") and an.looks:
+        # Schoenfeld's drift in the canonical joint distribution of the statistics at the looks.
+        from trialsim.design import exit_probabilities
+        from trialsim.engine import plan_boundaries
+
+        hr = tr.hazard_ratio / c.hazard_ratio
+        r = tr.allocation / c.allocation
+        ex = exit_probabilities(plan_boundaries(sc), math.sqrt(an.events * r) / (1 + r) * -math.log(hr))
+        out["schoenfeld_power"] = ex.power
+        out["schoenfeld_events"] = float(an.events)
+        out["schoenfeld_rejection_by_look"] = [float(x) for x in ex.efficacy + ex.efficacy_lower]
+        if an.futility is not None:
+            out["schoenfeld_futility_stop_by_look"] = [float(x) for x in ex.futility]
+        out["schoenfeld_expected_events"] = ex.expected_information_fraction * an.events
+        out["assumes"] = ("proportional hazards (hazard ratio treatment/control); the log-rank statistics at "
+                          "the looks jointly normal with Schoenfeld's drift sqrt(D r)/(1 + r) |log HR| at the "
+                          "target D events, as the boundaries assume")
+    elif proportional and an.test in ("logrank", "cox"):
         hr = tr.hazard_ratio / c.hazard_ratio
         events = an.events if an.events is not None else float(np.mean(t["events"]))
         alloc = tr.allocation / c.allocation
@@ -262,8 +279,6 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
             why.append("hazards are not proportional (MRD, screening, eradication or a delayed effect)")
         if an.test not in ("logrank", "cox"):
             why.append(f"the test is {an.test}, not the log-rank")
-        if an.looks:
-            why.append("the design has interim looks (see design.exit_probabilities)")
         out["schoenfeld_note"] = "Schoenfeld's formula not shown: " + "; ".join(why)
     if sc.screening is not None:
         models = {(sc.stratum_mrd(i) or {}).get("model") for i in range(len(sc.population.strata))}
@@ -429,6 +444,11 @@ def format_summary(s: dict) -> str:
             lines.append(f"  {'futility stop by look':<26}" + ", ".join(f"{p:.4f}" for p in gs["futility_stop_by_look"]))
         lines.append(f"  {'expected events':<26}{gs['expected_events']:.1f}; expected analysis month "
                      f"{gs['expected_analysis_month']:.1f}; expected randomised {gs['expected_randomized']:.1f}")
+        if "schoenfeld_rejection_by_look" in a:
+            lines.append(f"  {'  analytic (Schoenfeld)':<26}" + ", ".join(f"{p:.4f}" for p in a["schoenfeld_rejection_by_look"])
+                         + (" (futility " + ", ".join(f"{p:.4f}" for p in a["schoenfeld_futility_stop_by_look"]) + ")"
+                            if a.get("schoenfeld_futility_stop_by_look") else "")
+                         + f"; expected events {a['schoenfeld_expected_events']:.1f}")
     cl = s.get("clearance")
     if cl:
         lines.append(f"  {'MRD clearance power':<26}{cl['power']:.4f} ± {cl['power_mcse']:.4f} "
