@@ -162,10 +162,9 @@ def plan_boundaries(sc: Scenario):
 
     fut = None
     if an.futility is not None:
-        arms = list(sc.arms.values())
         fut = {"spending": an.futility.spending, "beta": an.futility.beta,
                "hazard_ratio": an.futility.hazard_ratio, "events": an.events,
-               "allocation": arms[1].allocation / arms[0].allocation}
+               "allocation": sc.arms[sc.treatment_arm].allocation / sc.arms[sc.control_arm].allocation}
     actual = [math.ceil(f * an.events) / an.events for f in an.looks]
     return boundaries(actual + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)
 
