@@ -116,8 +116,27 @@ def _safe_ratio(num, den):
     return np.where(ok, num / np.where(ok, den, 1.0), 0.0)
 
 
+class _NormalTest:
+    """A result whose statistic ``z`` (> 0 favours treatment) is standard
+    normal under the null hypothesis."""
+
+    def p_value(self, sided: int = 1) -> np.ndarray:
+        """P-values per replicate: ``sided=1``, ``1 - Phi(z)`` (small when
+        treatment is better); ``sided=2``, ``2 * (1 - Phi(|z|))`` (for CMH,
+        the chi-square p-value)."""
+        return _normal_p(self.z, sided)
+
+
+class _DifferenceTest(_NormalTest):
+    """A normal test of an arm difference (treatment minus control)."""
+
+    @property
+    def estimate(self) -> np.ndarray:
+        return self.difference
+
+
 @dataclass(frozen=True, eq=False)
-class LogrankResult:
+class LogrankResult(_NormalTest):
     """Log-rank statistics for ``R`` replicates (arrays indexed by replicate).
 
     ``eq=False``: results hold arrays, compare them field by field.
@@ -148,14 +167,6 @@ class LogrankResult:
         """The Peto hazard ratio (``hazard_ratio``)."""
         return self.hazard_ratio
 
-    def p_value(self, sided: int = 1) -> np.ndarray:
-        """P-values per replicate.
-
-        ``sided=1``: ``1 - Phi(z)``, small when treatment is better.
-        ``sided=2``: ``2 * (1 - Phi(|z|))``.
-        """
-        return _normal_p(self.z, sided)
-
     @property
     def chi2(self) -> np.ndarray:
         """(R,) chi-square statistic ``z**2`` (lifelines' ``test_statistic``)."""
@@ -163,7 +174,7 @@ class LogrankResult:
 
 
 @dataclass(frozen=True, eq=False)
-class WeightedLogrankResult:
+class WeightedLogrankResult(_NormalTest):
     """Fleming-Harrington FH(rho, gamma) weighted log-rank statistics.
 
     Weights ``w_j = S(t_j-)**rho * (1 - S(t_j-))**gamma``, ``S`` the pooled
@@ -183,10 +194,6 @@ class WeightedLogrankResult:
 
     estimate_name = None
     estimate = None
-
-    def p_value(self, sided: int = 1) -> np.ndarray:
-        """Normal p-values of ``z``: one-sided (treatment better) or two-sided."""
-        return _normal_p(self.z, sided)
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,7 +243,7 @@ class MaxComboResult:
 
 
 @dataclass(frozen=True, eq=False)
-class RMSTResult:
+class RMSTResult(_DifferenceTest):
     """Restricted mean survival time (Kaplan-Meier area up to ``horizon``)."""
 
     z: np.ndarray
@@ -256,16 +263,9 @@ class RMSTResult:
 
     estimate_name = "rmst_difference"
 
-    @property
-    def estimate(self) -> np.ndarray:
-        return self.difference
-
-    def p_value(self, sided: int = 1) -> np.ndarray:
-        return _normal_p(self.z, sided)
-
 
 @dataclass(frozen=True, eq=False)
-class MilestoneResult:
+class MilestoneResult(_DifferenceTest):
     """Kaplan-Meier survival at a milestone time, per arm, and its difference."""
 
     z: np.ndarray
@@ -280,16 +280,9 @@ class MilestoneResult:
 
     estimate_name = "milestone_difference"
 
-    @property
-    def estimate(self) -> np.ndarray:
-        return self.difference
-
-    def p_value(self, sided: int = 1) -> np.ndarray:
-        return _normal_p(self.z, sided)
-
 
 @dataclass(frozen=True, eq=False)
-class CoxResult:
+class CoxResult(_NormalTest):
     """Cox proportional-hazards model with the treatment indicator alone."""
 
     z: np.ndarray
@@ -322,9 +315,6 @@ class CoxResult:
     @property
     def estimate(self) -> np.ndarray:
         return self.hr
-
-    def p_value(self, sided: int = 1) -> np.ndarray:
-        return _normal_p(self.z, sided)
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,7 +355,7 @@ class FisherResult:
 
 
 @dataclass(frozen=True, eq=False)
-class CMHResult:
+class CMHResult(_NormalTest):
     """Cochran-Mantel-Haenszel test over strata (R's ``mantelhaen.test``)."""
 
     z: np.ndarray
@@ -388,11 +378,6 @@ class CMHResult:
     @property
     def estimate(self) -> np.ndarray:
         return self.odds_ratio
-
-    def p_value(self, sided: int = 1) -> np.ndarray:
-        """``sided=1``: ``1 - Phi(z)`` (R's ``alternative = "greater"``);
-        ``sided=2``: the chi-square p-value (1 where the variance is 0)."""
-        return _normal_p(self.z, sided)
 
 
 def critical_value(alpha: float, sided: int) -> float:
