@@ -1540,12 +1540,9 @@ def _section_crosscheck(sc: Scenario, s: dict, curves: list[Curve], result) -> S
             fp = design.freedman_power(events=ev, hazard_ratio=hr, alpha=a.alpha, sided=a.sided, allocation=r)
             rows.append(["power", num("sim-power-2", s["power"], 4), num("freedman-power", fp, 4),
                          "Freedman (1982) at the simulated mean events"])
-        if a.looks:
-            from trialsim.engine import plan_boundaries   # the boundaries the simulator uses
-
-            drift = math.sqrt(a.events * r) / (1 + r) * -math.log(hr)
-            ep = design.exit_probabilities(plan_boundaries(sc), drift)
-            rows.append(["power", num("sim-power-3", s["power"], 4), num("gsd-power", ep.power, 4),
+        analytic = s.get("analytic") or {}
+        if a.looks and "schoenfeld_rejection_by_look" in analytic:   # the run's companion: the simulator's boundaries
+            rows.append(["power", num("sim-power-3", s["power"], 4), num("gsd-power", analytic["schoenfeld_power"], 4),
                          f"group-sequential exit probabilities (design.boundaries, {a.spending} spending, looks "
                          f"at {', '.join(f'{x:g}' for x in a.looks)}) at the drift of {a.events} events"])
         if hr != 1:
