@@ -25,6 +25,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import CONVENTIONAL, SCENARIOS, write
+from trialsim import atomic
+from trialsim.atomic import write_files_atomically
 from trialsim import load_scenario
 from trialsim.cli import app
 from trialsim.engine import simulate
@@ -495,7 +497,7 @@ def test_unit_a_failed_report_leaves_nothing_half_written(tmp_path, monkeypatch)
     assert sorted(p.name for p in out.iterdir()) == ["report.html"]
     assert (out / "report.html").read_text() == "previous report"
 
-    real_replace = report.os.replace
+    real_replace = atomic.os.replace
     calls = []
 
     def flaky_replace(src, dst):
@@ -504,9 +506,9 @@ def test_unit_a_failed_report_leaves_nothing_half_written(tmp_path, monkeypatch)
             raise OSError("disk full")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(report.os, "replace", flaky_replace)
+    monkeypatch.setattr(atomic.os, "replace", flaky_replace)
     with pytest.raises(OSError):
-        report.write_atomically(out, {"a.html": b"a", "b.pdf": b"b"})
+        write_files_atomically(out, {"a.html": b"a", "b.pdf": b"b"})
     assert sorted(p.name for p in out.iterdir()) == ["a.html", "report.html"]   # no temporary left
 
 

@@ -25,7 +25,6 @@ import csv
 import datetime as _dt
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from trialsim import curves as _curves
+from trialsim.atomic import write_atomic
 from trialsim.curves import Curve, CurveDataError, CurveSpecError
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "default_breakpoints",
     "fit",
     "plot",
-    "write_atomic",
 ]
 
 MODELS = ("kaplan_meier", "exponential", "weibull", "lognormal", "loglogistic", "piecewise_exponential")
@@ -717,24 +716,6 @@ def _scenario_accepts(spec: Any) -> bool:
         return True
     except Exception:  # noqa: BLE001 - any refusal means "write something it reads"
         return False
-
-
-def write_atomic(path: str | Path, payload: bytes) -> Path:
-    """Write bytes to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
 
 
 def fit(data: Any, *, models: Sequence[str] = MODELS, time_unit: str = "months",

@@ -33,7 +33,6 @@ import math
 import os
 import re
 import shlex
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +41,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from trialsim import __version__
+from trialsim.atomic import write_files_atomically
+from trialsim.montecarlo import wilson_interval
 from trialsim.scenario import Scenario, load_scenario, parse_yaml
 
 HTML_NAME = "report.html"
@@ -505,17 +506,7 @@ class Curve:
 
     @property
     def band(self) -> tuple[np.ndarray, np.ndarray]:
-        return wilson(self.power, self.replicates)
-
-
-def wilson(p: np.ndarray, n: np.ndarray, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson 95% interval of a proportion p over n replicates."""
-    p = np.asarray(p, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+        return wilson_interval(self.power, self.replicates)
 
 
 @dataclass
@@ -1031,7 +1022,7 @@ def make_report(scenario_path: str | os.PathLike, *, out: str | os.PathLike | No
     rep = Report(document=doc, html=html_text, pdf=pdf_bytes, result=result, curves=curves, reads=reads,
                  scenario_file=sf, command=command, typical_replicate=typical)
     if out is not None:
-        rep.html_path, rep.pdf_path = write_atomically(Path(out), {HTML_NAME: html_text.encode("utf-8"),
+        rep.html_path, rep.pdf_path = write_files_atomically(Path(out), {HTML_NAME: html_text.encode("utf-8"),
                                                                      PDF_NAME: pdf_bytes})
     return rep
 
@@ -1040,36 +1031,6 @@ def _finite_max(v) -> float:
     v = np.asarray(v, dtype=float)
     v = v[np.isfinite(v)]
     return float(v.max()) if v.size else 0.0
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomically(out: Path, files: dict[str, bytes]) -> tuple[Path, ...]:
-    """Write every file to a temporary name in ``out``, then rename them all:
-    a failure leaves no half-written file (and removes its temporaries)."""
-    out.mkdir(parents=True, exist_ok=True)
-    temps: list[tuple[str, Path]] = []
-    try:
-        for name, data in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-            temps.append((name, Path(tmp)))
-            os.chmod(tmp, 0o666 & ~_umask())
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        for name, tmp in temps:
-            os.replace(tmp, out / name)
-    except BaseException:
-        for _, tmp in temps:
-            if tmp.exists():
-                tmp.unlink()
-        raise
-    return tuple(out / name for name in files)
 
 
 # -- the sections -------------------------------------------------------------
@@ -1118,10 +1079,10 @@ def _size_name(path: str) -> str:
 
 
 def _key_results(sc: Scenario, s: dict, reads: dict, crit: str) -> Table:
-    lo, hi = wilson(np.array([s["power"]]), np.array([s["replicates"]]))
+    lo, hi = wilson_interval(s["power"], s["replicates"])
     rows: list[list] = [
         ["power", [num("power", s["power"], 3), " ± ", num("power-mcse", s["power_mcse"], 3),
-                   f" (Monte Carlo SE; 95% interval {lo[0]:.3f} to {hi[0]:.3f}; {crit})"]],
+                   f" (Monte Carlo SE; 95% interval {lo:.3f} to {hi:.3f}; {crit})"]],
     ]
     if sc.screening is not None:
         rows.append(["survivors screened", [num("key-screened", s["screened"]["mean"], 0),

@@ -19,7 +19,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from trialsim import __version__
+from trialsim.atomic import atomic_open
 from trialsim.scenario import Scenario
 
 COLUMN_ORDER = [
@@ -223,12 +223,12 @@ class SimulationResult:
         rows = zip(*[self.table[c].tolist() for c in cols])
         csv_path = out / "replicates.csv"
         json_path = out / "results.json"
-        with _atomic(csv_path) as f:
+        with atomic_open(csv_path) as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(cols)
             for row in rows:
                 w.writerow([_csv_cell(x) for x in row])
-        with _atomic(json_path) as f:
+        with atomic_open(json_path) as f:
             f.write(self.to_json())
             f.write("\n")
         return [csv_path, json_path]
@@ -378,30 +378,6 @@ def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-class _atomic:
-    """Write to a temporary file in the same folder, then rename: never a half-written file."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        # mkstemp creates the file 0600; give it the permissions an ordinary open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        self.f = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        return self.f
-
-    def __exit__(self, exc_type, exc, tb):
-        self.f.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            os.unlink(self.tmp)
-        return False
 
 
 def _fmt(d, digits=0) -> str:

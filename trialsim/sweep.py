@@ -46,6 +46,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from trialsim.atomic import atomic_open, atomic_path, write_atomic
+from trialsim.montecarlo import wilson_interval
 from trialsim.scenario import Scenario, ScenarioError
 
 _N = NormalDist()
@@ -634,8 +636,6 @@ class Checkpoint:
     """Finished grid points, each written atomically as it completes."""
 
     def __init__(self, out: str | os.PathLike, manifest: dict, *, resume: bool):
-        from trialsim.results import _atomic
-
         self.out = Path(out)
         self.points_dir = self.out / "points"
         self.manifest = manifest
@@ -672,7 +672,7 @@ class Checkpoint:
             for p in self.points_dir.glob("[0-9]*.json"):
                 p.unlink()      # a fresh run: the previous checkpoint's points go
             self._clean_temporaries()
-            with _atomic(mpath) as f:
+            with atomic_open(mpath) as f:
                 json.dump(manifest, f, indent=2)
                 f.write("\n")
 
@@ -682,9 +682,7 @@ class Checkpoint:
                 p.unlink()
 
     def save(self, index: int, data: dict) -> None:
-        from trialsim.results import _atomic
-
-        with _atomic(self.points_dir / f"{index}.json") as f:
+        with atomic_open(self.points_dir / f"{index}.json") as f:
             json.dump(data, f, indent=2, allow_nan=False)
             f.write("\n")
         self.done[index] = data
@@ -798,7 +796,7 @@ def flatten_row(row: dict) -> dict:
     """A JSON row as flat columns: {mean, median, p10, p90} objects become
     ``key`` (the mean), ``key_median``, ``key_p10``, ``key_p90``; other objects
     ``parent_child``; lists ``key_1``, ``key_2``...; and the power gets its
-    95% band ``power_low``/``power_high`` (power ± 1.96 MCSE, within [0, 1])."""
+    95% band ``power_low``/``power_high`` (Wilson's interval over the replicates)."""
     out: dict[str, Any] = {}
 
     def put(prefix: str, v):
@@ -826,8 +824,7 @@ def flatten_row(row: dict) -> dict:
             continue
         put(k, v)
         if k == "power_mcse" and isinstance(row.get("power"), (int, float)) and v is not None:
-            out["power_low"] = max(0.0, row["power"] - 1.96 * v)
-            out["power_high"] = min(1.0, row["power"] + 1.96 * v)
+            out["power_low"], out["power_high"] = wilson_interval(row["power"], row["replicates"])
     return out
 
 
@@ -838,9 +835,8 @@ _DIST_FIELDS = {"screened", "tested", "test_positive", "eligible", "consented", 
 
 
 def _write_text(path: Path, text: str) -> Path:
-    from trialsim.results import _atomic
-
-    with _atomic(path) as f:
+    
+    with atomic_open(path) as f:
         f.write(text)
     return path
 
@@ -848,15 +844,10 @@ def _write_text(path: Path, text: str) -> Path:
 def _write_table(df, out: Path, stem: str) -> list[Path]:
     csv_path, pq_path = out / f"{stem}.csv", out / f"{stem}.parquet"
     _write_text(csv_path, df.to_csv(index=False, lineterminator="\n"))
-    tmp = out / f".{stem}.parquet.{os.getpid()}"
-    try:
-        frame = df.copy()
-        frame.attrs = {}    # provenance lives in the JSON; keep the Parquet metadata small
+    frame = df.copy()
+    frame.attrs = {}    # provenance lives in the JSON; keep the Parquet metadata small
+    with atomic_path(pq_path) as tmp:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, pq_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return [csv_path, pq_path]
 
 
@@ -1012,7 +1003,7 @@ def _numeric(values) -> bool:
 
 def plot_power_curve(res: SweepResult, stem: Path) -> list[Path]:
     """Power against the first varied path, with its 95% Monte Carlo band
-    (power ± 1.96 MCSE); one line per value of the second path, if any.
+    (Wilson's interval); one line per value of the second path, if any.
     Writes ``stem.png`` and ``stem.svg``."""
     rows = res.rows()
     paths = res.paths
@@ -1023,9 +1014,9 @@ def plot_power_curve(res: SweepResult, stem: Path) -> list[Path]:
         lines.setdefault(key, []).append(r)
     title = prov["scenario"].get("name", "scenario")
     sub = (f"{prov['replicates']:,} simulated trials per design, seed {prov['seed']}; "
-           "bands: power ± 1.96 Monte Carlo SE")
+           "bands: 95% Monte Carlo interval (Wilson)")
     return _plot(lines, x_path=paths[0], group_path=paths[1] if len(paths) > 1 else None,
-                 y=lambda r: (r["power"], r["power"] - 1.96 * r["power_mcse"], r["power"] + 1.96 * r["power_mcse"]),
+                 y=lambda r: (r["power"], *wilson_interval(r["power"], r["replicates"])),
                  ylabel="power", title=title, sub=sub,
                  stem=stem, unit_range=True, hline=0.8)
 
@@ -1079,13 +1070,8 @@ def _plot(groups: dict, *, x_path: str, group_path: str | None, y, ylabel: str, 
     written = []
     for ext in ("png", "svg"):
         path = stem.with_suffix(f".{ext}")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        try:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, format=ext)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
         written.append(path)
     plt.close(fig)
     return written
@@ -1621,7 +1607,8 @@ class SizeGridResult:
         flat = []
         for r in self.rows():
             row = {"point": r["point"], **{p: r[p] for p in self.paths}}
-            row.update(flatten_row({k: r.get(k) for k in keep if k in r or k in _DIST_FIELDS}))
+            row.update(flatten_row({"replicates": self.provenance["replicates"],
+                                    **{k: r.get(k) for k in keep if k in r or k in _DIST_FIELDS}}))
             c = r.get("confidence") or {}
             row["value_low"], row["value_high"] = c.get("low"), c.get("high")
             flat.append(row)
