@@ -12,7 +12,7 @@ import pytest
 import trialsim
 from trialsim.engine import patient_table, replicate_streams, simulate
 from trialsim.scenario import Scenario
-from trialsim.results import replay
+from trialsim.engine import replay
 
 
 def same_tables(a, b):

@@ -115,7 +115,7 @@ def test_unit_futility_bounds_stop_hopeless_trials(tmp_path):
     b = simulate(load_scenario(write(tmp_path, fut, "b.yaml")), replicates=400, seed=36, workers=1)
     # as often as the boundaries' own exit probabilities at drift 0 say
     from trialsim.design import exit_probabilities
-    from trialsim.engine import plan_boundaries
+    from trialsim.design import plan_boundaries
 
     p_fut = exit_probabilities(plan_boundaries(b.scenario), 0.0).futility[0]
     assert p_fut > 0.3

@@ -32,8 +32,8 @@ def __getattr__(name):
 
 
 def replay(provenance, **kwargs):
-    """Re-run a simulation from its provenance; see :func:`trialsim.results.replay`."""
-    from trialsim.results import replay as _replay
+    """Re-run a simulation from its provenance; see :func:`trialsim.engine.replay`."""
+    from trialsim.engine import replay as _replay
 
     return _replay(provenance, **kwargs)
 

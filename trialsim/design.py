@@ -33,9 +33,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
+
+if TYPE_CHECKING:
+    from trialsim.scenario import Scenario
 
 _N = NormalDist()
 
@@ -1231,3 +1235,19 @@ def diluted_hazard_ratio(*, true_positive_share: float, positive_rate: float, ha
     return DilutedHazardRatio(hazard_ratio=math.exp(avg), true_positive_share=pi,
                               event_probability_control=event_probability(wc, rc),
                               event_probability_treatment=event_probability(wt, rt), allocation=float(allocation))
+
+
+def plan_boundaries(sc: "Scenario"):
+    """The group-sequential boundaries (design.Boundaries) of a scenario with
+    interim looks, at the information fractions the simulator uses (a look
+    comes at the ceil(f * D)-th event); None without looks."""
+    an = sc.trial.analysis
+    if not an.looks:
+        return None
+    fut = None
+    if an.futility is not None:
+        fut = {"spending": an.futility.spending, "beta": an.futility.beta,
+               "hazard_ratio": an.futility.hazard_ratio, "events": an.events,
+               "allocation": sc.arms[sc.treatment_arm].allocation / sc.arms[sc.control_arm].allocation}
+    actual = [math.ceil(f * an.events) / an.events for f in an.looks]
+    return boundaries(actual + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)

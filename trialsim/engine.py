@@ -23,6 +23,7 @@ import numpy as np
 
 from trialsim.cohort import PopulationModel
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
+from trialsim.design import plan_boundaries
 from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
 from trialsim.intervention import ArmModel
 from trialsim.scenario import Scenario
@@ -151,24 +152,6 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     return out
 
 
-def plan_boundaries(sc: Scenario):
-    """The group-sequential boundaries (design.Boundaries) of a scenario with
-    interim looks, at the information fractions the simulator uses (a look
-    comes at the ceil(f * D)-th event); None without looks."""
-    an = sc.trial.analysis
-    if not an.looks:
-        return None
-    from trialsim.design import boundaries
-
-    fut = None
-    if an.futility is not None:
-        fut = {"spending": an.futility.spending, "beta": an.futility.beta,
-               "hazard_ratio": an.futility.hazard_ratio, "events": an.events,
-               "allocation": sc.arms[sc.treatment_arm].allocation / sc.arms[sc.control_arm].allocation}
-    actual = [math.ceil(f * an.events) / an.events for f in an.looks]
-    return boundaries(actual + [1.0], alpha=an.alpha, sided=an.sided, spending=an.spending, futility=fut)
-
-
 def analysis_plan(sc: Scenario) -> AnalysisPlan:
     """The analysis of a scenario, with group-sequential boundaries when it has looks."""
     an = sc.trial.analysis
@@ -293,3 +276,9 @@ def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[in
     table: dict = {}
     simulate_chunk(model, seed, idx, patients=table)
     return table
+
+
+def replay(prov: dict, **kwargs):
+    """Re-run a simulation from its provenance alone; same results, bit for bit."""
+    scenario = Scenario.from_dict(prov["scenario"])
+    return simulate(scenario, replicates=prov["replicates"], seed=prov["seed"], **kwargs)

@@ -63,14 +63,6 @@ def provenance(scenario: Scenario, seed: int, replicates: int) -> dict:
     }
 
 
-def replay(prov: dict, **kwargs):
-    """Re-run a simulation from its provenance alone; same results, bit for bit."""
-    from trialsim.engine import simulate
-
-    scenario = Scenario.from_dict(prov["scenario"])
-    return simulate(scenario, replicates=prov["replicates"], seed=prov["seed"], **kwargs)
-
-
 def distribution(values) -> dict | None:
     """{mean, median, p10, p90} of finite values over replicates."""
     v = np.asarray(values, dtype=float)
@@ -246,8 +238,7 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
                     and sc.mrd is None and sc.screening is None)
     if proportional and an.test in ("logrank", "cox") and an.looks:
         # Schoenfeld's drift in the canonical joint distribution of the statistics at the looks.
-        from trialsim.design import exit_probabilities
-        from trialsim.engine import plan_boundaries
+        from trialsim.design import exit_probabilities, plan_boundaries
 
         hr = tr.hazard_ratio / c.hazard_ratio
         r = tr.allocation / c.allocation
