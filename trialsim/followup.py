@@ -74,12 +74,82 @@ class Padded:
         return a
 
 
-def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | None = None) -> dict:
+# --------------------------------------------------------------------------
+# The pipeline: each step takes what the step before returned.
+#
+#   draw_trial_uniforms -> randomise -> apply_effects -> outcome_times
+#   -> lay_out -> final_analysis_cut -> analyse (or the group-sequential
+#   looks) -> summarise, then the MRD-clearance endpoint and the patient table.
+
+
+@dataclass
+class TrialUniforms:
+    """The uniforms of the trial stage, per randomised patient in
+    randomisation order, and the patients' (replicate, column) layout."""
+
+    u: np.ndarray              # (n, N_TRIAL_UNIFORMS): arm key, eradication, dropout
+    uc: np.ndarray | None      # (n, N_CLEARANCE_UNIFORMS) when clearance is measured
+    pad: Padded
+    n_per_replicate: np.ndarray
+
+
+@dataclass
+class Histories:
+    """Latent histories after the arms' effects (times since entry)."""
+
+    t_rec: np.ndarray
+    mrd_start: np.ndarray
+    mrd_end: np.ndarray
+    effect_start: np.ndarray
+
+
+@dataclass
+class OutcomeTimes:
+    """Times from randomisation of each randomised patient."""
+
+    x_rec: np.ndarray
+    x_death: np.ndarray
+    x_drop: np.ndarray
+    x_event: np.ndarray
+    x_cens: np.ndarray
+    has_event: np.ndarray
+    cal_event: np.ndarray      # calendar month of the event; inf without one
+
+
+@dataclass
+class TrialData:
+    """The randomised patients as padded (replicate x patient) arrays, ready
+    for the analysis kernels."""
+
+    P_cal: np.ndarray          # calendar month of each event (inf: none)
+    P_rand: np.ndarray         # calendar month of randomisation (inf: padding)
+    P_obs: np.ndarray          # observed time from randomisation without a cut
+    P_has: np.ndarray          # the event is observed without a cut
+    valid: np.ndarray          # a real patient, not padding
+    group: np.ndarray          # treatment arm
+    strata: np.ndarray | None  # stratum index, for stratified tests
+    last_rand: np.ndarray      # per replicate; nan when nobody was randomised
+
+
+@dataclass
+class Analysis:
+    """One analysis per replicate at calendar cut ``cut``."""
+
+    cut: np.ndarray
+    result: object             # the test's result object (analysis.*Result)
+    in_analysis: np.ndarray
+    obs_time: np.ndarray
+    obs_event: np.ndarray
+
+
+def draw_trial_uniforms(m: FollowUpModel, enrol, trial_rngs) -> TrialUniforms:
+    """Per-patient uniforms from each replicate's trial stream, in
+    randomisation order: the trial's uniforms for all of a replicate's
+    patients first, then the clearance uniforms."""
     R = len(trial_rngs)
     rep = enrol.rep
     n_r = np.bincount(rep, minlength=R)
     n = rep.size
-    # Per-patient uniforms from each replicate's trial stream, in randomisation order.
     u = np.empty((n, N_TRIAL_UNIFORMS))
     uc = np.empty((n, N_CLEARANCE_UNIFORMS)) if m.clearance is not None else None
     start = 0
@@ -92,129 +162,189 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     width = max(int(n_r.max()) if R else 0, 1)
     first = np.concatenate([[0], np.cumsum(n_r)[:-1]])
     col = np.arange(n) - first[rep]
-    pad = Padded(R, rep, col, width)
-    treat = assign_arms_padded(pad(u[:, 0], 2.0), m.control.allocation, m.treatment.allocation)[rep, col]
+    return TrialUniforms(u, uc, Padded(R, rep, col, width), n_r)
 
+
+def randomise(m: FollowUpModel, tu: TrialUniforms) -> np.ndarray:
+    """Treatment-arm indicator per patient (permuted blocks in each replicate)."""
+    pad = tu.pad
+    return assign_arms_padded(pad(tu.u[:, 0], 2.0), m.control.allocation, m.treatment.allocation)[pad.rep, pad.col]
+
+
+def apply_effects(m: FollowUpModel, enrol, treat: np.ndarray, tu: TrialUniforms) -> Histories:
+    """Each arm's effect (eradication, hazard ratio, delay) on its patients' histories."""
     p = enrol.patients
     since_entry = enrol.randomized_at - enrol.entered_at
     t_rec = p.t_rec.copy()
     mrd_start, mrd_end = p.mrd_start.copy(), p.mrd_end.copy()
-    effect_start = np.full(n, np.inf)
+    effect_start = np.full(enrol.rep.size, np.inf)
     for arm, mask in ((m.control, ~treat), (m.treatment, treat)):
         if not arm.has_effect:
             continue
         idx = np.flatnonzero(mask)
         if idx.size:
-            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, u[idx, 1])
+            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1])
             t_rec[idx], effect_start[idx] = out.t_rec, out.effect_start
             mrd_start[idx], mrd_end[idx] = out.mrd_start, out.mrd_end
+    return Histories(t_rec, mrd_start, mrd_end, effect_start)
 
-    # Times from randomisation.
-    x_rec = t_rec - since_entry
-    x_death = p.t_death - since_entry
+
+def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms) -> OutcomeTimes:
+    """Recurrence, death, dropout and the endpoint's event and censoring times
+    from randomisation."""
+    since_entry = enrol.randomized_at - enrol.entered_at
+    n = enrol.rep.size
+    x_rec = h.t_rec - since_entry
+    x_death = enrol.patients.t_death - since_entry
     with np.errstate(divide="ignore", over="ignore"):  # a denormal rate gives inf, i.e. no dropout
-        x_drop = -np.log1p(-u[:, 2]) / m.dropout_rate if m.dropout_rate > 0 else np.full(n, np.inf)
+        x_drop = -np.log1p(-tu.u[:, 2]) / m.dropout_rate if m.dropout_rate > 0 else np.full(n, np.inf)
     if m.death_is_event:
         x_event, x_cens = np.minimum(x_rec, x_death), x_drop
     else:
         x_event, x_cens = x_rec, np.minimum(x_drop, x_death)
     has_event = x_event <= x_cens
     cal_event = np.where(has_event, enrol.randomized_at + x_event, np.inf)
+    return OutcomeTimes(x_rec, x_death, x_drop, x_event, x_cens, has_event, cal_event)
 
-    P_cal = pad(cal_event, np.inf)
+
+def lay_out(m: FollowUpModel, enrol, treat: np.ndarray, x: OutcomeTimes, pad: Padded) -> TrialData:
+    """The patients as padded (replicate x patient) arrays."""
+    n = enrol.rep.size
+    n_r = np.bincount(enrol.rep, minlength=pad.R)
+    P_cal = pad(x.cal_event, np.inf)
     P_rand = pad(enrol.randomized_at, np.inf)
     valid = pad(np.ones(n, dtype=bool), False)
     last_rand = np.where(n_r > 0, np.max(np.where(valid, P_rand, -np.inf), axis=1), np.nan)
-    group = pad(treat, False)
-    strata = pad(p.stratum.astype(np.int64), -1) if m.plan.stratified else None
-    P_obs = pad(np.minimum(x_event, x_cens), np.inf)
-    P_has = pad(has_event, False)
+    return TrialData(
+        P_cal=P_cal, P_rand=P_rand, P_obs=pad(np.minimum(x.x_event, x.x_cens), np.inf),
+        P_has=pad(x.has_event, False), valid=valid, group=pad(treat, False),
+        strata=pad(enrol.patients.stratum.astype(np.int64), -1) if m.plan.stratified else None,
+        last_rand=last_rand)
 
-    plan = m.plan
-    # The final analysis: at the target number of events, at a time after the
-    # last randomisation, or whichever comes first.
-    final_cut = _event_cut(P_cal, plan.events_target)
+
+def final_analysis_cut(plan: AnalysisPlan, d: TrialData) -> np.ndarray:
+    """Calendar month of the final analysis: at the target number of events,
+    at a time after the last randomisation, or whichever comes first; a target
+    never reached without a calendar cut: once every event has happened."""
+    final_cut = _event_cut(d.P_cal, plan.events_target)
     if plan.months_after_last is not None:
-        final_cut = np.minimum(final_cut, last_rand + plan.months_after_last)
-    # Target never reached and no calendar cut: analyse once every event has happened.
-    finite = np.where(np.isfinite(P_cal), P_cal, -np.inf).max(axis=1)
-    fallback = np.where(np.isfinite(finite), finite, np.nan_to_num(last_rand, nan=0.0))
-    final_cut = np.where(np.isfinite(final_cut), final_cut, fallback)
+        final_cut = np.minimum(final_cut, d.last_rand + plan.months_after_last)
+    finite = np.where(np.isfinite(d.P_cal), d.P_cal, -np.inf).max(axis=1)
+    fallback = np.where(np.isfinite(finite), finite, np.nan_to_num(d.last_rand, nan=0.0))
+    return np.where(np.isfinite(final_cut), final_cut, fallback)
 
-    def analyse(cut):
-        follow = cut[:, None] - P_rand
-        in_analysis = valid & (follow >= 0)
-        obs_time = np.where(in_analysis, np.minimum(P_obs, follow), np.inf)
-        # Compare on the calendar: (r + x) - r can round below x and lose the cut's own event.
-        obs_event = P_has & (P_cal <= cut[:, None]) & in_analysis
-        res = _statistic(plan.test, obs_time, obs_event, group, in_analysis, strata)
-        return res, in_analysis, obs_time, obs_event
+
+def analyse(plan: AnalysisPlan, d: TrialData, cut: np.ndarray) -> Analysis:
+    """The data cut at calendar month ``cut`` (per replicate), and the test on it."""
+    follow = cut[:, None] - d.P_rand
+    in_analysis = d.valid & (follow >= 0)
+    obs_time = np.where(in_analysis, np.minimum(d.P_obs, follow), np.inf)
+    # Compare on the calendar: (r + x) - r can round below x and lose the cut's own event.
+    obs_event = d.P_has & (d.P_cal <= cut[:, None]) & in_analysis
+    res = _statistic(plan.test, obs_time, obs_event, d.group, in_analysis, d.strata)
+    return Analysis(cut, res, in_analysis, obs_time, obs_event)
+
+
+def summarise(plan: AnalysisPlan, d: TrialData, a: Analysis, rejected, stopped_at_look) -> dict:
+    """Per-replicate results of the deciding analysis."""
+    R = d.P_cal.shape[0]
+    res = a.result
+    lr = res if isinstance(res, analysis.LogrankResult) else analysis.logrank(a.obs_time, a.obs_event, d.group,
+                                                                               a.in_analysis)
+    events = a.obs_event.sum(axis=1)
+    out = {
+        "analysis_month": a.cut,
+        "events": events.astype(np.int64),
+        "events_control": (a.obs_event & ~d.group).sum(axis=1).astype(np.int64),
+        "events_treatment": (a.obs_event & d.group).sum(axis=1).astype(np.int64),
+        "events_reached": _events_reached(plan, events, stopped_at_look, R),
+        "z": np.asarray(res.z, dtype=float),
+        "hazard_ratio_estimate": _hazard_ratio(res, lr),
+        "rejected": np.asarray(rejected, dtype=bool),
+    }
+    est_name = getattr(res, "estimate_name", "hazard_ratio")
+    if est_name != "hazard_ratio" and getattr(res, "estimate", None) is not None:
+        out[f"{est_name}_estimate"] = np.asarray(res.estimate, dtype=float)
+    return out
+
+
+def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | None = None) -> dict:
+    """The trial after randomisation for a chunk of replicates: the pipeline
+    above, step by step. Returns per-replicate arrays (and, for designs with
+    looks, ``_looks``: one row per replicate per look performed); fills
+    ``patients`` with one row per randomised patient when given."""
+    R = len(trial_rngs)
+    plan = m.plan
+    tu = draw_trial_uniforms(m, enrol, trial_rngs)
+    treat = randomise(m, tu)
+    h = apply_effects(m, enrol, treat, tu)
+    x = outcome_times(m, enrol, h, tu)
+    d = lay_out(m, enrol, treat, x, tu.pad)
+    final_cut = final_analysis_cut(plan, d)
 
     # DRFS is always analysed (descriptive when it is not the primary endpoint).
     out: dict[str, np.ndarray] = {}
     looks_rows = None
     if plan.looks:
-        rejected, analysis_cut, looks_rows, extra = _group_sequential(plan, P_cal, final_cut, analyse, R, P_rand, valid)
+        rejected, analysis_cut, looks_rows, extra = group_sequential(plan, d, final_cut)
         out.update(extra)
     else:
         analysis_cut = final_cut
-    res, in_analysis, obs_time, obs_event = analyse(analysis_cut)
+    a = analyse(plan, d, analysis_cut)
     if not plan.looks:
         # The test's own p-value decides: MaxCombo's two-sided p is not a function of its z.
-        rejected = np.asarray(res.p_value(plan.sided), dtype=float) <= plan.alpha
-    lr = res if isinstance(res, analysis.LogrankResult) else analysis.logrank(obs_time, obs_event, group, in_analysis)
-    events = obs_event.sum(axis=1)
-    out.update({
-        "analysis_month": analysis_cut,
-        "events": events.astype(np.int64),
-        "events_control": (obs_event & ~group).sum(axis=1).astype(np.int64),
-        "events_treatment": (obs_event & group).sum(axis=1).astype(np.int64),
-        "events_reached": _events_reached(plan, events, out.get("stopped_at_look"), R),
-        "z": np.asarray(res.z, dtype=float),
-        "hazard_ratio_estimate": _hazard_ratio(res, lr),
-        "rejected": np.asarray(rejected, dtype=bool),
-    })
-    est_name = getattr(res, "estimate_name", "hazard_ratio")
-    if est_name != "hazard_ratio" and getattr(res, "estimate", None) is not None:
-        out[f"{est_name}_estimate"] = np.asarray(res.estimate, dtype=float)
+        rejected = np.asarray(a.result.p_value(plan.sided), dtype=float) <= plan.alpha
+    out.update(summarise(plan, d, a, rejected, out.get("stopped_at_look")))
 
     # Truly MRD-positive: detectable at the positive test's sample (screening),
     # or at randomisation without screening.
+    rep, col = tu.pad.rep, tu.pad.col
+    p = enrol.patients
+    since_entry = enrol.randomized_at - enrol.entered_at
     at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
     truly = p.detectable(at)
     out["truly_mrd_positive"] = np.bincount(rep[truly], minlength=R)
     out["treatment_randomized"] = np.bincount(rep[treat], minlength=R)
-    out["last_randomized_month"] = last_rand
+    out["last_randomized_month"] = d.last_rand
 
     if m.clearance is not None:
-        out.update(_clearance(m, enrol, since_entry, x_rec, x_death, x_drop, effect_start,
-                              mrd_start, mrd_end, p, treat, uc, pad, R))
-        out["clearance_month"] = last_rand + m.clearance.at
+        out.update(_clearance(m, enrol, since_entry, x.x_rec, x.x_death, x.x_drop, h.effect_start,
+                              h.mrd_start, h.mrd_end, p, treat, tu.uc, tu.pad, R))
+        out["clearance_month"] = d.last_rand + m.clearance.at
         if m.primary == "mrd_clearance":
             out["drfs_rejected"] = out["rejected"]
             out["rejected"] = out["clearance_rejected"]
 
     if patients is not None:
-        patients.update({
-            "_row": rep,
-            "entered_month": enrol.entered_at,
-            "randomized_month": enrol.randomized_at,
-            "arm": np.where(treat, m.treatment.name, m.control.name),
-            "stratum": np.array([st.name for st in m.population.strata])[p.stratum],
-            "truly_mrd_positive": truly,
-            "in_analysis": in_analysis[rep, col],
-            "time": np.where(in_analysis[rep, col], obs_time[rep, col], np.nan),
-            "event": obs_event[rep, col],
-            "recurrence_month": enrol.randomized_at + x_rec,
-            "death_month": enrol.randomized_at + x_death,
-            "dropout_month": enrol.randomized_at + x_drop,
-            "analysis_month": out["analysis_month"][rep],
-        })
+        patients.update(patient_records(m, enrol, treat, truly, a, x, out["analysis_month"], tu.pad))
     if looks_rows is not None:
         out["_looks"] = looks_rows
-    out["_event_months"] = (rep[obs_event[rep, col]], enrol.randomized_at[obs_event[rep, col]]
-                            + obs_time[rep, col][obs_event[rep, col]])
+    ev = a.obs_event[rep, col]
+    out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + a.obs_time[rep, col][ev])
     return out
+
+
+def patient_records(m: FollowUpModel, enrol, treat, truly, a: Analysis, x: OutcomeTimes, analysis_month,
+                    pad: Padded) -> dict:
+    """One row per randomised patient (columns as in docs/results.md)."""
+    rep, col = pad.rep, pad.col
+    p = enrol.patients
+    in_an = a.in_analysis[rep, col]
+    return {
+        "_row": rep,
+        "entered_month": enrol.entered_at,
+        "randomized_month": enrol.randomized_at,
+        "arm": np.where(treat, m.treatment.name, m.control.name),
+        "stratum": np.array([st.name for st in m.population.strata])[p.stratum],
+        "truly_mrd_positive": truly,
+        "in_analysis": in_an,
+        "time": np.where(in_an, a.obs_time[rep, col], np.nan),
+        "event": a.obs_event[rep, col],
+        "recurrence_month": enrol.randomized_at + x.x_rec,
+        "death_month": enrol.randomized_at + x.x_death,
+        "dropout_month": enrol.randomized_at + x.x_drop,
+        "analysis_month": analysis_month[rep],
+    }
 
 
 def _events_reached(plan: AnalysisPlan, events: np.ndarray, stopped_at_look, R: int) -> np.ndarray:
@@ -248,11 +378,13 @@ def _hazard_ratio(res, lr) -> np.ndarray:
     return np.asarray(lr.hazard_ratio, dtype=float)
 
 
-def _group_sequential(plan: AnalysisPlan, P_cal, final_cut, analyse, R, P_rand, valid):
+def group_sequential(plan: AnalysisPlan, d: TrialData, final_cut: np.ndarray):
     """Interim looks at information fractions of the target events, then the
     final analysis; stop at the first look whose statistic crosses a boundary.
     A look whose time comes at or after the final analysis (the calendar cut
     came first) is not performed: the final analysis is."""
+    P_cal, P_rand, valid = d.P_cal, d.P_rand, d.valid
+    R = P_cal.shape[0]
     k_target = plan.events_target
     cuts = [_event_cut(P_cal, max(1, math.ceil(f * k_target))) for f in plan.looks]   # same rule as the boundaries
     n_looks = len(cuts) + 1
@@ -269,8 +401,9 @@ def _group_sequential(plan: AnalysisPlan, P_cal, final_cut, analyse, R, P_rand, 
         active = ~stopped & np.isfinite(cut)
         if not active.any():
             continue
-        res, in_an, _, obs_event = analyse(np.where(active, cut, final_cut))
-        z = np.asarray(res.z, dtype=float)
+        look = analyse(plan, d, np.where(active, cut, final_cut))
+        obs_event = look.obs_event
+        z = np.asarray(look.result.z, dtype=float)
         b = plan.efficacy[j]
         cross = (z >= b) if plan.sided == 1 else (np.abs(z) >= b)
         fut = np.zeros(R, dtype=bool)
