@@ -1,4 +1,4 @@
-"""Performance budgets of trialsim (issue 2, item 10), measured, not asserted.
+"""Performance budgets of trialsim, measured, not asserted.
 
 Prints figures and ratios against a peer measured in the same run; these
 machines are shared and noisy, so nothing here is a timed test.

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -823,13 +825,24 @@ def parse_yaml(text: str, source: str = "scenario") -> tuple[Any, dict]:
     return data, lines
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario YAML file.
+def load_scenario(source: str | os.PathLike | Mapping[str, Any], *, base_dir: str | os.PathLike | None = None
+                  ) -> Scenario:
+    """Load and validate a scenario: a path to a YAML file, or a mapping with
+    the same content (as ``yaml.safe_load`` or :meth:`Scenario.to_dict` give).
 
-    Raises :class:`ScenarioError` (a ``ValueError``) naming the file, line and
-    field of every problem found.
+    Relative paths inside the scenario (a curve's ``table`` file) are read
+    from the file's folder, or from ``base_dir`` (default: the current
+    folder) for a mapping. Raises :class:`ScenarioError` (a ``ValueError``)
+    naming the file, line and field of every problem found; a ``TypeError``
+    for anything that is neither a path nor a mapping.
     """
-    path = Path(path)
+    if isinstance(source, Mapping):
+        return Scenario.from_dict(dict(source), base_dir=base_dir if base_dir is not None else ".",
+                                  source="scenario mapping")
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"load_scenario: source must be a path to a YAML file or a mapping, "
+                        f"not {type(source).__name__}")
+    path = Path(source)
     source = str(path)
     if not path.exists():
         raise ScenarioError([("", None, "no such file")], source)
@@ -845,7 +858,8 @@ def load_scenario(path: str | Path) -> Scenario:
                                                  f"got {type(data).__name__}")], source)
     if "name" not in data:
         data = {**data, "name": path.stem}
-    return Scenario.from_dict(data, base_dir=path.parent, source=source, lines=lines)
+    return Scenario.from_dict(data, base_dir=path.parent if base_dir is None else base_dir, source=source,
+                              lines=lines)
 
 
 def json_schema() -> dict:
