@@ -26,6 +26,7 @@ from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.design import plan_boundaries
 from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
 from trialsim.intervention import ArmModel
+from trialsim.results import SimulationResult, provenance
 from trialsim.scenario import Scenario
 from trialsim.screening import TestModel
 
@@ -201,7 +202,6 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     (in the final analysis) at the end of each calendar month
     (``result.timeline``; ``True`` for 240 months, or a number of months).
     """
-    from trialsim.results import SimulationResult, provenance
 
     if not isinstance(scenario, Scenario):
         raise TypeError("simulate() takes a Scenario; use trialsim.load_scenario(path) first")

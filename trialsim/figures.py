@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
 WIDTH = 7.0          # inches: the text width of an A4 page with 15 mm margins
 DPI = 160            # PNG resolution: sharp on screen, and printed at about 160 dpi
@@ -236,7 +236,7 @@ _thousands = FuncFormatter(lambda x, pos=None: f"{x:,.0f}")
 def kaplan_meier(arms: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str) -> Figure:
     """Kaplan-Meier curves with 95% pointwise bands (lifelines), one per arm,
     and the numbers at risk below. arms: (label, time, event) per arm."""
-    from lifelines import KaplanMeierFitter
+    from lifelines import KaplanMeierFitter  # deferred: lifelines takes a second to import; only KM figures need it
 
     with style():
         fig = new_figure(3.6)
@@ -309,8 +309,6 @@ def hazard_ratio_histogram(hr: np.ndarray, marks: Sequence[tuple[str, float, str
 
 
 def _log_ticks(ax, lo: float, hi: float) -> None:
-    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
-
     candidates = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 2, 3, 4, 5, 10]
     ticks = [t for t in candidates if lo <= t <= hi]
     if len(ticks) > 9:
