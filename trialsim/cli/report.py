@@ -1,4 +1,8 @@
-"""`trialsim report SCENARIO`: the protocol report (HTML and PDF)."""
+"""`trialsim report SCENARIO`: the protocol report (HTML and PDF).
+
+Exit status: 0 on success, 2 on a user's mistake (a bad option, a scenario or
+sweep file that cannot be read, an --out that cannot be written) with one message.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,8 @@ from typing import Optional
 
 import typer
 
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
+from trialsim.cli.common import ProgressBar, check_out_folder, check_seed, check_workers, fail
+from trialsim.scenario import ScenarioError
 
 
 def report(
@@ -31,50 +33,41 @@ def report(
     and the size for 80% and 90% power, timelines, Kaplan-Meier curves of a typical
     trial, the analytic cross-check, and how to reproduce it all.
     """
-    from trialsim.report import ReportError, make_report, reproduce_command
-    from trialsim.scenario import ScenarioError
+    # deferred: the report brings in numpy, matplotlib and reportlab; --help and validate never need them
+    from trialsim.report import ReportError, ScenarioFile, make_report, reproduce_command
 
     if replicates is not None and replicates < 2:
-        _fail(f"--replicates must be at least 2 for a report, got {replicates}")
-    if seed is not None and seed < 0:
-        _fail(f"--seed must be a non-negative integer, got {seed}")
-    if workers is not None and workers < 1:
-        _fail(f"--workers must be at least 1, got {workers}")
+        fail(f"--replicates must be at least 2 for a report, got {replicates}")
+    check_seed(seed)
+    check_workers(workers)
     if out is None:
         out = Path("reports") / scenario.stem
-    if out.exists() and not out.is_dir():
-        _fail(f"--out {out}: exists and is not a folder")
+    check_out_folder(out)
     if sweep is not None and not sweep.exists():
-        _fail(f"--sweep {sweep}: no such file or folder")
-    from trialsim.cli import _progress
-
+        fail(f"--sweep {sweep}: no such file or folder")
     try:
-        from trialsim.report import ScenarioFile
-
         sf = ScenarioFile.read(scenario)
         rep_n = replicates if replicates is not None else sf.scenario.simulation.replicates
         if seed is None and sf.scenario.simulation.seed is None:
+            # deferred: the engine imports simpy and scipy (0.4 s); --help and validate never need them
             from trialsim.engine import draw_seed
 
             seed = draw_seed()          # drawn here so the command below names it
         use_seed = seed if seed is not None else sf.scenario.simulation.seed
         command = reproduce_command(scenario, replicates=rep_n, seed=use_seed, sweep=sweep, out=out)
-        with _progress(f"report of {sf.scenario.name}") as tick:
+        with ProgressBar(f"report of {sf.scenario.name}") as tick:
             rep = make_report(scenario, out=out, sweep=sweep, replicates=rep_n, seed=use_seed, workers=workers,
                               progress=tick, command=command)
     except ScenarioError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except ReportError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except UnicodeDecodeError as exc:
-        _fail(f"{scenario}: not UTF-8 text: {exc}")
+        fail(f"{scenario}: not UTF-8 text: {exc}")
     except OSError as exc:
-        _fail(f"--out {out}: cannot write: {exc}")
+        fail(f"--out {out}: cannot write: {exc}")
     s = rep.result.summary()
     typer.echo(f"{sf.scenario.name}: power {s['power']:.3f} ± {s['power_mcse']:.3f} "
                f"({s['replicates']:,} simulated trials, seed {s['seed']})")
     typer.echo(f"  wrote {rep.html_path} and {rep.pdf_path}")
 
-
-def register(app: typer.Typer) -> None:
-    app.command("report")(report)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import Optional
 
 import typer
+
+from trialsim.cli.common import fail
+from trialsim.scenario import ScenarioError
 
 curves_app = typer.Typer(no_args_is_help=True, help="Survival curves: reference curves, fitting, plots.")
 
@@ -31,28 +34,23 @@ class TimeUnit(str, Enum):
     years = "years"
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "the user's input is wrong": reported in one line, status 2."""
+    # deferred: the curve modules import scipy (0.3 s); --help and the other commands never need it
     from trialsim.curves import CurveDataError, CurveSpecError, UnknownReferenceError
     from trialsim.fitting import FitError
-    from trialsim.scenario import ScenarioError
 
     return (CurveDataError, CurveSpecError, UnknownReferenceError, FitError, ScenarioError)
 
 
 def _check_out(out: Path, suffixes: tuple[str, ...]) -> None:
     if out.suffix.lower() not in suffixes:
-        _fail(f"--out {out}: the file name must end in {' or '.join(suffixes)}")
+        fail(f"--out {out}: the file name must end in {' or '.join(suffixes)}")
     if out.is_dir():
-        _fail(f"--out {out}: is a folder")
+        fail(f"--out {out}: is a folder")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        _fail(f"--out {out}: folder {parent} does not exist")
+        fail(f"--out {out}: folder {parent} does not exist")
 
 
 @curves_app.command("list")
@@ -60,9 +58,10 @@ def curves_list(
     notes: bool = typer.Option(False, "--notes", help="Also print how each curve was derived from its source."),
 ):
     """List the reference curves shipped with trialsim, with their sources."""
-    from trialsim import curves
+    # deferred: the curve modules import scipy (0.3 s); --help and the other commands never need it
+    from trialsim.curves import REFERENCES
 
-    for name, ref in curves.REFERENCES.items():
+    for name, ref in REFERENCES.items():
         typer.echo(f"{name:<24} {ref.curve.describe()}")
         typer.echo(f"{'':<24} source: {ref.source}")
         if notes:
@@ -84,6 +83,7 @@ def curves_fit(
                                                    "without an at_risk column."),
 ):
     """Fit Kaplan-Meier, exponential, Weibull, log-normal, log-logistic and piecewise-exponential models."""
+    # deferred: fitting imports scipy and lifelines; --help and the other commands never need them
     from trialsim.fitting import FitError, fit
 
     if out is not None:
@@ -93,26 +93,26 @@ def curves_fit(
         try:
             breakpoints = [float(b) for b in breaks.split(",") if b.strip()]
         except ValueError:
-            _fail(f"--breaks {breaks!r}: give numbers separated by commas, e.g. 12,36")
+            fail(f"--breaks {breaks!r}: give numbers separated by commas, e.g. 12,36")
         if not breakpoints or min(breakpoints) <= 0 or len(set(breakpoints)) != len(breakpoints):
-            _fail(f"--breaks {breaks!r}: give distinct positive months, e.g. 12,36")
+            fail(f"--breaks {breaks!r}: give distinct positive months, e.g. 12,36")
     if n_at_risk is not None and n_at_risk <= 0:
-        _fail(f"--n-at-risk must be positive, got {n_at_risk:g}")
+        fail(f"--n-at-risk must be positive, got {n_at_risk:g}")
     try:
         report = fit(data, time_unit=time_unit.value, breakpoints=breakpoints, n_at_risk=n_at_risk)
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(str(report))
     name = model.value if model is not None else None
     try:
         chosen = report.best if name is None else report[name]
     except FitError as exc:
-        _fail(f"{data}: {exc}" + ("" if name else "; choose --model kaplan_meier"))
+        fail(f"{data}: {exc}" + ("" if name else "; choose --model kaplan_meier"))
     if out is not None:
         try:
             report.write_yaml(out, chosen.name)
         except OSError as exc:
-            _fail(f"--out {out}: cannot write: {exc}")
+            fail(f"--out {out}: cannot write: {exc}")
         typer.echo(f"wrote {out} ({chosen.name})")
 
 
@@ -127,19 +127,17 @@ def curves_plot(
     time_unit: TimeUnit = typer.Option(TimeUnit.months, "--time-unit", help="Unit of the data's time column."),
 ):
     """Draw curves: a curve file, a reference curve, or a scenario's strata with their MRD components."""
+    # deferred: plotting imports matplotlib and scipy; --help and the other commands never need them
     from trialsim.fitting import plot
 
     _check_out(out, (".png", ".svg"))
     if months is not None and not months > 0:
-        _fail(f"--months must be positive, got {months:g}")
+        fail(f"--months must be positive, got {months:g}")
     try:
         plot(what, out=out, data=data, months=months, time_unit=time_unit.value)
     except _user_errors() as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"--out {out}: cannot write: {exc}")
+        fail(f"--out {out}: cannot write: {exc}")
     typer.echo(f"wrote {out}")
 
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(curves_app, name="curves")

@@ -10,43 +10,25 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-
+from trialsim.cli.common import Format, check_simulation_options, fail, read_scenario
 
 VARY_HELP = ("PATH=VALUES: a dotted path into the scenario (arms.treatment.eradication, "
              "population.strata.0.mrd.prevalence, screening.test.sensitivity, trial.enrollment) and a list "
              "(0.2,0.3,0.4) or a range START:STOP:COUNT (0.2:0.6:5, both ends included). Repeat for a grid.")
 
 
-def _fail(message: str) -> None:
-    from trialsim.cli import _fail as fail
-
-    fail(message)
-
-
 def _check_options(replicates, seed, workers, out, resume) -> None:
-    if replicates is not None and replicates < 1:
-        _fail(f"--replicates must be at least 1, got {replicates}")
-    if seed is not None and seed < 0:
-        _fail(f"--seed must be a non-negative integer, got {seed}")
-    if workers is not None and workers < 1:
-        _fail(f"--workers must be at least 1, got {workers}")
-    if out is not None and out.exists() and not out.is_dir():
-        _fail(f"--out {out}: exists and is not a folder")
+    check_simulation_options(replicates, seed, workers, out)
     if resume and out is None:
-        _fail("--resume needs --out DIR, the folder of the interrupted run")
+        fail("--resume needs --out DIR, the folder of the interrupted run")
 
 
-class _Progress:
+class GridProgress:
     """Two bars on stderr when it is a terminal (grid points, simulated trials); silent otherwise."""
 
     def __init__(self, label: str):
@@ -56,6 +38,7 @@ class _Progress:
 
     def __enter__(self):
         if sys.stderr.isatty():
+            # deferred: rich.progress is drawn only on a terminal; pipes and tests never need it
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -78,7 +61,7 @@ class _Progress:
         return False
 
 
-def _interrupted(out: Optional[Path], progress: _Progress, what: str) -> None:
+def _interrupted(out: Optional[Path], progress: GridProgress, what: str) -> None:
     done, total = progress.state[0], progress.state[1]
     if out is None:
         msg = f"interrupted: nothing was saved (give --out DIR to keep each finished {what} and resume)"
@@ -93,7 +76,7 @@ def _interrupted(out: Optional[Path], progress: _Progress, what: str) -> None:
     raise typer.Exit(code=130)
 
 
-def sweep_command(
+def sweep(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     vary: Optional[List[str]] = typer.Option(None, "--vary", "-v", help=VARY_HELP),
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials per design."),
@@ -106,30 +89,29 @@ def sweep_command(
     resume: bool = typer.Option(False, "--resume", help="Skip the points already finished in --out."),
 ):
     """Simulate a grid of designs: power and operating characteristics at each point."""
-    from trialsim.cli import _load
-
-    sc = _load(scenario)
+    sc = read_scenario(scenario)
     _check_options(replicates, seed, workers, out, resume)
     if not vary:
-        _fail("give at least one --vary PATH=VALUES, e.g. --vary arms.treatment.eradication=0.2:0.6:5")
+        fail("give at least one --vary PATH=VALUES, e.g. --vary arms.treatment.eradication=0.2:0.6:5")
+    # deferred: trialsim.sweep imports numpy (0.1 s) and runs the engine; --help and validate never need them
     from trialsim.sweep import SweepError, run_sweep
 
-    progress = _Progress("grid points")
+    progress = GridProgress("grid points")
     try:
         with progress as tick:
             res = run_sweep(sc, list(vary), replicates=replicates, seed=seed, workers=workers,
                             scheduler=scheduler, out=out, resume=resume, progress=tick)
     except SweepError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         _interrupted(out, progress, "grid point")
     if out is not None:
         try:
             res.write(out)
         except OSError as exc:
-            _fail(f"--out {out}: cannot write: {exc}")
+            fail(f"--out {out}: cannot write: {exc}")
     if format == Format.json:
-        from trialsim.results import _json_default
+        from trialsim.results import _json_default  # deferred: results imports numpy; only --format json needs it
 
         typer.echo(json.dumps(res.rows(), indent=2, allow_nan=False, default=_json_default))
     else:
@@ -139,7 +121,7 @@ def sweep_command(
                        + (", power_curve.png and .svg" if 1 <= len(res.varies) <= 2 else ""))
 
 
-def size_command(
+def size(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     target_power: float = typer.Option(0.8, "--target-power", "-p", help="Power to reach."),
     solve: str = typer.Option("trial.enrollment", "--solve",
@@ -155,22 +137,21 @@ def size_command(
     resume: bool = typer.Option(False, "--resume", help="Skip the grid points already finished in --out."),
 ):
     """Find by simulation the smallest enrolment (or events) reaching a target power."""
-    from trialsim.cli import _load
-
-    sc = _load(scenario)
+    sc = read_scenario(scenario)
     _check_options(replicates, seed, workers, out, resume)
     if not 0 < target_power < 1:
-        _fail(f"--target-power must lie strictly between 0 and 1, got {target_power}")
+        fail(f"--target-power must lie strictly between 0 and 1, got {target_power}")
+    # deferred: trialsim.sweep imports numpy (0.1 s) and runs the engine; --help and validate never need them
     from trialsim.sweep import SweepError, find_sample_sizes, format_size
 
-    progress = _Progress("grid points" if vary else "search")
+    progress = GridProgress("grid points" if vary else "search")
     try:
         with progress as tick:
             res = find_sample_sizes(sc, list(vary or []), target_power=target_power, solve=solve,
                                     replicates=replicates, seed=seed, workers=workers, scheduler=scheduler,
                                     out=out, resume=resume, progress=tick)
     except SweepError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         if not vary:
             typer.echo("interrupted: a single search is not checkpointed mid-way; run it again", err=True)
@@ -178,12 +159,12 @@ def size_command(
         _interrupted(out, progress, "grid point")
     single = not vary
     if single and "error" in res.points[0]["size"]:
-        _fail(res.points[0]["size"]["error"])
+        fail(res.points[0]["size"]["error"])
     if out is not None:
         try:
             res.write(out)
         except OSError as exc:
-            _fail(f"--out {out}: cannot write: {exc}")
+            fail(f"--out {out}: cannot write: {exc}")
     if format == Format.json:
         typer.echo(json.dumps(res.points[0]["size"] if single else res.rows(), indent=2, allow_nan=False))
     else:
@@ -193,7 +174,3 @@ def size_command(
             typer.echo(f"\n  wrote {out}/size.json, size.csv, size.parquet"
                        + (", answer.yaml" if single else "") + (", size_curve.png and .svg" if figure else ""))
 
-
-def register(app: typer.Typer) -> None:
-    app.command("sweep")(sweep_command)
-    app.command("size")(size_command)

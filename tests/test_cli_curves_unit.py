@@ -35,6 +35,11 @@ def assert_user_error(res, *fragments):
         assert f in err, (f, err)
 
 
+def test_unit_curves_list_names_sources():
+    res = invoke("curves", "list")
+    assert res.exit_code == 0 and "pan2017/T1N0" in res.stdout and "source" in res.stdout
+
+
 def test_unit_list_names_every_reference_with_its_source():
     res = invoke("curves", "list")
     assert res.exit_code == 0

@@ -1,0 +1,96 @@
+"""Unit tier for the `trialsim` app (trialsim/cli/app.py and the package's
+layout): the installed command as a user runs it, the list of commands, the
+import arrows between the command modules, and a light start-up for
+`trialsim --help` and `trialsim validate`."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+
+import click
+import typer
+
+from tests.conftest import CONVENTIONAL, CTDNA, ROOT, write
+from trialsim.cli import app
+
+CLI = ROOT / "trialsim" / "cli"
+COMMAND_MODULES = ("run", "curves", "sweeps", "report")
+# What `--help` and `validate` must not load: each costs a noticeable part of a second.
+HEAVY = ("trialsim.engine", "pandas", "matplotlib", "simpy", "lifelines", "reportlab")
+
+
+def test_unit_console_script_runs_as_a_process(tmp_path):
+    """The installed command itself, as a user runs it: bad input gives status 2, no traceback."""
+    exe = ROOT / ".venv" / "bin" / "trialsim"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "trialsim.cli"]
+    bad = write(tmp_path, CONVENTIONAL.replace("share: 1", "share: 2"))
+    proc = subprocess.run(cmd + ["run", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "population.strata.0.share" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unit_python_m_trialsim_cli_is_the_same_command(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "trialsim.cli", "validate", str(write(tmp_path, CTDNA))],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert ": valid: " in proc.stdout
+
+
+def test_unit_help_lists_every_command_in_order():
+    group = typer.main.get_command(app)
+    assert group.list_commands(click.Context(group)) == [
+        "run", "validate", "schema", "sweep", "size", "report", "curves"]
+
+
+def _imported_modules(path) -> set[str]:
+    """Every module a file imports, relative imports resolved within trialsim.cli."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(["trialsim", "cli"][: 2 - (node.level - 1)] + ([base] if base else []))
+            names.add(base)
+            if base == "trialsim.cli":     # `from trialsim.cli import app` imports the submodule trialsim.cli.app
+                names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_unit_only_the_package_init_imports_the_app():
+    files = sorted(CLI.glob("*.py"))
+    assert {p.stem for p in files} >= {"__init__", "app", "common", *COMMAND_MODULES}
+    importers = sorted(p.name for p in files if "trialsim.cli.app" in _imported_modules(p))
+    assert importers == ["__init__.py"]
+
+
+def test_unit_command_modules_import_only_common_of_the_cli():
+    """Arrows: app -> command modules -> common; no command module imports another, nor common the commands."""
+    for stem in (*COMMAND_MODULES, "common"):
+        cli_imports = {m for m in _imported_modules(CLI / f"{stem}.py") if m.startswith("trialsim.cli.")}
+        allowed = set() if stem == "common" else {"trialsim.cli.common"}
+        assert cli_imports <= allowed, (stem, cli_imports - allowed)
+
+
+def _loaded_after(args: list[str]) -> dict:
+    """Run `trialsim ARGS` in a fresh interpreter; which heavy modules did it load?"""
+    code = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from trialsim.cli import app\n"
+        f"res = CliRunner().invoke(app, {args!r})\n"
+        f"print(json.dumps({{'exit_code': res.exit_code, 'loaded': [m for m in {HEAVY!r} if m in sys.modules]}}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_unit_validate_and_help_start_without_the_heavy_modules(tmp_path):
+    for args in (["validate", str(write(tmp_path, CTDNA))], ["--help"]):
+        seen = _loaded_after(args)
+        assert seen == {"exit_code": 0, "loaded": []}, (args, seen)

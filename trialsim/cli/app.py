@@ -1,0 +1,28 @@
+"""The ``trialsim`` command: the typer app and the list of its commands.
+
+This is the one place that knows every command group; the groups know only
+trialsim.cli.common, so the arrows run app -> command modules -> common and
+nothing imports this module back except the package's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from trialsim.cli import curves, report, run, sweeps
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Design simulator for trials that eradicate minimal residual disease.")
+
+# The order here is the order of `trialsim --help` (commands first, then the curves group).
+app.command("run")(run.run)
+app.command("validate")(run.validate)
+app.command("schema")(run.schema)
+app.add_typer(curves.curves_app, name="curves")
+app.command("sweep")(sweeps.sweep)
+app.command("size")(sweeps.size)
+app.command("report")(report.report)
+
+
+def main() -> None:
+    app()
