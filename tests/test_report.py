@@ -30,9 +30,10 @@ from trialsim.atomic import write_files_atomically
 from trialsim import load_scenario
 from trialsim.cli import app
 from trialsim.engine import simulate
-from trialsim.report import (Curve, ScenarioFile, assumptions_table, count_pdf_pages, effect_grid, effect_path,
+from trialsim.report import (PowerCurve, ScenarioFile, assumptions_table, count_pdf_pages, effect_grid, effect_path,
                              enrolment_grid, make_report, read_comments, read_off, read_sweep, ReportError,
-                             split_comment, _leaves)
+                             split_comment)
+from trialsim.report.assumptions import _leaves
 
 runner = CliRunner()
 
@@ -216,7 +217,7 @@ def test_unit_assumptions_show_the_sources_the_file_gives():
 def _curve(x, p, n=1000, **cols):
     x = np.asarray(x, float)
     p = np.asarray(p, float)
-    return Curve(path="trial.enrollment", x=x, power=p, mcse=np.sqrt(p * (1 - p) / n),
+    return PowerCurve(path="trial.enrollment", x=x, power=p, mcse=np.sqrt(p * (1 - p) / n),
                  replicates=np.full(x.size, n, float), columns={k: np.asarray(v, float) for k, v in cols.items()})
 
 
@@ -481,7 +482,7 @@ def test_unit_cli_bad_scenario_names_file_line_and_field(tmp_path):
 
 
 def test_unit_a_failed_report_leaves_nothing_half_written(tmp_path, monkeypatch):
-    import trialsim.report as report
+    import trialsim.report.build as report
 
     path = write(tmp_path, CONVENTIONAL)
     out = tmp_path / "out"
