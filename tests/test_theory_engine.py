@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 from scipy import stats
 
-from tests.conftest import CONVENTIONAL, CTDNA, write
+from tests.conftest import CONVENTIONAL, CTDNA, SCREEN_ONCE, write
 from trialsim import load_scenario, simulate
 from trialsim.design import schoenfeld_power
 from trialsim.screening import expected_yield, positive_predictive_value
@@ -53,25 +52,6 @@ def test_theory_power_against_schoenfeld(conventional):
     # the log-rank estimate of the hazard ratio is centred on the truth
     log_hr = np.log(r.table["hazard_ratio_estimate"])
     within(log_hr.mean(), math.log(0.7), log_hr.std() / math.sqrt(n) + 0.005)
-
-
-SCREEN_ONCE = """\
-name: one screening visit
-accrual: {rate: 500}
-population:
-  strata: [{name: all, share: 1, time_since_diagnosis: 24, recurrence: {exponential: {rate: 0.01}}}]
-mrd: {model: prevalence, prevalence: 0.2, hazard_ratio: 2.0}
-screening:
-  test: {sensitivity: 0.8, specificity: 0.95, failure: 0.1}
-  visits: {every: 12, count: 1}
-  max_screened: 3000
-arms:
-  control: {}
-  treatment: {}
-trial:
-  enrollment: 100000
-  analysis: {months: 1}
-"""
 
 
 def test_theory_screening_yield_and_ppv_prevalence_model(tmp_path):
@@ -154,19 +134,3 @@ def test_theory_calibrated_prevalence_curves_reproduce_the_marginal():
     np.testing.assert_allclose(0.15 * u ** 3 + 0.85 * u, curve.survival(30 + t) / s_tsd, rtol=1e-9)
     pos_cdf = lambda x: 1 - np.exp(-3 * base.B(np.full(np.size(x), 30.0), np.asarray(x)))
     assert stats.kstest(s.t_rec[pos], pos_cdf).pvalue > 0.001
-
-
-def test_theory_analytic_funnel_beside_the_simulation(tmp_path):
-    """`trialsim run`'s closed-form funnel (one visit, fixed MRD status) agrees
-    with the simulated funnel within 4 SE; with repeated lead-time visits it is
-    withheld, with the reason."""
-    sc = load_scenario(write(tmp_path, SCREEN_ONCE))
-    r = simulate(sc, replicates=60, seed=109, workers=2)
-    s = r.summary()
-    fun = s["analytic"]["funnel"]
-    n = r.table["screened"].sum()
-    for key in ("test_positive", "randomized"):
-        truth = fun[f"{key}_per_screened"]
-        within(r.table[key].sum() / n, truth, math.sqrt(truth * (1 - truth) / n))
-    assert "funnel" not in simulate(load_scenario(write(tmp_path, CTDNA, "c.yaml")), replicates=2, seed=1,
-                                    workers=1).summary()["analytic"]
