@@ -105,7 +105,8 @@ def _funnel_blocks(sc: Scenario, s: dict) -> list:
                          num(f"analytic-{key.replace('_', '-')}-rate", fun[f"{key}_per_screened"], 4)])
     if s.get("truly_mrd_positive_share"):
         tps = fun["true_positive_share"]
-        rows.append(["truly MRD-positive share of the randomised", num("sim-truly", s["truly_mrd_positive_share"]["mean"], 3),
+        rows.append(["truly MRD-positive share of the randomised",
+                     num("sim-truly", s["truly_mrd_positive_share"]["mean"], 3),
                      num("analytic-truly", tps if tps is not None else float("nan"), 3)])
     return [Para([Strong("Screening funnel. "), "design.screening_funnel (",
                   "P(randomised) = consent (1 - failure) [p Se (1 - staging) + (1 - p)(1 - Sp)] at one visit",

@@ -154,9 +154,10 @@ def _section_funnel(sc: Scenario, s: dict) -> Section:
               "the table the mean, median and 10th to 90th centiles over trials. 'Truly MRD-positive' counts the "
               "randomised whose MRD was detectable when the positive sample was drawn (the rest are false positives, "
               "who dilute the treatment effect)."]),
-        FigureBlock.from_figure(fig, caption=["Screening funnel: mean per simulated trial (box width proportional to the square "
-                              "root of the mean), 10th to 90th centiles over trials, and the share of each stage "
-                              "kept from the stage above."], alt="screening funnel diagram", id="fig-funnel"),
+        FigureBlock.from_figure(fig, caption=[
+            "Screening funnel: mean per simulated trial (box width proportional to the square root of the mean), "
+            "10th to 90th centiles over trials, and the share of each stage kept from the stage above."],
+            alt="screening funnel diagram", id="fig-funnel"),
         table,
     ]
     if s["enrollment_reached_share"] < 0.5:
@@ -195,9 +196,10 @@ def _section_timelines(sc: Scenario, s: dict, result) -> Section:
               num("timeline-last-randomized", lm["median"], 1), ") and of the analysis (",
               num("timeline-analysis", am["median"], 1), "), the shaded spans their 10th to 90th centiles (",
               f"{am['p10']:.1f} to {am['p90']:.1f} for the analysis)."]),
-        FigureBlock.from_figure(fig, caption=["Cumulative screening, randomisation and events over calendar months (median and "
-                              "10-90% band over simulated trials), with the last randomisation and the analysis "
-                              "marked."], alt="timelines", id="fig-timelines"),
+        FigureBlock.from_figure(fig, caption=[
+            "Cumulative screening, randomisation and events over calendar months (median and 10-90% band over "
+            "simulated trials), with the last randomisation and the analysis marked."],
+            alt="timelines", id="fig-timelines"),
     ]
     a = sc.trial.analysis
     when = []
@@ -236,10 +238,10 @@ def _section_km(sc: Scenario, s: dict, result, patients: dict, row: int) -> Sect
               " events). It is re-simulated alone from the run's seed (",
               Code(f"patient_table(scenario, seed={result.seed}, replicate={rep}, replicates={result.replicates})"),
               ")."]),
-        FigureBlock.from_figure(km, caption=[f"Kaplan-Meier curves by arm in simulated trial {rep}; numbers at risk below."],
-                alt="Kaplan-Meier curves by arm", id="fig-km"),
+        FigureBlock.from_figure(km, caption=[f"Kaplan-Meier curves by arm in simulated trial {rep}; numbers at risk "
+                                             "below."], alt="Kaplan-Meier curves by arm", id="fig-km"),
         FigureBlock.from_figure(hist, caption=["The hazard-ratio estimate (log-rank, Pike) over all simulated trials."],
-                alt="histogram of the hazard-ratio estimate", id="fig-hr"),
+                                alt="histogram of the hazard-ratio estimate", id="fig-hr"),
         Table(header=["hazard-ratio estimate", "mean", "median", "10th to 90th centile", "geometric mean"],
               rows=[["treatment vs control", *dist_cells("hr", s["hazard_ratio_estimate"], 3),
                      num("hr-geomean", s.get("hazard_ratio_geometric_mean"), 3)]],
