@@ -29,7 +29,6 @@ from trialsim.report.scenario_file import ScenarioFile
 from trialsim.report.sections import build_document, finite_max
 from trialsim.report.sweep_results import read_sweep
 
-
 HTML_NAME = "report.html"
 PDF_NAME = "report.pdf"
 TIMELINE_MONTHS = 240

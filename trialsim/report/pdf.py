@@ -17,7 +17,6 @@ import matplotlib
 from trialsim import __version__
 from trialsim.report.document import Code, Document, FigureBlock, Num, Strong, Table
 
-
 _FONTS_DONE = False
 
 

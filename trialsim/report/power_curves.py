@@ -28,7 +28,6 @@ from trialsim.report.assumptions import value_text
 from trialsim.scenario import Scenario
 from trialsim.sweep import run_sweep
 
-
 TARGETS = (0.8, 0.9)
 ENROLMENT_FACTORS = (0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4)
 

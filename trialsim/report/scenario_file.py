@@ -17,7 +17,6 @@ from pathlib import Path
 
 from trialsim.scenario import Scenario, load_scenario, parse_yaml
 
-
 _BLOCK_SCALAR = re.compile(r":\s*[|>][-+0-9]*\s*$")
 
 

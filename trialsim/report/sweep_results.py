@@ -21,7 +21,6 @@ from trialsim.report.scenario_file import ScenarioFile
 from trialsim.scenario import Scenario
 from trialsim.sweep import scenario_hash
 
-
 _SWEEP_FILES = ("sweep.json", "sweep.parquet", "sweep.csv")
 
 
