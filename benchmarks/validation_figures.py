@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_peer_rpact import GOLDEN, scenario_for  # noqa: E402
-from tests.test_theory_engine import SCREEN_ONCE  # noqa: E402
-from tests.test_theory_slow import null_version  # noqa: E402
+from tests.test_engine_peer import GOLDEN, scenario_for  # noqa: E402
+from tests.conftest import SCREEN_ONCE  # noqa: E402
+from tests.test_engine_theory import null_version  # noqa: E402
 from trialsim import Scenario, simulate  # noqa: E402
 from trialsim.design import schoenfeld_power  # noqa: E402
 from trialsim.screening import expected_yield, positive_predictive_value  # noqa: E402

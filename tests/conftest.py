@@ -69,3 +69,24 @@ def ctdna(tmp_path):
     from trialsim import load_scenario
 
     return load_scenario(write(tmp_path, CTDNA))
+
+
+# A screened design with one visit and fixed MRD status (prevalence model): the
+# closed-form funnel holds exactly, so theory tests compare the simulation with it.
+SCREEN_ONCE = """\
+name: one screening visit
+accrual: {rate: 500}
+population:
+  strata: [{name: all, share: 1, time_since_diagnosis: 24, recurrence: {exponential: {rate: 0.01}}}]
+mrd: {model: prevalence, prevalence: 0.2, hazard_ratio: 2.0}
+screening:
+  test: {sensitivity: 0.8, specificity: 0.95, failure: 0.1}
+  visits: {every: 12, count: 1}
+  max_screened: 3000
+arms:
+  control: {}
+  treatment: {}
+trial:
+  enrollment: 100000
+  analysis: {months: 1}
+"""

@@ -82,3 +82,13 @@ def test_peer_schoenfeld_events_equal_rpact():
         ours = schoenfeld_events(hazard_ratio=0.7, alpha=0.025, power=entry["target_power"])
         assert ours == pytest.approx(entry["events_exact"], abs=1e-6)
         assert math.ceil(ours) == entry["events_ceiling"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("design", GOLDEN, ids=[d["id"] for d in GOLDEN])
+def test_peer_rpact_power_ten_thousand_replicates(design):
+    """The long form (make verify): 10,000 replicates, as rpact's golden values."""
+    r = simulate(scenario_for(design), replicates=10_000, seed=77, workers=2)
+    theirs = design["simulation"]
+    se = math.sqrt(r.power_mcse ** 2 + theirs["mc_se"] ** 2)
+    assert abs(r.power - theirs["power"]) <= 4 * se

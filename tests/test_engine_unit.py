@@ -6,7 +6,6 @@ The pinned outputs are in test_engine_regression.py."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -169,39 +168,6 @@ def test_unit_timeline_ends_at_the_replicate_totals(ctdna):
         np.testing.assert_array_equal(tl[key][:, -1], r.table[col])
     # nothing is randomised before it is screened
     assert np.all(tl["randomized"] <= tl["screened"])
-
-
-def test_unit_analytic_companion_only_where_its_assumptions_hold(conventional, ctdna):
-    from trialsim.design import schoenfeld_power
-
-    a = simulate(conventional, replicates=5, seed=1, workers=1).summary()["analytic"]
-    assert a["schoenfeld_power"] == schoenfeld_power(events=247, hazard_ratio=0.7)
-    assert 330 < a["schoenfeld_events_for_90"] < 331
-    assert "schoenfeld_note" not in a
-    withheld = simulate(ctdna, replicates=3, seed=1, workers=1).summary()
-    assert "schoenfeld_power" not in withheld["analytic"]
-    # a withheld companion says why, in the JSON and in the table
-    assert "not proportional" in withheld["analytic"]["schoenfeld_note"]
-    from trialsim.results import format_summary
-    assert "analytic: Schoenfeld's formula not shown" in format_summary(withheld)
-
-
-def test_unit_analytic_companion_of_a_group_sequential_design(tmp_path, conventional):
-    """With interim looks the companion is the exit probabilities of the
-    simulator's own boundaries at Schoenfeld's drift."""
-    from trialsim.design import boundaries, exit_probabilities
-    from trialsim.results import format_summary
-
-    d = conventional.to_dict()
-    d["trial"]["analysis"].update(looks=[0.5], spending="pocock")
-    s = simulate(Scenario.from_dict(d), replicates=5, seed=1, workers=1).summary()
-    a = s["analytic"]
-    ex = exit_probabilities(boundaries([124 / 247, 1.0], alpha=0.025, spending="pocock"),
-                            math.sqrt(247) / 2 * -math.log(0.7))
-    assert a["schoenfeld_rejection_by_look"] == pytest.approx(list(ex.efficacy), abs=1e-12)
-    assert a["schoenfeld_power"] == pytest.approx(sum(a["schoenfeld_rejection_by_look"]), abs=1e-12)
-    assert a["schoenfeld_expected_events"] == pytest.approx(247 * ex.expected_information_fraction)
-    assert "schoenfeld_note" not in a and "analytic (Schoenfeld)" in format_summary(s)
 
 
 # Invariants of any simulated trial over randomly drawn designs (hypothesis);

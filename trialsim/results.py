@@ -30,6 +30,7 @@ import numpy as np
 
 from trialsim import __version__
 from trialsim.atomic import atomic_open
+from trialsim.companions import analytic_companions
 from trialsim.scenario import Scenario
 
 COLUMN_ORDER = [
@@ -224,131 +225,6 @@ class SimulationResult:
             f.write(self.to_json())
             f.write("\n")
         return [csv_path, json_path]
-
-
-def analytic_companions(sc: Scenario, t: dict) -> dict:
-    """Closed-form figures to read beside the simulated ones, where their
-    assumptions hold; each entry says what it assumes."""
-    from trialsim.design import schoenfeld_events, schoenfeld_power
-
-    out: dict[str, Any] = {}
-    an = sc.trial.analysis
-    c, tr = sc.arms[sc.control_arm], sc.arms[sc.treatment_arm]
-    proportional = (c.eradication == 0 and tr.eradication == 0 and c.delay == 0 and tr.delay == 0
-                    and sc.mrd is None and sc.screening is None)
-    if proportional and an.test in ("logrank", "cox") and an.looks:
-        # Schoenfeld's drift in the canonical joint distribution of the statistics at the looks.
-        from trialsim.design import exit_probabilities, plan_boundaries
-
-        hr = tr.hazard_ratio / c.hazard_ratio
-        r = tr.allocation / c.allocation
-        ex = exit_probabilities(plan_boundaries(sc), math.sqrt(an.events * r) / (1 + r) * -math.log(hr))
-        out["schoenfeld_power"] = ex.power
-        out["schoenfeld_events"] = float(an.events)
-        out["schoenfeld_rejection_by_look"] = [float(x) for x in ex.efficacy + ex.efficacy_lower]
-        if an.futility is not None:
-            out["schoenfeld_futility_stop_by_look"] = [float(x) for x in ex.futility]
-        out["schoenfeld_expected_events"] = ex.expected_information_fraction * an.events
-        out["assumes"] = ("proportional hazards (hazard ratio treatment/control); the log-rank statistics at "
-                          "the looks jointly normal with Schoenfeld's drift sqrt(D r)/(1 + r) |log HR| at the "
-                          "target D events, as the boundaries assume")
-    elif proportional and an.test in ("logrank", "cox"):
-        hr = tr.hazard_ratio / c.hazard_ratio
-        events = an.events if an.events is not None else float(np.mean(t["events"]))
-        alloc = tr.allocation / c.allocation
-        kw = dict(hazard_ratio=hr, alpha=an.alpha, sided=an.sided, allocation=alloc)
-        out["schoenfeld_power"] = schoenfeld_power(events=events, **kw) if hr != 1 else an.alpha
-        out["schoenfeld_events"] = float(events)
-        if hr != 1:
-            out["schoenfeld_events_for_80"] = schoenfeld_events(power=0.8, **kw)
-            out["schoenfeld_events_for_90"] = schoenfeld_events(power=0.9, **kw)
-        out["assumes"] = ("proportional hazards (hazard ratio treatment/control), Schoenfeld's normal "
-                          "approximation of the log-rank statistic at a fixed number of events")
-    else:
-        why = []
-        if not proportional:
-            why.append("hazards are not proportional (MRD, screening, eradication or a delayed effect)")
-        if an.test not in ("logrank", "cox"):
-            why.append(f"the test is {an.test}, not the log-rank")
-        out["schoenfeld_note"] = "Schoenfeld's formula not shown: " + "; ".join(why)
-    if sc.screening is not None:
-        models = {(sc.stratum_mrd(i) or {}).get("model") for i in range(len(sc.population.strata))}
-        fixed_status = all(
-            m is None or (m["model"] == "prevalence" and not m.get("onset_rate") and not m.get("clearance_rate"))
-            for m in (sc.stratum_mrd(i) for i in range(len(sc.population.strata))))
-        if (sc.screening.visits.count or 0) == 1 or fixed_status:
-            close = t.get("screening_closed_month")
-            out["funnel"] = _funnel_companion(sc, float(np.mean(close)) if close is not None else None)
-        else:
-            out["funnel_note"] = (
-                "closed-form funnel not shown: with repeated visits MRD status is correlated from visit to visit "
-                f"(models: {', '.join(sorted(m for m in models if m))}), which the closed-form funnel's "
-                "'fresh status' and 'fixed status' approximations do not capture")
-    return out
-
-
-def _visits_available(sc: Scenario, close: float | None) -> dict[int, float]:
-    """P(a survivor has j visits available) when arrivals follow the accrual
-    schedule up to the close of screening: visits at entry and every
-    ``every`` months while screening is open, at most ``count``."""
-    from trialsim.des import AccrualSchedule
-
-    scr = sc.screening
-    k = scr.visits.count or 1
-    if close is None or not math.isfinite(close) or close <= 0:
-        return {k: 1.0}
-    acc = AccrualSchedule(*sc.accrual.schedule())
-    total = float(acc.cumulative(close))
-    at_least = [float(acc.cumulative(max(close - (j - 1) * scr.visits.every, 0.0))) / total for j in range(1, k + 2)]
-    at_least[k] = 0.0
-    return {j: at_least[j - 1] - at_least[j] for j in range(1, k + 1) if at_least[j - 1] > at_least[j]}
-
-
-def _funnel_companion(sc: Scenario, close: float | None = None) -> dict:
-    """The screening funnel in closed form (design.screening_funnel), per
-    survivor screened, mixed over strata by their shares. Approximations: a
-    constant recurrence and death hazard from entry (taken at the mean time
-    since diagnosis), the stratum's lead-time model for the detectable
-    prevalence and staging, a fresh detectable status at each visit
-    (lead_time) or one status for all visits (prevalence, without onset or
-    clearance), and arrivals spread by the accrual schedule over the
-    simulated screening period, each tested at the visits that fall in it."""
-    from trialsim.design import lead_time_staging, screening_funnel
-
-    scr = sc.screening
-    test = scr.test
-    turnaround = float(test.turnaround.build().mean()) if test.turnaround.fixed is None else test.turnaround.fixed
-    death = sc.population.other_cause_death.build() if sc.population.other_cause_death is not None else None
-    totals = {"tested": 0.0, "test_positive": 0.0, "eligible": 0.0, "randomized": 0.0, "assays": 0.0}
-    true_pos = 0.0
-    for i, st in enumerate(sc.population.strata):
-        mrd = sc.stratum_mrd(i)
-        tsd = st.time_since_diagnosis.build()
-        tsd_mean = float(tsd.mean()) if math.isfinite(tsd.mean()) else 0.0
-        if mrd is None:
-            prev, inelig, persistence = 0.0, 0.0, "fixed"
-        elif mrd["model"] == "lead_time":
-            rate = float(st.recurrence.build().hazard(tsd_mean))
-            d_rate = float(death.hazard(0.0)) if death is not None else 0.0
-            stg = lead_time_staging(recurrence_rate=rate, lead_time=mrd["lead_time"].build(),
-                                    imaging_lead=scr.staging.imaging_lead, turnaround=turnaround,
-                                    dormant_share=mrd.get("dormant_share") or 0.0, death_rate=d_rate)
-            prev, inelig, persistence = stg.prevalence, stg.staging_ineligible, "stationary"
-        else:
-            prev, inelig, persistence = mrd["prevalence"], 0.0, "fixed"
-        for visits, w in _visits_available(sc, close).items():
-            f = screening_funnel(prevalence=prev, sensitivity=test.sensitivity, specificity=test.specificity,
-                                 failure=test.failure, staging_ineligible=inelig, consent=scr.consent,
-                                 visits=visits, persistence=persistence)
-            for k in totals:
-                totals[k] += st.share * w * getattr(f, k)
-            true_pos += st.share * w * f.randomized * f.true_positive_share
-    out = {f"{k}_per_screened": v for k, v in totals.items()}
-    out["true_positive_share"] = true_pos / totals["randomized"] if totals["randomized"] > 0 else None
-    out["screened_per_randomized"] = 1 / totals["randomized"] if totals["randomized"] > 0 else None
-    out["assumes"] = _funnel_companion.__doc__.split("Approximations: ")[1].replace("\n", " ").strip()
-    out["assumes"] = " ".join(out["assumes"].split())
-    return out
 
 
 def _csv_cell(x):

@@ -1,5 +1,7 @@
-"""Theory tier: simulation against closed forms, with tolerances of four Monte
-Carlo standard errors (|estimate - truth| <= 4 SE), never pinned numbers."""
+"""Theory tier of simulate(): whole simulated trials against closed forms,
+with tolerances of four Monte Carlo standard errors (|estimate - truth| <=
+4 SE), never pinned numbers. The long forms, with more replicates, are
+marked slow (``make verify``)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.conftest import CONVENTIONAL, CTDNA, write
-from trialsim import load_scenario, simulate
+from tests.conftest import CONVENTIONAL, CTDNA, SCENARIOS, SCREEN_ONCE, write
+from tests.support.montecarlo import within
+from trialsim import Scenario, load_scenario, simulate
 from trialsim.design import schoenfeld_power
 from trialsim.screening import expected_yield, positive_predictive_value
-
-
-def within(estimate, truth, se, k=4.0):
-    assert abs(estimate - truth) <= k * se, f"{estimate} vs {truth}: {abs(estimate - truth) / se:.2f} SE"
 
 
 def test_theory_type_one_error_conventional(tmp_path):
@@ -53,25 +52,6 @@ def test_theory_power_against_schoenfeld(conventional):
     # the log-rank estimate of the hazard ratio is centred on the truth
     log_hr = np.log(r.table["hazard_ratio_estimate"])
     within(log_hr.mean(), math.log(0.7), log_hr.std() / math.sqrt(n) + 0.005)
-
-
-SCREEN_ONCE = """\
-name: one screening visit
-accrual: {rate: 500}
-population:
-  strata: [{name: all, share: 1, time_since_diagnosis: 24, recurrence: {exponential: {rate: 0.01}}}]
-mrd: {model: prevalence, prevalence: 0.2, hazard_ratio: 2.0}
-screening:
-  test: {sensitivity: 0.8, specificity: 0.95, failure: 0.1}
-  visits: {every: 12, count: 1}
-  max_screened: 3000
-arms:
-  control: {}
-  treatment: {}
-trial:
-  enrollment: 100000
-  analysis: {months: 1}
-"""
 
 
 def test_theory_screening_yield_and_ppv_prevalence_model(tmp_path):
@@ -129,7 +109,7 @@ def test_theory_calibrated_prevalence_curves_reproduce_the_marginal():
     """Prevalence model: the MRD-positive/negative mixture at entry reproduces the
     stratum's curve conditional on time since diagnosis (KS, p > 0.001), and the
     MRD-positive have survival S_-(t)^HR."""
-    from trialsim.cohort import N_UNIFORMS, PopulationModel, Baseline, draw_survivors
+    from trialsim.cohort import N_UNIFORMS, Baseline, PopulationModel, draw_survivors
     from trialsim.scenario import Scenario
 
     sc = Scenario.from_dict({
@@ -156,17 +136,36 @@ def test_theory_calibrated_prevalence_curves_reproduce_the_marginal():
     assert stats.kstest(s.t_rec[pos], pos_cdf).pvalue > 0.001
 
 
-def test_theory_analytic_funnel_beside_the_simulation(tmp_path):
-    """`trialsim run`'s closed-form funnel (one visit, fixed MRD status) agrees
-    with the simulated funnel within 4 SE; with repeated lead-time visits it is
-    withheld, with the reason."""
-    sc = load_scenario(write(tmp_path, SCREEN_ONCE))
-    r = simulate(sc, replicates=60, seed=109, workers=2)
-    s = r.summary()
-    fun = s["analytic"]["funnel"]
-    n = r.table["screened"].sum()
-    for key in ("test_positive", "randomized"):
-        truth = fun[f"{key}_per_screened"]
-        within(r.table[key].sum() / n, truth, math.sqrt(truth * (1 - truth) / n))
-    assert "funnel" not in simulate(load_scenario(write(tmp_path, CTDNA, "c.yaml")), replicates=2, seed=1,
-                                    workers=1).summary()["analytic"]
+# --------------------------------------------------------------------------
+# Long forms (slow): more replicates, every reference scenario.
+
+
+def null_version(path):
+    sc = load_scenario(path)
+    arms = {name: arm.model_copy(update={"eradication": 0.0, "hazard_ratio": 1.0}) for name, arm in sc.arms.items()}
+    return sc.model_copy(update={"arms": arms})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ctdna_er_positive", "dtc_bone_marrow", "zest_like_tnbc", "conventional_logrank"])
+def test_theory_type_one_error_of_reference_scenarios(name):
+    sc = null_version(SCENARIOS / f"{name}.yaml")
+    n = 4000
+    r = simulate(sc, replicates=n, seed=2026_11_22, workers=2)
+    a = sc.trial.analysis.alpha
+    assert abs(r.power - a) <= 4 * math.sqrt(a * (1 - a) / n), r.power
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hr,events", [(0.8, 631), (0.75, 380), (0.65, 170)])
+def test_theory_schoenfeld_grid(hr, events):
+    """1:1 designs with moderate effects, where Schoenfeld's approximation is accurate."""
+    sc = Scenario.from_dict({
+        "accrual": {"rate": 40}, "arms": {"control": {}, "treatment": {"hazard_ratio": hr}},
+        "population": {"strata": [{"name": "all", "share": 1, "recurrence": {"exponential": {"median": 18}}}]},
+        "trial": {"enrollment": int(events * 1.6), "analysis": {"events": events}},
+    })
+    n = 6000
+    r = simulate(sc, replicates=n, seed=5, workers=2)
+    truth = schoenfeld_power(events=events, hazard_ratio=hr)
+    assert abs(r.power - truth) <= 4 * math.sqrt(truth * (1 - truth) / n), (r.power, truth)

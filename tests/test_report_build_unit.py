@@ -1,0 +1,42 @@
+"""Unit tier: trialsim.report.build, a failed report leaves nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import CONVENTIONAL, write
+from trialsim import atomic
+from trialsim.atomic import write_files_atomically
+from trialsim.report import make_report
+
+
+def test_unit_a_failed_report_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import trialsim.report.build as report
+
+    path = write(tmp_path, CONVENTIONAL)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("previous report")
+
+    def boom(doc):
+        raise RuntimeError("renderer failed")
+
+    monkeypatch.setattr(report, "render_pdf", boom)
+    with pytest.raises(RuntimeError):
+        make_report(path, out=out, replicates=10, seed=1, workers=1)
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]
+    assert (out / "report.html").read_text() == "previous report"
+
+    real_replace = atomic.os.replace
+    calls = []
+
+    def flaky_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", flaky_replace)
+    with pytest.raises(OSError):
+        write_files_atomically(out, {"a.html": b"a", "b.pdf": b"b"})
+    assert sorted(p.name for p in out.iterdir()) == ["a.html", "report.html"]   # no temporary left

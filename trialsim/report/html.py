@@ -1,0 +1,26 @@
+"""The report as HTML: one self-contained file (figures as data URIs, CSS inline, no network).
+
+Rendered from the document model through the jinja2 templates in
+``trialsim/templates`` (report.html, report.css).
+"""
+
+from __future__ import annotations
+
+from trialsim import __version__
+from trialsim.report.document import Document
+
+
+def _jinja_env():
+    import jinja2  # deferred: only rendering needs jinja2, not `import trialsim.report`
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("trialsim", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    return env
+
+
+def render_html(doc: Document) -> str:
+    """The self-contained HTML of a document (figures as data URIs, CSS inline)."""
+    env = _jinja_env()
+    css = env.loader.get_source(env, "report.css")[0]
+    return env.get_template("report.html").render(doc=doc, css=css, version=__version__)

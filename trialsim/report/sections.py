@@ -1,0 +1,284 @@
+"""The report's sections, and the document they make.
+
+:func:`build_document` assembles the key results and the sections in the
+order of docs/reports.md: assumptions, screening funnel, power (in
+:mod:`~trialsim.report.power_section`), timelines, Kaplan-Meier curves,
+analytic cross-check (in :mod:`~trialsim.report.crosscheck`),
+reproducibility. Every section reads the run's summary; none simulates.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import numpy as np
+
+from trialsim import __version__, figures
+from trialsim.companions import design_hazard_ratio, is_conventional
+from trialsim.montecarlo import wilson_interval
+from trialsim.report.assumptions import assumptions_table
+from trialsim.report.crosscheck import section_crosscheck
+from trialsim.report.document import (Code, Document, FigureBlock, Num, Para, Pre, Section, Strong, Table, dist_cells,
+                                      fmt, num)
+from trialsim.report.power_curves import TARGETS, PowerCurve, curve_key, read_off
+from trialsim.report.power_section import read_fragments, section_power
+from trialsim.report.scenario_file import ScenarioFile
+from trialsim.scenario import Scenario
+
+
+def build_document(sf: ScenarioFile, result, curves: list[PowerCurve], patients: dict, typical_row: int, *,
+                   sweep_info: dict | None, command: str, workers: int) -> tuple[Document, dict]:
+    sc = result.scenario
+    s = result.summary()
+    screening = sc.screening is not None
+    reads = _reads(curves, sc)
+    sections = [
+        _section_assumptions(sf, replicates=result.replicates, seed=s["seed"]),
+        _section_funnel(sc, s) if screening else _section_no_funnel(sc, s),
+        section_power(sc, s, curves, reads, sweep_info),
+        _section_timelines(sc, s, result),
+        _section_km(sc, s, result, patients, typical_row),
+        section_crosscheck(sc, s, curves, result),
+        _section_reproducibility(sf, result, command, sweep_info, curves),
+    ]
+    a = sc.trial.analysis
+    crit = f"{a.test}, {'one' if a.sided == 1 else 'two'}-sided alpha {a.alpha:g}"
+    meta = [("scenario file", Code(str(sf.path))), ("simulated trials", num("meta-replicates", result.replicates)),
+            ("seed", Num("meta-seed", int(result.seed), str(result.seed))),
+            ("trialsim", __version__), ("created", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))]
+    doc = Document(title=f"Simulation report: {sc.name}", subtitle=(sc.description or "").strip(), meta=meta,
+                   key_results=_key_results(sc, s, reads, crit), sections=sections)
+    return doc, reads
+
+
+def _reads(curves: list[PowerCurve], sc: Scenario) -> dict:
+    reads: dict = {}
+    for c in curves:
+        inc = not (c.path.endswith("hazard_ratio") and ".arms." in f".{c.path}")
+        reads[curve_key(c)] = {t: read_off(c, t, increasing=inc) for t in TARGETS}
+    return reads
+
+
+def _key_results(sc: Scenario, s: dict, reads: dict, crit: str) -> Table:
+    lo, hi = wilson_interval(s["power"], s["replicates"])
+    rows: list[list] = [
+        ["power", [num("power", s["power"], 3), " ± ", num("power-mcse", s["power_mcse"], 3),
+                   f" (Monte Carlo SE; 95% interval {lo:.3f} to {hi:.3f}; {crit})"]],
+    ]
+    if sc.screening is not None:
+        rows.append(["survivors screened", [num("key-screened", s["screened"]["mean"], 0),
+                                            f" (10-90%: {fmt(s['screened']['p10'])} to {fmt(s['screened']['p90'])})"]])
+    rows.append(["patients randomised", [num("key-randomized", s["randomized"]["mean"], 1),
+                                         f" of {sc.trial.enrollment} planned; target reached in ",
+                                         num("key-enrollment-reached", s["enrollment_reached_share"], 1, pct=True),
+                                         " of trials"]])
+    if s.get("truly_mrd_positive_share"):
+        rows.append(["truly MRD-positive among the randomised",
+                     [num("key-truly", s["truly_mrd_positive_share"]["mean"], 1, pct=True)]])
+    rows.append(["events at the analysis", [num("key-events", s["events"]["mean"], 1),
+                                            f" (target {sc.trial.analysis.events or '-'}; reached in ",
+                                            num("key-events-reached", s["events_reached_share"], 1, pct=True),
+                                            " of trials)"]])
+    rows.append(["analysis, month", [num("key-analysis-month", s["analysis_month"]["median"], 1),
+                                     f" (median; 10-90%: {fmt(s['analysis_month']['p10'], 1)} to "
+                                     f"{fmt(s['analysis_month']['p90'], 1)})"]])
+    if s.get("assay_cost"):
+        rows.append(["assay cost", [num("key-assay-cost", s["assay_cost"]["mean"], 0),
+                                    f" currency units ({fmt(s['assays']['mean'])} assays)"]])
+    r = reads.get("trial.enrollment")
+    if r:
+        for t in TARGETS:
+            rows.append([f"enrolment for {t:.0%} power", read_fragments(r[t], f"n{int(t * 100)}", screening=sc.screening is not None)])
+    return Table(header=["", ""], rows=rows, widths=[0.30, 0.70], id="key-results")
+
+
+def _section_assumptions(sf: ScenarioFile, *, replicates: int | None = None, seed: int | None = None) -> Section:
+    table, notes = assumptions_table(sf)
+    sim = sf.scenario.simulation
+    overridden = [f"{name} {run:{fmt}}" + (f" (the scenario's is {filed:{fmt}})" if filed is not None else "")
+                  for name, run, filed, fmt in (("replicates", replicates, sim.replicates, ","),
+                                                ("seed", seed, sim.seed, "d"))
+                  if run is not None and run != filed]
+    if overridden:
+        notes = [*notes, "This report was run with " + " and ".join(overridden)
+                 + ", given on the command line; the table below shows the file."]
+    blocks: list = [Para([
+        "Every value of the scenario file ", Code(sf.path.name), " as read, with its unit and, where the file "
+        "comments it, that comment (its source or the reason for an assumption). Time is in months, rates are "
+        "per month, probabilities and shares are in [0, 1]. Values the file does not set are trialsim's "
+        "defaults, listed last."])]
+    for n in notes:
+        blocks.append(Para([n], style="note"))
+    blocks.append(table)
+    if sf.header.strip():
+        blocks.append(Pre(sf.header, title="Notes at the top of the scenario file"))
+    return Section("assumptions", "Assumptions", blocks)
+
+
+_FUNNEL = [("screened", "screened"), ("tested", "tested (a result)"), ("test_positive", "test-positive"),
+           ("eligible", "eligible at staging"), ("consented", "consented"), ("randomized", "randomised")]
+
+
+def _section_funnel(sc: Scenario, s: dict) -> Section:
+    stages = [(label, s[key]) for key, label in _FUNNEL if s.get(key)]
+    fig = figures.funnel(stages, s.get("truly_mrd_positive_share"))
+    rows = []
+    prev = None
+    for key, label in _FUNNEL:
+        d = s.get(key)
+        if not d:
+            continue
+        share = d["mean"] / prev if prev else None
+        rows.append([label, *dist_cells(key.replace("_", "-"), d, 0 if d["mean"] >= 100 else 1),
+                     num(f"{key.replace('_', '-')}-share", share, 1, pct=True) if share is not None else "-"])
+        prev = d["mean"]
+    t = s.get("truly_mrd_positive_share")
+    if t:
+        rows.append(["truly MRD-positive share of the randomised", *dist_cells("truly", t, 1, pct=True), "-"])
+    if s.get("assays"):
+        rows.append(["assays performed", *dist_cells("assays", s["assays"], 0), "-"])
+    if s.get("assay_cost"):
+        rows.append(["assay cost (currency units)", *dist_cells("assay-cost", s["assay_cost"], 0), "-"])
+    if s.get("screening_closed_month"):
+        rows.append(["enrolment closed, month", *dist_cells("closed-month", s["screening_closed_month"], 1), "-"])
+    table = Table(header=["stage", "mean", "median", "10th to 90th centile", "share of stage above"], rows=rows,
+                  widths=[0.34, 0.14, 0.14, 0.22, 0.16], numeric={1, 2, 3, 4}, id="funnel-table")
+    test = sc.screening.test
+    blocks = [
+        Para([f"Survivors enter screening at {fmt(sc.accrual.rate or 0, 0)} a month once all sites are open, and "
+              f"are tested with {test.name} every {sc.screening.visits.every:g} months"
+              f"{f' up to {sc.screening.visits.count} times' if sc.screening.visits.count else ''}. "
+              "A positive survivor is staged; one whose recurrence is already visible on imaging is not eligible. "
+              "The counts are per simulated trial, up to the close of enrolment; the figure shows means, "
+              "the table the mean, median and 10th to 90th centiles over trials. 'Truly MRD-positive' counts the "
+              "randomised whose MRD was detectable when the positive sample was drawn (the rest are false positives, "
+              "who dilute the treatment effect)."]),
+        FigureBlock.from_figure(fig, caption=[
+            "Screening funnel: mean per simulated trial (box width proportional to the square root of the mean), "
+            "10th to 90th centiles over trials, and the share of each stage kept from the stage above."],
+            alt="screening funnel diagram", id="fig-funnel"),
+        table,
+    ]
+    if s["enrollment_reached_share"] < 0.5:
+        blocks.append(Para([Strong("Enrolment is limited by screening: "),
+                            f"the target of {sc.trial.enrollment} is reached in only ",
+                            num("funnel-enrollment-reached", s["enrollment_reached_share"], 1, pct=True),
+                            " of trials; screening stops first (max_screened or max_months)."], style="note"))
+    return Section("funnel", "Screening funnel", blocks)
+
+
+def _section_no_funnel(sc: Scenario, s: dict) -> Section:
+    return Section("funnel", "Screening funnel", [Para([
+        "No screening: this is a conventional trial, and every accrued patient is randomised: ",
+        num("screened-mean", s["screened"]["mean"], 0), " accrued, ",
+        num("randomized-mean", s["randomized"]["mean"], 0), " randomised (mean over trials), the last at month ",
+        num("last-randomized-median", s["last_randomized_month"]["median"], 1), " (median)."])])
+
+
+def _section_timelines(sc: Scenario, s: dict, result) -> Section:
+    tl = result.timeline
+    horizon = max(finite_max(result.table["analysis_month"]), 12.0)
+    horizon = min(float(tl["month"][-1]), math.ceil(horizon * 1.05 / 6) * 6)
+    series = []
+    if sc.screening is not None:
+        series.append(("survivors\nscreened", tl["screened"], figures.BLUE))
+    series.append(("patients\nrandomised", tl["randomized"], figures.VERMILLION))
+    series.append(("events in\nthe analysis", tl["events"], figures.GREEN))
+    marks = [("last randomisation", s["last_randomized_month"], figures.PURPLE),
+             ("analysis", s["analysis_month"], figures.GREY)]
+    fig = figures.timelines(tl["month"], series, marks, horizon)
+    am, lm = s["analysis_month"], s["last_randomized_month"]
+    blocks = [
+        Para(["Cumulative counts at the end of each calendar month, from the opening of the first site: the median "
+              "over simulated trials and the band from the 10th to the 90th centile. Events are those counted in the "
+              "final analysis. The dashed lines mark the median month of the last randomisation (",
+              num("timeline-last-randomized", lm["median"], 1), ") and of the analysis (",
+              num("timeline-analysis", am["median"], 1), "), the shaded spans their 10th to 90th centiles (",
+              f"{am['p10']:.1f} to {am['p90']:.1f} for the analysis)."]),
+        FigureBlock.from_figure(fig, caption=[
+            "Cumulative screening, randomisation and events over calendar months (median and 10-90% band over "
+            "simulated trials), with the last randomisation and the analysis marked."],
+            alt="timelines", id="fig-timelines"),
+    ]
+    a = sc.trial.analysis
+    when = []
+    if a.events is not None:
+        when.append(f"at the {a.events}th event")
+    if a.months is not None:
+        when.append(f"{a.months:g} months after the last randomisation")
+    blocks.append(Para([f"The analysis is {' or '.join(when)}{', whichever comes first' if len(when) > 1 else ''}; "
+                        "the events target was reached in ", num("timeline-events-reached", s["events_reached_share"],
+                                                                 1, pct=True), " of trials."]))
+    return Section("timelines", "Timelines", blocks)
+
+
+def _section_km(sc: Scenario, s: dict, result, patients: dict, row: int) -> Section:
+    c_name, t_name = sc.control_arm, sc.treatment_arm
+    keep = np.asarray(patients["in_analysis"], dtype=bool)
+    arm = np.asarray(patients["arm"])
+    time = np.asarray(patients["time"], dtype=float)
+    event = np.asarray(patients["event"], dtype=bool)
+    arms = [(name, time[keep & (arm == name)], event[keep & (arm == name)]) for name in (c_name, t_name)]
+    t = result.table
+    rep = int(t["replicate"][row])
+    z, hr = float(t["z"][row]), float(t["hazard_ratio_estimate"][row])
+    km = figures.kaplan_meier(arms, f"Simulated trial {rep} (the median statistic z = {z:.2f})")
+    hr_all = np.asarray(t["hazard_ratio_estimate"], dtype=float)
+    marks = [("geometric mean", s["hazard_ratio_geometric_mean"], figures.VERMILLION)] \
+        if s.get("hazard_ratio_geometric_mean") else []
+    if is_conventional(sc):
+        marks.append(("design HR", design_hazard_ratio(sc), figures.GREEN))
+    hist = figures.hazard_ratio_histogram(hr_all, marks)
+    blocks = [
+        Para(["Kaplan-Meier curves of distant recurrence-free survival by arm (lifelines, 95% pointwise bands) in a "
+              "typical simulated trial: replicate ", Num("km-replicate", rep, str(rep)),
+              ", whose log-rank statistic is the median over trials (z = ", num("km-z", z, 3),
+              ", hazard-ratio estimate ", num("km-hr", hr, 3), ", ", num("km-events", int(t["events"][row]), 0),
+              " events). It is re-simulated alone from the run's seed (",
+              Code(f"patient_table(scenario, seed={result.seed}, replicate={rep}, replicates={result.replicates})"),
+              ")."]),
+        FigureBlock.from_figure(km, caption=[f"Kaplan-Meier curves by arm in simulated trial {rep}; numbers at risk "
+                                             "below."], alt="Kaplan-Meier curves by arm", id="fig-km"),
+        FigureBlock.from_figure(hist, caption=["The hazard-ratio estimate (log-rank, Pike) over all simulated trials."],
+                                alt="histogram of the hazard-ratio estimate", id="fig-hr"),
+        Table(header=["hazard-ratio estimate", "mean", "median", "10th to 90th centile", "geometric mean"],
+              rows=[["treatment vs control", *dist_cells("hr", s["hazard_ratio_estimate"], 3),
+                     num("hr-geomean", s.get("hazard_ratio_geometric_mean"), 3)]],
+              widths=[0.28, 0.14, 0.14, 0.26, 0.18], numeric={1, 2, 3, 4}, id="hr-table"),
+    ]
+    return Section("km", "Kaplan-Meier curves and the hazard-ratio estimate", blocks)
+
+
+def _section_reproducibility(sf: ScenarioFile, result, command: str, sweep_info: dict | None,
+                             curves: list[PowerCurve]) -> Section:
+    prov = result.provenance
+    rows = [
+        ["trialsim version", Num("trialsim-version", __version__, __version__)],
+        ["seed", Num("seed", int(result.seed), str(result.seed))],
+        ["simulated trials (replicates)", Num("replicates", int(result.replicates), f"{result.replicates:,}")],
+        ["scenario file", Code(str(sf.path))],
+        ["scenario SHA-256", Num("scenario-sha256", sf.sha256, sf.sha256)],
+    ]
+    if sweep_info is not None:
+        rows.append(["sweep results", Code(sweep_info["file"])])
+        rows.append(["sweep SHA-256", Num("sweep-sha256", sweep_info["sha256"], sweep_info["sha256"])])
+    else:
+        rows.append(["power curves", "default sweep, same seed and replicates at every point: "
+                     + "; ".join(f"{c.path} over {', '.join(f'{float(v):.4g}' for v in c.x)}" for c in curves)])
+    versions = ", ".join(f"{k} {v}" for k, v in prov.get("versions", {}).items() if v)
+    rows += [["versions", versions], ["Python, platform", f"{prov.get('python')}, {prov.get('platform')}"],
+             ["simulated", prov.get("created", "")]]
+    return Section("reproducibility", "Reproducibility", [
+        Para(["The command below, run from the same folder with the same scenario file (check its SHA-256), "
+              "reproduces every number in this report: results do not depend on the number of workers. In Python, ",
+              Code("trialsim.replay(provenance)"), " re-runs the simulation from its provenance."]),
+        Pre(command, title="command"),
+        Table(header=["", ""], rows=rows, widths=[0.28, 0.72], id="repro-table", small=True),
+    ])
+
+
+def finite_max(v) -> float:
+    v = np.asarray(v, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else 0.0
