@@ -619,7 +619,7 @@ def default_sweeps(sc: Scenario, design_point: dict, *, replicates: int, seed: i
     """Power over the treatment effect and over the enrolment (events scaled),
     with trialsim.sweep and the run's seed at every point (common random
     numbers). ``design_point`` is the run itself (a sweep gives the same)."""
-    from trialsim.sweep import run_sweep
+    from trialsim.sweeps import run_sweep
 
     base = sc.to_dict()
     epath = effect_path(sc)
@@ -823,7 +823,7 @@ def _check_sweep_scenario(file: Path, prov: dict, manifest: dict, sf: ScenarioFi
     hash of the scenario, or the SHA-256 of the file)."""
     import json
 
-    from trialsim.sweep import scenario_hash
+    from trialsim.sweeps import scenario_hash
 
     mine = scenario_hash(sf.scenario)
     stored = prov.get("scenario")

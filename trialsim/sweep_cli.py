@@ -112,7 +112,7 @@ def sweep_command(
     _check_options(replicates, seed, workers, out, resume)
     if not vary:
         _fail("give at least one --vary PATH=VALUES, e.g. --vary arms.treatment.eradication=0.2:0.6:5")
-    from trialsim.sweep import SweepError, run_sweep
+    from trialsim.sweeps import SweepError, run_sweep
 
     progress = _Progress("grid points")
     try:
@@ -161,7 +161,7 @@ def size_command(
     _check_options(replicates, seed, workers, out, resume)
     if not 0 < target_power < 1:
         _fail(f"--target-power must lie strictly between 0 and 1, got {target_power}")
-    from trialsim.sweep import SweepError, find_sample_sizes, format_size
+    from trialsim.sweeps import SweepError, find_sample_sizes, format_size
 
     progress = _Progress("grid points" if vary else "search")
     try:
