@@ -1,14 +1,14 @@
 """Dotted paths into a scenario and the values of a --vary (trialsim/sweeps/paths.py).
 
 Unit tier: paths, list and range values, integer fields, refusals with a
-reason, paths checked against the base scenario, set_path.
+reason, paths checked against the base scenario, get_path and set_path.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from trialsim.sweeps import SweepError, make_vary, parse_path, parse_values, parse_vary, set_path
+from trialsim.sweeps import SweepError, get_path, make_vary, parse_path, parse_values, parse_vary, set_path
 
 
 def test_unit_parse_path_indices_become_integers():
@@ -76,3 +76,23 @@ def test_unit_set_path_copies_and_creates_blocks():
     e = set_path(d, ("trial", "dropout", "annual"), 0.1)
     assert e["trial"]["dropout"] == {"annual": 0.1} and "dropout" not in d["trial"]
     assert set_path(d, ("population", "strata", "a", "share"), 0.5)["population"]["strata"][0]["share"] == 0.5
+
+
+def test_unit_get_path_reads_by_index_or_name_and_refuses_what_is_not_there(ctdna):
+    d = ctdna.to_dict()
+    assert get_path(d, "population.strata.0.share") == d["population"]["strata"][0]["share"]
+    assert get_path(d, "population.strata.T1N0.share") == get_path(d, ("population", "strata", "T1N0", "share"))
+    assert get_path(d, "arms.treatment.eradication") == ctdna.arms["treatment"].eradication
+    assert get_path(d, "trial") == d["trial"]                   # a block, not only a value
+    with pytest.raises(SweepError, match="did you mean 'treatment'"):
+        get_path(d, "arms.treatmnt.eradication")
+    with pytest.raises(SweepError, match="not set"):
+        get_path(d, "trial.nonesuch")
+    with pytest.raises(ValueError):                             # what callers catching ValueError expect
+        get_path(d, "population.strata.9.share")
+
+
+def test_unit_set_path_takes_a_dotted_path_too():
+    d = {"trial": {"enrollment": 10}, "population": {"strata": [{"name": "a", "share": 1}]}}
+    assert set_path(d, "population.strata.a.share", 0.5) == set_path(d, ("population", "strata", "a", "share"), 0.5)
+    assert get_path(set_path(d, "trial.enrollment", 20), "trial.enrollment") == 20 and d["trial"]["enrollment"] == 10
