@@ -2,8 +2,8 @@
 
 Every curve carries its Monte Carlo band (Wilson's 95% interval for a power,
 the search's 95% range for a size), so that a reader never takes a wiggle
-of simulation noise for an effect of design. PNG for slides, SVG for print;
-each written atomically.
+of simulation noise for an effect of design. Each figure is written as PNG
+and SVG, atomically.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def plot_curve(groups: dict, *, x_path: str, group_path: str | None, y, ylabel: 
                stem: Path, unit_range: bool, hline: float | None = None) -> list[Path]:
     """One line per group of rows, ``y(row)`` = (value, low, high) against the
     row's ``x_path``, with the band shaded; writes ``stem.png`` and ``stem.svg``."""
-    import matplotlib  # deferred: matplotlib costs half a second of start-up
+    import matplotlib  # deferred: importing matplotlib takes about a second
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # deferred: as above

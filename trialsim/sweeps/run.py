@@ -60,7 +60,7 @@ class SweepResult:
     def to_frame(self):
         """The tidy table: one row per grid point; distributions flattened
         (``screened`` = mean, ``screened_median``, ``screened_p10``, ``screened_p90``)."""
-        import pandas as pd  # deferred: pandas costs 0.3 s of start-up
+        import pandas as pd  # deferred: importing pandas takes about a second
 
         flat = [flatten_row(r) for r in self.rows()]
         df = pd.DataFrame(flat)

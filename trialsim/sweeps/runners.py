@@ -3,9 +3,9 @@
 A chunk is ``engine.simulate_chunk(model, seed, indices)`` for a range of
 replicates of one design. Replicate i draws from its own streams whatever
 chunk it is in, so where and how chunks run changes no number: a runner only
-decides how fast. Both runners keep a bounded window of chunks in flight
-(three per worker) so that memory stays flat however large the grid, and
-both can be aborted (Ctrl-C) without leaving workers behind.
+decides how fast. Both runners keep at most three chunks per worker in
+flight, submitting the next as one finishes, and both can be aborted
+(Ctrl-C) without leaving workers behind.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from trialsim.engine import TrialModel, default_workers, simulate_chunk
 from trialsim.scenario import Scenario
 from trialsim.sweeps.errors import SweepError
 
-# The models of the designs this worker process has run, by scenario JSON:
-# building one per chunk would cost more than many chunks' simulation.
+# The models of the designs this worker process has run, by scenario JSON, so
+# that a worker builds each design's model once, not once per chunk.
 _MODELS: dict[str, Any] = {}
 
 
@@ -118,7 +118,7 @@ class DaskRunner:
 
     def __init__(self, scheduler):
         try:
-            import distributed  # deferred: Dask is optional, and costs a second of start-up
+            import distributed  # deferred: Dask is optional (trialsim[dask]) and slow to import
         except ImportError:
             raise SweepError("--scheduler needs Dask distributed: pip install 'trialsim[dask]'") from None
         self.distributed = distributed

@@ -227,7 +227,7 @@ class SizeGridResult:
         return out
 
     def to_frame(self):
-        import pandas as pd  # deferred: pandas costs 0.3 s of start-up
+        import pandas as pd  # deferred: importing pandas takes about a second
 
         keep = ("solve", "target_power", "value", "power", "power_mcse", "enrollment", "events_target",
                 "screened", "randomized", "events", "analysis_month", "assays", "assay_cost",
