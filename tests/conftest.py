@@ -90,3 +90,23 @@ trial:
   enrollment: 100000
   analysis: {months: 1}
 """
+
+
+# A conventional design small enough for sweeps and searches in unit tests.
+SMALL = CONVENTIONAL.replace("enrollment: 500", "enrollment: 200").replace("events: 247", "events: 120")
+
+
+@pytest.fixture
+def small(tmp_path):
+    from trialsim import load_scenario
+
+    return load_scenario(write(tmp_path, SMALL))
+
+
+def strip_created(obj):
+    """A checkpoint's or a result's JSON without its ``created`` timestamps (which differ between runs)."""
+    if isinstance(obj, dict):
+        return {k: strip_created(v) for k, v in obj.items() if k != "created"}
+    if isinstance(obj, list):
+        return [strip_created(v) for v in obj]
+    return obj

@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import CONVENTIONAL, CTDNA, ROOT, write
+from tests.conftest import CTDNA, ROOT, SMALL, strip_created, write
 from trialsim.cli import app
 
 runner = CliRunner()
-SMALL = CONVENTIONAL.replace("enrollment: 500", "enrollment: 200").replace("events: 247", "events: 120")
 BIN = Path(sys.executable).parent / "trialsim"
 TRIALSIM = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "trialsim.cli"]
 
@@ -35,14 +34,6 @@ def _differences(a, b, path=""):
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
     return [] if a == b else [(path, a, b)]
-
-
-def strip_created(obj):
-    if isinstance(obj, dict):
-        return {k: strip_created(v) for k, v in obj.items() if k != "created"}
-    if isinstance(obj, list):
-        return [strip_created(v) for v in obj]
-    return obj
 
 
 def test_unit_sweep_json_is_a_list_of_rows_with_the_run_keys(tmp_path):

@@ -28,7 +28,7 @@ def test_unit_read_sweep_refuses_another_scenario(tmp_path):
 
 
 def test_unit_read_sweep_reads_what_trialsim_sweep_writes(tmp_path):
-    from trialsim.sweep import run_sweep
+    from trialsim.sweeps import run_sweep
 
     path = write(tmp_path, CONVENTIONAL)
     sc = load_scenario(path)

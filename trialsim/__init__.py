@@ -1,5 +1,7 @@
 """trialsim: a clinical trial design simulator for MRD-eradication trials."""
 
+import importlib
+
 __version__ = "0.1.0"
 
 from trialsim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
@@ -12,22 +14,17 @@ def simulate(scenario, **kwargs):
     return _simulate(scenario, **kwargs)
 
 
-def find_sample_size(scenario, **kwargs):
-    """Smallest enrolment or events reaching a target power; see :func:`trialsim.sweep.find_sample_size`."""
-    from trialsim.sweep import find_sample_size as _find
-
-    return _find(scenario, **kwargs)
+# Loaded on first use, so that `import trialsim` stays light (the sweeps pull
+# in the engine); the attribute is then the function itself, with its true
+# signature and docstring.
+_LAZY = {"sweep": "trialsim.sweeps", "find_sample_size": "trialsim.sweeps"}
 
 
 def __getattr__(name):
-    # `trialsim.sweep` is the module trialsim/sweep.py, which is callable:
-    # trialsim.sweep(scenario, vary={...}, ...) runs a sweep. A wrapper function
-    # here would be replaced by the module as soon as anything imports it, so
-    # the module itself is loaded on first use (keeping `import trialsim` light).
-    if name == "sweep":
-        import importlib
-
-        return importlib.import_module("trialsim.sweep")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'trialsim' has no attribute {name!r}")
 
 

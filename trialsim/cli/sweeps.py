@@ -40,7 +40,13 @@ class GridProgress:
         if sys.stderr.isatty():
             # deferred: rich.progress is drawn only on a terminal; pipes and tests never need it
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.bar = Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), transient=True, console=Console(stderr=True))
@@ -93,8 +99,8 @@ def sweep(
     _check_options(replicates, seed, workers, out, resume)
     if not vary:
         fail("give at least one --vary PATH=VALUES, e.g. --vary arms.treatment.eradication=0.2:0.6:5")
-    # deferred: trialsim.sweep imports numpy (0.1 s) and runs the engine; --help and validate never need them
-    from trialsim.sweep import SweepError, run_sweep
+    # deferred: trialsim.sweeps imports numpy (0.1 s) and runs the engine; --help and validate never need them
+    from trialsim.sweeps import SweepError, run_sweep
 
     progress = GridProgress("grid points")
     try:
@@ -111,7 +117,9 @@ def sweep(
         except OSError as exc:
             fail(f"--out {out}: cannot write: {exc}")
     if format == Format.json:
-        from trialsim.results import _json_default  # deferred: results imports numpy; only --format json needs it
+        from trialsim.results import (
+            _json_default,  # deferred: results imports numpy; only --format json needs it
+        )
 
         typer.echo(json.dumps(res.rows(), indent=2, allow_nan=False, default=_json_default))
     else:
@@ -141,8 +149,8 @@ def size(
     _check_options(replicates, seed, workers, out, resume)
     if not 0 < target_power < 1:
         fail(f"--target-power must lie strictly between 0 and 1, got {target_power}")
-    # deferred: trialsim.sweep imports numpy (0.1 s) and runs the engine; --help and validate never need them
-    from trialsim.sweep import SweepError, find_sample_sizes, format_size
+    # deferred: trialsim.sweeps imports numpy (0.1 s) and runs the engine; --help and validate never need them
+    from trialsim.sweeps import SweepError, find_sample_sizes, format_size
 
     progress = GridProgress("grid points" if vary else "search")
     try:

@@ -21,13 +21,26 @@ The modules, in the order a report is made:
 """
 
 from trialsim.report.assumptions import assumptions_table
-from trialsim.report.build import HTML_NAME, PDF_NAME, Report, make_report, reproduce_command
+from trialsim.report.build import (
+                                          HTML_NAME,
+                                          PDF_NAME,
+                                          Report,
+                                          make_report,
+                                          reproduce_command,
+)
 from trialsim.report.document import Document
 from trialsim.report.errors import ReportError
 from trialsim.report.html import render_html
 from trialsim.report.pdf import count_pdf_pages, render_pdf
-from trialsim.report.power_curves import (PowerCurve, ReadOff, default_sweeps, effect_grid, effect_path,
-                                          enrolment_grid, read_off)
+from trialsim.report.power_curves import (
+                                          PowerCurve,
+                                          ReadOff,
+                                          default_sweeps,
+                                          effect_grid,
+                                          effect_path,
+                                          enrolment_grid,
+                                          read_off,
+)
 from trialsim.report.scenario_file import ScenarioFile, read_comments, split_comment
 from trialsim.report.sections import build_document
 from trialsim.report.sweep_results import curves_from_frame, read_sweep

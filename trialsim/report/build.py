@@ -23,8 +23,14 @@ from trialsim.report.document import Document
 from trialsim.report.errors import ReportError
 from trialsim.report.html import render_html
 from trialsim.report.pdf import render_pdf
-from trialsim.report.power_curves import PowerCurve, add_analytic, default_sweeps, effect_grid, enrolment_grid, \
-    point_summary
+from trialsim.report.power_curves import (
+    PowerCurve,
+    add_analytic,
+    default_sweeps,
+    effect_grid,
+    enrolment_grid,
+    point_summary,
+)
 from trialsim.report.scenario_file import ScenarioFile
 from trialsim.report.sections import build_document, finite_max
 from trialsim.report.sweep_results import read_sweep

@@ -11,8 +11,16 @@ withheld.
 
 from __future__ import annotations
 
-from trialsim.companions import (allocation_ratio, design_hazard_ratio, dilution_companion, expected_analysis_month,
-                                 freedman_at, is_conventional, schoenfeld_at, schoenfeld_events_for)
+from trialsim.companions import (
+    allocation_ratio,
+    design_hazard_ratio,
+    dilution_companion,
+    expected_analysis_month,
+    freedman_at,
+    is_conventional,
+    schoenfeld_at,
+    schoenfeld_events_for,
+)
 from trialsim.report.document import Para, Section, Strong, Table, num
 from trialsim.report.power_curves import PowerCurve
 from trialsim.scenario import Scenario

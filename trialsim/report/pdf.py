@@ -66,8 +66,16 @@ def render_pdf(doc: Document) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import (Image, KeepTogether, LongTable, Paragraph, Preformatted, SimpleDocTemplate,
-                                    Spacer, TableStyle)
+    from reportlab.platypus import (
+        Image,
+        KeepTogether,
+        LongTable,
+        Paragraph,
+        Preformatted,
+        SimpleDocTemplate,
+        Spacer,
+        TableStyle,
+    )
 
     _register_fonts()
     ink = colors.HexColor("#222222")

@@ -26,7 +26,7 @@ from trialsim.companions import is_conventional, schoenfeld_at
 from trialsim.montecarlo import wilson_interval
 from trialsim.report.assumptions import value_text
 from trialsim.scenario import Scenario
-from trialsim.sweep import run_sweep
+from trialsim.sweeps import get_path, run_sweep
 
 TARGETS = (0.8, 0.9)
 ENROLMENT_FACTORS = (0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4)
@@ -130,21 +130,6 @@ def enrolment_grid(sc: Scenario) -> list[tuple[int, int | None]]:
         ef = (min(nf, max(1, int(round(e * f)))) if f != 1.0 else e) if e is not None else None
         pairs.append((nf, ef))
     return sorted(set(pairs))
-
-
-def set_path(data: dict, path: str, value: Any) -> None:
-    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
-    node = data
-    for k in keys[:-1]:
-        node = node[k]
-    node[keys[-1]] = value
-
-
-def get_path(data: dict, path: str) -> Any:
-    node = data
-    for k in path.split("."):
-        node = node[int(k)] if k.isdigit() else node[k]
-    return node
 
 
 def point_summary(result) -> dict[str, float]:

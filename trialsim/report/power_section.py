@@ -15,8 +15,24 @@ import numpy as np
 
 from trialsim import figures
 from trialsim.report.assumptions import value_text
-from trialsim.report.document import Code, FigureBlock, Num, Para, Section, Strong, Table, fmt, num
-from trialsim.report.power_curves import TARGETS, PowerCurve, ReadOff, curve_key, effect_path
+from trialsim.report.document import (
+    Code,
+    FigureBlock,
+    Num,
+    Para,
+    Section,
+    Strong,
+    Table,
+    fmt,
+    num,
+)
+from trialsim.report.power_curves import (
+    TARGETS,
+    PowerCurve,
+    ReadOff,
+    curve_key,
+    effect_path,
+)
 from trialsim.scenario import Scenario
 
 

@@ -19,8 +19,20 @@ from trialsim.companions import design_hazard_ratio, is_conventional
 from trialsim.montecarlo import wilson_interval
 from trialsim.report.assumptions import assumptions_table
 from trialsim.report.crosscheck import section_crosscheck
-from trialsim.report.document import (Code, Document, FigureBlock, Num, Para, Pre, Section, Strong, Table, dist_cells,
-                                      fmt, num)
+from trialsim.report.document import (
+    Code,
+    Document,
+    FigureBlock,
+    Num,
+    Para,
+    Pre,
+    Section,
+    Strong,
+    Table,
+    dist_cells,
+    fmt,
+    num,
+)
 from trialsim.report.power_curves import TARGETS, PowerCurve, curve_key, read_off
 from trialsim.report.power_section import read_fragments, section_power
 from trialsim.report.scenario_file import ScenarioFile

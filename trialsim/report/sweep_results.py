@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from trialsim.report.errors import ReportError
-from trialsim.report.power_curves import PowerCurve, get_path, path_label
+from trialsim.report.power_curves import PowerCurve, path_label
 from trialsim.report.scenario_file import ScenarioFile
 from trialsim.scenario import Scenario
-from trialsim.sweep import scenario_hash
+from trialsim.sweeps import get_path, scenario_hash
 
 _SWEEP_FILES = ("sweep.json", "sweep.parquet", "sweep.csv")
 

@@ -1,0 +1,117 @@
+"""Checkpoints: a sweep's finished grid points on disk, so that a run can resume.
+
+``DIR/manifest.json`` says which run the folder holds (the scenario's hash,
+the grid, seed and replicates); ``DIR/points/<index>.json`` holds each grid
+point as it finishes, written atomically, so that a run killed at any moment
+leaves only whole points. ``--resume`` refuses a folder of a different run
+rather than mix two runs' numbers in one table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from trialsim.atomic import atomic_open
+from trialsim.results import _json_default
+from trialsim.scenario import Scenario
+from trialsim.sweeps.errors import SweepError
+from trialsim.sweeps.paths import Vary
+
+
+def json_safe(obj):
+    """``obj`` as plain JSON values (numpy scalars and arrays converted, no NaN):
+    what a checkpoint stores, so what is compared with one goes through it too."""
+    return json.loads(json.dumps(obj, allow_nan=False, default=_json_default))
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """The SHA-256 of the scenario's content without its simulation block: the
+    same design, whatever file or seed it came with."""
+    d = sc.to_dict()
+    d.pop("simulation", None)   # seed and replicates are compared on their own
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+
+class Checkpoint:
+    """Finished grid points, each written atomically as it completes."""
+
+    def __init__(self, out: str | os.PathLike, manifest: dict, *, resume: bool):
+        self.out = Path(out)
+        self.points_dir = self.out / "points"
+        self.manifest = manifest
+        self.done: dict[int, dict] = {}
+        if self.out.exists() and not self.out.is_dir():
+            raise SweepError(f"--out {self.out}: exists and is not a folder")
+        mpath = self.out / "manifest.json"
+        if resume:
+            if not mpath.exists():
+                raise SweepError(f"--resume: no checkpoint in {self.out} (no manifest.json); "
+                                 "run without --resume to start")
+            try:
+                old = json.loads(mpath.read_text())
+            except (OSError, ValueError) as exc:
+                raise SweepError(f"--resume: {mpath} cannot be read: {exc}") from None
+            diff = [k for k in sorted(set(old) | set(manifest)) if k != "created" and old.get(k) != manifest.get(k)]
+            if diff:
+                what = "; ".join(f"{k}: {_short(old.get(k))} there, {_short(manifest.get(k))} here" for k in diff)
+                raise SweepError(f"--resume: {self.out} holds a different run ({what}); "
+                                 "run the same command as before, or drop --resume to start over")
+            self.manifest = old
+            self._clean_temporaries()
+            for p in sorted(self.points_dir.glob("[0-9]*.json")):
+                try:
+                    data = json.loads(p.read_text())
+                except (OSError, ValueError):
+                    continue    # never half-written (atomic), but be safe: recompute it
+                self.done[int(data["point"])] = data
+        else:
+            try:
+                self.points_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise SweepError(f"--out {self.out}: cannot write: {exc}") from None
+            for p in self.points_dir.glob("[0-9]*.json"):
+                p.unlink()      # a fresh run: the previous checkpoint's points go
+            self._clean_temporaries()
+            with atomic_open(mpath) as f:
+                json.dump(manifest, f, indent=2)
+                f.write("\n")
+
+    def _clean_temporaries(self) -> None:
+        if self.points_dir.is_dir():
+            for p in self.points_dir.glob(".*.json.*"):   # left by a killed run mid-write
+                p.unlink()
+
+    def save(self, index: int, data: dict) -> None:
+        with atomic_open(self.points_dir / f"{index}.json") as f:
+            json.dump(data, f, indent=2, allow_nan=False)
+            f.write("\n")
+        self.done[index] = data
+
+
+def _short(v) -> str:
+    s = json.dumps(v)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def make_manifest(command: str, base: Scenario, varies: list[Vary], seed: int, replicates: int, **extra) -> dict:
+    """What DIR/manifest.json says of a run; all but ``created`` must match on --resume."""
+    return {"trialsim_checkpoint": 1, "command": command, "scenario_sha256": scenario_hash(base),
+            "vary": [{"path": v.path, "values": json_safe(list(v.values))} for v in varies],
+            "seed": int(seed), "replicates": int(replicates), **extra,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def resume_seed(out, seed_given: int | None, scenario: Scenario) -> int | None:
+    """On --resume with no seed given anywhere, the checkpoint's (drawn) seed."""
+    if seed_given is not None or scenario.simulation.seed is not None or out is None:
+        return seed_given
+    try:
+        return int(json.loads((Path(out) / "manifest.json").read_text())["seed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
