@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import CTDNA, ROOT, SMALL, strip_created, write
+from tests.conftest import CONVENTIONAL, CTDNA, ROOT, SMALL, strip_created, write
 from trialsim.cli import app
 
 runner = CliRunner()
