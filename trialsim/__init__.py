@@ -1,38 +1,74 @@
-"""trialsim: a clinical trial design simulator for MRD-eradication trials."""
+"""trialsim: a clinical trial design simulator for MRD-eradication trials.
+
+The public API, for statisticians who import the library::
+
+    import trialsim
+
+    scenario = trialsim.load_scenario("scenarios/ctdna_er_positive.yaml")   # or a mapping
+    result = trialsim.simulate(scenario, replicates=1000, seed=1)
+    result.summary()["power"], result.to_frame()
+    trialsim.replay(result.provenance)              # the same run, bit for bit
+    trialsim.sweep(scenario, vary={"arms.treatment.eradication": [0.1, 0.2, 0.3]}, replicates=500, seed=1)
+    trialsim.find_sample_size(scenario, target_power=0.8, solve="trial.enrollment", seed=1)
+
+``FORMAT_VERSION`` is the version of the scenario file format this trialsim
+reads (the ``format:`` key of a scenario file).
+
+``import trialsim`` stays light (it loads the scenario model only): the
+simulator, sweeps and their dependencies (simpy, scipy, pandas) load on
+first use of a name below, and each name is then the real function or
+class, with its own signature and documentation.
+"""
+from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from trialsim.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+from trialsim.scenario import FORMAT_VERSION, Scenario, ScenarioError, load_scenario  # noqa: E402 - after __version__, which modules read
+
+# Loaded on first use (PEP 562): the name, and the module that defines it.
+_LAZY = {
+    "simulate": "trialsim.engine",
+    "replay": "trialsim.engine",
+    "SimulationResult": "trialsim.results",
+    "sweep": "trialsim.sweeps",
+    "run_sweep": "trialsim.sweeps",
+    "SweepResult": "trialsim.sweeps",
+    "find_sample_size": "trialsim.sweeps",
+    "find_sample_sizes": "trialsim.sweeps",
+}
+
+if TYPE_CHECKING:   # what type checkers and editors see; at run time, __getattr__ below
+    from trialsim.engine import replay, simulate
+    from trialsim.results import SimulationResult
+    from trialsim.sweeps import SweepResult, find_sample_size, find_sample_sizes, run_sweep, sweep
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Scenario",
+    "ScenarioError",
+    "SimulationResult",
+    "SweepResult",
+    "find_sample_size",
+    "find_sample_sizes",
+    "load_scenario",
+    "replay",
+    "run_sweep",
+    "simulate",
+    "sweep",
+]
 
 
-def simulate(scenario, **kwargs):
-    """Simulate a scenario; see :func:`trialsim.engine.simulate`."""
-    from trialsim.engine import simulate as _simulate
-
-    return _simulate(scenario, **kwargs)
-
-
-# Loaded on first use, so that `import trialsim` stays light (the sweeps pull
-# in the engine); the attribute is then the function itself, with its true
-# signature and docstring.
-_LAZY = {"sweep": "trialsim.sweeps", "find_sample_size": "trialsim.sweeps"}
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trialsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value      # later lookups skip this function
+    return value
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'trialsim' has no attribute {name!r}")
-
-
-def replay(provenance, **kwargs):
-    """Re-run a simulation from its provenance; see :func:`trialsim.engine.replay`."""
-    from trialsim.engine import replay as _replay
-
-    return _replay(provenance, **kwargs)
-
-
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "simulate", "sweep", "find_sample_size", "replay", "__version__"]
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -278,7 +278,12 @@ def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[in
     return table
 
 
-def replay(prov: dict, **kwargs):
-    """Re-run a simulation from its provenance alone; same results, bit for bit."""
-    scenario = Scenario.from_dict(prov["scenario"])
-    return simulate(scenario, replicates=prov["replicates"], seed=prov["seed"], **kwargs)
+def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | None = None,
+           progress: Callable[[int, int], None] | None = None, timeline: bool | int = False):
+    """Re-run a simulation from its provenance alone (``result.provenance``,
+    or the ``provenance`` object of a results.json): the same scenario, seed
+    and replicates, so the same results, bit for bit, whatever ``workers``
+    and ``chunk_size``. The other arguments are those of :func:`simulate`."""
+    scenario = Scenario.from_dict(provenance["scenario"])
+    return simulate(scenario, replicates=provenance["replicates"], seed=provenance["seed"], workers=workers,
+                    chunk_size=chunk_size, progress=progress, timeline=timeline)
