@@ -89,7 +89,6 @@ def fisher_exact(successes_treatment, n_treatment, successes_control, n_control,
     col = a + c  # cleared, both arms
     degenerate = (nt == 0) | (nc == 0) | (col == 0) | (col == big_m)
     from scipy import stats  # deferred: scipy.stats costs a quarter of a second at start-up
-
     hyper = stats.hypergeom
 
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -40,7 +40,6 @@ def _integration_rule(dim: int):
                 wts *= g.reshape(-1)
         else:
             from scipy import stats  # deferred: scipy.stats costs a quarter of a second at start-up
-
             sob = stats.qmc.Sobol(dim, scramble=True, seed=np.random.default_rng(_SOBOL_SEED))
             pts = sob.random(_SOBOL_POINTS)
             wts = np.full(_SOBOL_POINTS, 1.0 / _SOBOL_POINTS)
