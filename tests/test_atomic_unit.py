@@ -7,7 +7,12 @@ import stat
 import pytest
 
 from trialsim import atomic
-from trialsim.atomic import atomic_open, atomic_path, write_atomic, write_files_atomically
+from trialsim.atomic import (
+    atomic_open,
+    atomic_path,
+    write_atomic,
+    write_files_atomically,
+)
 
 
 def _mode(path) -> int:

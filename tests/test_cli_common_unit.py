@@ -11,7 +11,13 @@ import typer
 from typer.testing import CliRunner
 
 from tests.conftest import CTDNA, write
-from trialsim.cli.common import Format, ProgressBar, check_simulation_options, fail, read_scenario
+from trialsim.cli.common import (
+    Format,
+    ProgressBar,
+    check_simulation_options,
+    fail,
+    read_scenario,
+)
 
 runner = CliRunner()
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import math
 
 from tests.conftest import CTDNA, SCREEN_ONCE, write
+from tests.support.montecarlo import within
 from trialsim import load_scenario, simulate
-
-
-def within(estimate, truth, se, k=4.0):
-    assert abs(estimate - truth) <= k * se, f"{estimate} vs {truth}: {abs(estimate - truth) / se:.2f} SE"
 
 
 def test_theory_analytic_funnel_beside_the_simulation(tmp_path):

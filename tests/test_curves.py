@@ -634,8 +634,8 @@ def test_unit_piecewise_generalised_inverse_property(gaps, rates, x):
 
 def test_unit_docs_examples_run():
     """The python examples of docs/curves.md run as written."""
-    from pathlib import Path
     import re
+    from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "curves.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)

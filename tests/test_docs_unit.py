@@ -4,7 +4,6 @@ runs (from the repository root), and every ```yaml block that is a scenario
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest

@@ -18,9 +18,23 @@ import pytest
 import yaml
 
 from trialsim import curves, fitting
-from trialsim.curves import (CurveDataError, Exponential, LogLogistic, LogNormal, PiecewiseExponential, TableCurve,
-                             Weibull, from_spec)
-from trialsim.fitting import FitError, FitReport, fit, read_survival_data, reconstruct_patient_data
+from trialsim.curves import (
+    CurveDataError,
+    Exponential,
+    LogLogistic,
+    LogNormal,
+    PiecewiseExponential,
+    TableCurve,
+    Weibull,
+    from_spec,
+)
+from trialsim.fitting import (
+    FitError,
+    FitReport,
+    fit,
+    read_survival_data,
+    reconstruct_patient_data,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 PATIENTS = DATA / "patients_weibull.csv"

@@ -23,7 +23,6 @@ from trialsim import load_scenario
 from trialsim.engine import simulate
 from trialsim.report import count_pdf_pages, make_report
 
-
 REFERENCE = [("ctdna_er_positive", 60), ("dtc_bone_marrow", 60), ("zest_like_tnbc", 60),
              ("conventional_logrank", 200)]
 

@@ -12,7 +12,6 @@ from tests.conftest import CONVENTIONAL, write
 from tests.report_numbers import _sweep_json, parse, value
 from trialsim.cli import app
 
-
 runner = CliRunner()
 
 

@@ -7,7 +7,13 @@ import pytest
 
 from tests.conftest import SCENARIOS
 from trialsim import load_scenario
-from trialsim.report import PowerCurve, effect_grid, effect_path, enrolment_grid, read_off
+from trialsim.report import (
+    PowerCurve,
+    effect_grid,
+    effect_path,
+    enrolment_grid,
+    read_off,
+)
 
 
 def _curve(x, p, n=1000, **cols):

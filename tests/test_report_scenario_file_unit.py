@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.conftest import write
 from trialsim.report import ScenarioFile, read_comments, split_comment
 
-
 COMMENTED = """\
 # Header line one
 #   indented source line

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from trialsim.sweeps import SweepError, get_path, make_vary, parse_path, parse_values, parse_vary, set_path
+from trialsim.sweeps import (
+    SweepError,
+    get_path,
+    make_vary,
+    parse_path,
+    parse_values,
+    parse_vary,
+    set_path,
+)
 
 
 def test_unit_parse_path_indices_become_integers():

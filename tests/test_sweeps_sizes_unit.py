@@ -14,7 +14,13 @@ import pytest
 import trialsim
 from tests.conftest import strip_created
 from trialsim import Scenario
-from trialsim.sweeps import SweepError, TargetNotReached, find_sample_size, find_sample_sizes, set_path
+from trialsim.sweeps import (
+    SweepError,
+    TargetNotReached,
+    find_sample_size,
+    find_sample_sizes,
+    set_path,
+)
 
 
 def test_unit_size_answer_is_a_run_at_the_answer(small):

@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Golden values from R for trialsim.analysis (tests/test_analysis_nph.py).
+# Golden values from R for trialsim.analysis (tests/test_analysis_*_peer.py).
 #
 # Run from the repository root:
 #     Rscript tools/r/make_golden_survival.R
