@@ -39,7 +39,7 @@ def _fail(message: str) -> NoReturn:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "the user's input is wrong": reported in one line, status 2."""
     from trialsim.curves import CurveDataError, CurveSpecError, UnknownReferenceError
-    from trialsim.fitting import FitError
+    from trialsim.curves import FitError
     from trialsim.scenario import ScenarioError
 
     return (CurveDataError, CurveSpecError, UnknownReferenceError, FitError, ScenarioError)
@@ -84,7 +84,7 @@ def curves_fit(
                                                    "without an at_risk column."),
 ):
     """Fit Kaplan-Meier, exponential, Weibull, log-normal, log-logistic and piecewise-exponential models."""
-    from trialsim.fitting import FitError, fit
+    from trialsim.curves import FitError, fit
 
     if out is not None:
         _check_out(out, (".yaml", ".yml"))
@@ -127,7 +127,7 @@ def curves_plot(
     time_unit: TimeUnit = typer.Option(TimeUnit.months, "--time-unit", help="Unit of the data's time column."),
 ):
     """Draw curves: a curve file, a reference curve, or a scenario's strata with their MRD components."""
-    from trialsim.fitting import plot
+    from trialsim.population_plot import plot
 
     _check_out(out, (".png", ".svg"))
     if months is not None and not months > 0:
