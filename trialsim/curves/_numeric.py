@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:  # for the annotation of _median_text only
-    from trialsim.curves.kinds import Curve
 
 
 def _as_float(x: Any) -> np.ndarray:
@@ -68,9 +65,6 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _median_text(curve: "Curve") -> str:
-    m = curve.median()
-    return "median not reached" if math.isinf(m) else f"median {_fmt(m)} months"
 
 
 def _check_rng(rng: Any) -> np.random.Generator:

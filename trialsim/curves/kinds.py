@@ -34,13 +34,17 @@ from trialsim.curves._numeric import (
     _at_least,
     _check_rng,
     _fmt,
-    _median_text,
     _number,
     _ret,
     _vector,
 )
 
 _LN2 = math.log(2.0)
+
+
+def _median_text(curve: "Curve") -> str:
+    m = curve.median()
+    return "median not reached" if math.isinf(m) else f"median {_fmt(m)} months"
 
 
 def _g2(x: np.ndarray) -> np.ndarray:
