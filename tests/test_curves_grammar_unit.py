@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -179,10 +180,11 @@ def test_unit_distribution_forms_read_alike_by_from_spec_and_a_scenario(tmp_path
     """{uniform: {low, high}}, {uniform: [a, b]}, {fixed: 3} and a bare number: the library and
     a scenario file (as a time since diagnosis, a lead time, a turnaround) build equal curves."""
     assert from_spec(spec) == curve
-    text = yaml_flow = json.dumps(spec)
-    scenario = CTDNA.replace("lead_time: {weibull: {median: 10.5, shape: 1.5}}", f"lead_time: {yaml_flow}")
+    text = json.dumps(spec)  # JSON is YAML flow style
+    scenario = CTDNA.replace("lead_time: {weibull: {median: 10.5, shape: 1.5}}", f"lead_time: {text}")
     scenario = scenario.replace("turnaround: 0.5", f"turnaround: {text}")
     scenario = scenario.replace("time_since_diagnosis: {uniform: [60, 120]}", f"time_since_diagnosis: {text}", 1)
+    assert scenario.count(text) >= 3
     sc = load_scenario(write(tmp_path, scenario))
     assert sc.mrd.lead_time.build() == curve
     assert sc.screening.test.turnaround.build() == curve
@@ -234,5 +236,5 @@ def test_unit_json_schema_describes_the_curve_kinds():
     dist_kinds = {o.get("title") for o in defs["DistributionSpec"]["anyOf"]}
     assert set(grammar.KINDS) <= dist_kinds
     text = json.dumps(schema)
-    for ref in set(__import__("re").findall(r'"\$ref": "#/\$defs/([^"]+)"', text)):
+    for ref in set(re.findall(r'"\$ref": "#/\$defs/([^"]+)"', text)):
         assert ref in defs, ref
