@@ -153,41 +153,6 @@ def test_unit_missing_file(tmp_path):
         load_scenario(tmp_path / "nope.yaml")
 
 
-def test_unit_missing_curve_file(tmp_path):
-    text = CONVENTIONAL.replace("{exponential: {median: 24}}", "{table: {file: curves/km.csv}}")
-    err = problems(tmp_path, text)
-    assert "population.strata.0.recurrence.table.file" in str(err)
-    assert "curves/km.csv" in str(err)
-
-
-def test_unit_curve_file_relative_to_scenario(tmp_path):
-    (tmp_path / "curves").mkdir()
-    (tmp_path / "curves" / "km.csv").write_text("time,survival\n0,1\n12,0.8\n24,0.7\n")
-    text = CONVENTIONAL.replace("{exponential: {median: 24}}", "{table: {file: curves/km.csv}}")
-    sc = load_scenario(write(tmp_path, text))
-    table = sc.population.strata[0].recurrence.table
-    assert table.times[-1] == 24 and table.survival[-1] == 0.7
-    # the scenario as loaded carries the table inline, so provenance replays without the file
-    assert Scenario.from_dict(sc.to_dict()) == sc
-
-
-def test_unit_unknown_reference_suggests(tmp_path):
-    text = CTDNA.replace("pan2017/T2N1-3", "pan2017/T2N13")
-    err = problems(tmp_path, text)
-    assert "unknown reference curve 'pan2017/T2N13'" in str(err)
-    assert "did you mean" in str(err)
-
-
-def test_unit_curve_needs_exactly_one_kind(tmp_path):
-    text = CONVENTIONAL.replace("{exponential: {median: 24}}", "{exponential: {median: 24}, weibull: {scale: 3, shape: 1}}")
-    assert "exactly one key" in str(problems(tmp_path, text))
-
-
-def test_unit_exponential_needs_one_form(tmp_path):
-    text = CONVENTIONAL.replace("{median: 24}", "{median: 24, rate: 0.1}")
-    assert "exactly one of rate, median" in str(problems(tmp_path, text))
-
-
 def test_unit_yaml_tags_never_run_code(tmp_path):
     marker = tmp_path / "pwned"
     text = CONVENTIONAL.replace("name: conventional log-rank design",

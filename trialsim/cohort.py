@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trialsim import curves
+from trialsim.curves.mrd import negative_survival
 
 # Uniform columns drawn per new survivor, in this order (part of the
 # reproducibility contract: changing it changes every seeded result).
@@ -137,28 +138,6 @@ def _base_Binv(stratum: StratumModel, tsd, x):
     return np.where(np.isfinite(t), np.maximum(t, 0.0), np.inf)
 
 
-def _neg_u_from_m(m, p, h, iterations=60):
-    """Solve p u^h + (1-p) u = m for u in [0, 1] (vectorised, safeguarded Newton)."""
-    m = np.asarray(m, dtype=float)
-    lo = np.zeros_like(m)
-    hi = np.ones_like(m)
-    u = m.copy()
-    for _ in range(iterations):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            g = p * u ** h + (1 - p) * u - m
-            dg = p * h * u ** (h - 1) + (1 - p)
-            lo = np.where(g < 0, u, lo)
-            hi = np.where(g > 0, u, hi)
-            step = u - g / dg
-        bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
-        new = np.where(bad, 0.5 * (lo + hi), step)
-        if np.all(np.abs(new - u) <= 1e-15 * np.maximum(1.0, u)):
-            u = new
-            break
-        u = new
-    return u
-
-
 class Baseline:
     """B and B^{-1} for survivors of one stratum (vectorised over survivors)."""
 
@@ -173,7 +152,7 @@ class Baseline:
             return _base_B(self.stratum, tsd, t)
         mrd = self.stratum.mrd
         m = np.exp(-_base_B(self.stratum, tsd, t))
-        u = _neg_u_from_m(m, mrd.prevalence, mrd.hazard_ratio)
+        u = negative_survival(m, mrd.prevalence, mrd.hazard_ratio)
         with np.errstate(divide="ignore"):
             return np.where(t == 0, 0.0, -np.log(u))
 

@@ -4,7 +4,8 @@ The format is the contract with users (docs/scenario-format.md, from
 SCENARIO_FORMAT.md). Everything a user can get wrong is caught here, before any
 simulation, and reported as a :class:`ScenarioError` whose problems each name
 the field path and, for a YAML file, its line. This module knows nothing of
-numpy arrays: curves are kept as specifications and built by ``build()``.
+numpy arrays: curves are kept as specifications (read by the one curve grammar,
+:mod:`trialsim.curves.grammar`) and built by ``build()``.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    RootModel,
     ValidationError,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
+
+from trialsim import curves
+from trialsim.curves import grammar
 
 FORMAT_VERSION = 1
 
@@ -105,254 +108,62 @@ PositiveInt = Annotated[int, Field(gt=0)]
 # Curves and distributions (specifications; built into trialsim.curves objects)
 
 
-class ExponentialSpec(Strict):
-    rate: Positive | None = None
-    median: Positive | None = None
-    cumulative: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
-    at: Positive | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self):
-        forms = [self.rate is not None, self.median is not None, self.cumulative is not None]
-        if sum(forms) != 1:
-            raise FieldProblem((), "give exactly one of rate, median, or cumulative with at")
-        if (self.cumulative is None) != (self.at is None):
-            raise FieldProblem((), "cumulative and at go together: {cumulative: 0.13, at: 240}")
-        return self
-
-    def build(self):
-        from trialsim import curves
-
-        if self.rate is not None:
-            return curves.Exponential(rate=self.rate)
-        if self.median is not None:
-            return curves.Exponential.from_median(self.median)
-        return curves.Exponential.from_cumulative(self.cumulative, self.at)
+_SAME_AS = "x-trialsim-same-as"
 
 
-class WeibullSpec(Strict):
-    scale: Positive | None = None
-    median: Positive | None = None
-    shape: Positive
+class _CurveSpecBase(RootModel[Any]):
+    """A curve as written in a scenario, read by the one curve grammar
+    (:mod:`trialsim.curves.grammar`) and kept in full written form (every number
+    a float, a table file's points inline next to its name), so that the
+    scenario as loaded replays alone. ``build()`` gives the Curve."""
 
-    @model_validator(mode="after")
-    def _one_form(self):
-        if (self.scale is None) == (self.median is None):
-            raise FieldProblem((), "give exactly one of scale or median (with shape)")
-        return self
-
-    def build(self):
-        from trialsim import curves
-
-        if self.scale is not None:
-            return curves.Weibull(scale=self.scale, shape=self.shape)
-        return curves.Weibull.from_median(self.median, self.shape)
-
-
-class LogNormalSpec(Strict):
-    """log T ~ Normal(mu, sigma): give mu or the median (= exp(mu))."""
-
-    mu: float | None = None
-    median: Positive | None = None
-    sigma: Positive
-
-    @model_validator(mode="after")
-    def _one_form(self):
-        if (self.mu is None) == (self.median is None):
-            raise FieldProblem((), "give exactly one of mu or median (with sigma)")
-        return self
-
-    def build(self):
-        from trialsim import curves
-
-        if self.mu is not None:
-            return curves.LogNormal(mu=self.mu, sigma=self.sigma)
-        return curves.LogNormal.from_median(self.median, self.sigma)
-
-
-class LogLogisticSpec(Strict):
-    """S(t) = 1 / (1 + (t/alpha)^beta): alpha is the median (``median`` is a synonym)."""
-
-    alpha: Positive | None = None
-    median: Positive | None = None
-    beta: Positive
-
-    @model_validator(mode="after")
-    def _one_form(self):
-        if (self.alpha is None) == (self.median is None):
-            raise FieldProblem((), "give exactly one of alpha or median (with beta)")
-        return self
-
-    def build(self):
-        from trialsim import curves
-
-        return curves.LogLogistic(alpha=self.alpha if self.alpha is not None else self.median, beta=self.beta)
-
-
-class PiecewiseSpec(Strict):
-    breaks: list[Positive]
-    rates: list[NonNegative]
-
-    @model_validator(mode="after")
-    def _shapes(self):
-        if any(b2 <= b1 for b1, b2 in zip(self.breaks, self.breaks[1:])):
-            raise FieldProblem(("breaks",), "breaks must be strictly increasing")
-        if len(self.rates) != len(self.breaks) + 1:
-            raise FieldProblem(
-                ("rates",),
-                f"needs one rate more than breaks: {len(self.breaks)} breaks, "
-                f"so {len(self.breaks) + 1} rates, got {len(self.rates)}",
-            )
-        return self
-
-    def build(self):
-        from trialsim import curves
-
-        return curves.PiecewiseExponential(breaks=list(self.breaks), rates=list(self.rates))
-
-
-class TableSpec(Strict):
-    """A survival table. ``file`` is read when the scenario is loaded and kept
-    inline (``times``/``survival``), so the scenario as loaded replays alone."""
-
-    file: str | None = None
-    times: list[NonNegative] | None = None
-    survival: list[Probability] | None = None
-
-    @model_validator(mode="after")
-    def _load(self, info: ValidationInfo):
-        if self.times is not None or self.survival is not None:
-            if self.times is None or self.survival is None or len(self.times) != len(self.survival):
-                raise FieldProblem((), "an inline table needs times and survival of equal length")
-            return self
-        if self.file is None:
-            raise FieldProblem((), "give file: PATH (a CSV with columns time, survival)")
-        from trialsim import curves
-
-        base = Path((info.context or {}).get("base_dir", "."))
-        path = Path(self.file)
-        if not path.is_absolute():
-            path = base / path
-        if not path.exists():
-            raise FieldProblem(("file",), f"curve file not found: {path}")
-        try:
-            table = curves.read_table_csv(path)
-        except ValueError as exc:  # CurveDataError names file and row
-            raise FieldProblem(("file",), str(exc)) from None
-        return self.model_copy(update={"times": list(map(float, table.table_times)),
-                                       "survival": list(map(float, table.table_survival))})
-
-    def build(self):
-        from trialsim import curves
-
-        return curves.TableCurve(times=self.times, survival=self.survival)
-
-
-class CureSpec(Strict):
-    fraction: Annotated[float, Field(ge=0.0, lt=1.0)]
-    curve: "CurveSpec"
-
-    def build(self):
-        from trialsim import curves
-
-        return curves.CureMixture(fraction=self.fraction, curve=self.curve.build())
-
-
-class ProportionalSpec(Strict):
-    hazard_ratio: Positive
-    curve: "CurveSpec"
-
-    def build(self):
-        from trialsim import curves
-
-        return curves.Proportional(hazard_ratio=self.hazard_ratio, curve=self.curve.build())
-
-
-_CURVE_KINDS = ("exponential", "weibull", "lognormal", "loglogistic", "piecewise_exponential", "cure",
-                "proportional", "table", "reference")
-
-
-class CurveSpec(Strict):
-    """One mapping with one key: the curve's kind."""
-
-    exponential: ExponentialSpec | None = None
-    weibull: WeibullSpec | None = None
-    lognormal: LogNormalSpec | None = None
-    loglogistic: LogLogisticSpec | None = None
-    piecewise_exponential: PiecewiseSpec | None = None
-    cure: CureSpec | None = None
-    proportional: ProportionalSpec | None = None
-    table: TableSpec | None = None
-    reference: str | None = None
+    model_config = ConfigDict(frozen=True)
+    _role: ClassVar[str] = grammar.CURVE
 
     @model_validator(mode="before")
     @classmethod
-    def _shape(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise FieldProblem((), f"a curve is a mapping with one key ({', '.join(_CURVE_KINDS)}), got {data!r}")
-        if len(data) != 1:
-            raise FieldProblem((), f"a curve has exactly one key (its kind), got {sorted(map(str, data)) or 'none'}")
-        return data
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, _CurveSpecBase):
+            data = data.root
+        base = Path((info.context or {}).get("base_dir", "."))
+        try:
+            written, _ = grammar.read(data, role=cls._role, base_dir=base, record=True)
+        except grammar.SpecProblem as problem:
+            raise FieldProblem(problem.field_path, problem.detail) from None
+        return written
 
-    @field_validator("reference")
     @classmethod
-    def _known_reference(cls, name):
-        if name is not None:
-            from trialsim import curves
-
-            if name not in curves.REFERENCES:
-                raise ValueError(
-                    f"unknown reference curve '{name}'{_suggest(name, curves.REFERENCES)}; "
-                    "`trialsim curves list` lists them"
-                )
-        return name
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        # the curves inside cure/proportional are this schema again: json_schema() makes that a $ref
+        return grammar.json_schema(cls._role, {_SAME_AS: cls.__name__})
 
     @property
     def kind(self) -> str:
-        return next(k for k in _CURVE_KINDS if getattr(self, k) is not None)
+        return next(iter(self.root)) if isinstance(self.root, dict) else "fixed"
 
-    def build(self):
-        from trialsim import curves
-
-        if self.reference is not None:
-            return curves.reference(self.reference)
-        return getattr(self, self.kind).build()
+    def build(self) -> curves.Curve:
+        return grammar.read(self.root, role=self._role, record=True)[1]
 
 
-CureSpec.model_rebuild()
-ProportionalSpec.model_rebuild()
+class CurveSpec(_CurveSpecBase):
+    """A survival curve: one mapping with one key, the curve's kind."""
+
+    _role: ClassVar[str] = grammar.CURVE
 
 
-class DistributionSpec(CurveSpec):
+class DistributionSpec(_CurveSpecBase):
     """A distribution of a time that is not a survival curve (lead time,
     turnaround, time since diagnosis): a curve, a uniform, or a fixed number."""
 
-    uniform: list[NonNegative] | None = None
-    fixed: NonNegative | None = None
-
-    @field_validator("uniform")
-    @classmethod
-    def _uniform(cls, v):
-        if v is not None and (len(v) != 2 or not v[0] < v[1]):
-            raise ValueError(f"uniform takes [low, high] with low < high, got {v}")
-        return v
+    _role: ClassVar[str] = grammar.DISTRIBUTION
 
     @property
-    def kind(self) -> str:
-        if self.uniform is not None:
-            return "uniform"
-        if self.fixed is not None:
-            return "fixed"
-        return super().kind
+    def fixed(self) -> float | None:
+        return self.root["fixed"] if self.kind == "fixed" else None
 
-    def build(self):
-        from trialsim import curves
-
-        if self.uniform is not None:
-            return curves.Uniform(low=self.uniform[0], high=self.uniform[1])
-        if self.fixed is not None:
-            return curves.Fixed(value=self.fixed)
-        return super().build()
+    @property
+    def uniform(self) -> list[float] | None:
+        return self.root["uniform"] if self.kind == "uniform" else None
 
     def lower_bound(self) -> float:
         if self.uniform is not None:
@@ -362,20 +173,7 @@ class DistributionSpec(CurveSpec):
         return 0.0
 
 
-def _number_to_fixed(v: Any) -> Any:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)):
-        return {"fixed": v}
-    return v
-
-
-Distribution = Annotated[
-    DistributionSpec,
-    BeforeValidator(_number_to_fixed),
-    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "object"}],
-                    "description": "a number (fixed), {uniform: [a, b]}, or a curve"}),
-]
+Distribution = DistributionSpec
 
 
 def dump_distribution(d: DistributionSpec) -> Any:
@@ -460,7 +258,7 @@ class MrdSpec(MrdOverride):
 class StratumSpec(Strict):
     name: str
     share: Probability
-    time_since_diagnosis: Distribution = Field(default_factory=lambda: DistributionSpec(fixed=0.0))
+    time_since_diagnosis: Distribution = Field(default_factory=lambda: DistributionSpec({"fixed": 0.0}))
     recurrence: CurveSpec
     mrd: MrdOverride | None = None
 
@@ -486,7 +284,7 @@ class TestSpec(Strict):
     sensitivity: Probability
     specificity: Probability
     failure: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    turnaround: Distribution = Field(default_factory=lambda: DistributionSpec(fixed=0.0))
+    turnaround: Distribution = Field(default_factory=lambda: DistributionSpec({"fixed": 0.0}))
     cost: NonNegative | None = None
 
 
@@ -862,8 +660,19 @@ def load_scenario(source: str | os.PathLike | Mapping[str, Any], *, base_dir: st
                               lines=lines)
 
 
+def _refs_for_inner_curves(node: Any) -> Any:
+    """The curves inside cure/proportional as $refs to their schema (see _CurveSpecBase)."""
+    if isinstance(node, dict):
+        if _SAME_AS in node:
+            return {"$ref": f"#/$defs/{node[_SAME_AS]}"}
+        return {k: _refs_for_inner_curves(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_refs_for_inner_curves(v) for v in node]
+    return node
+
+
 def json_schema() -> dict:
-    schema = Scenario.model_json_schema()
+    schema = _refs_for_inner_curves(Scenario.model_json_schema())
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "trialsim scenario, format 1"
     return schema

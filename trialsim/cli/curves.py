@@ -38,7 +38,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "the user's input is wrong": reported in one line, status 2."""
     # deferred: the curve modules import scipy (0.3 s); --help and the other commands never need it
     from trialsim.curves import CurveDataError, CurveSpecError, UnknownReferenceError
-    from trialsim.fitting import FitError
+    from trialsim.curves import FitError
 
     return (CurveDataError, CurveSpecError, UnknownReferenceError, FitError, ScenarioError)
 
@@ -84,7 +84,7 @@ def curves_fit(
 ):
     """Fit Kaplan-Meier, exponential, Weibull, log-normal, log-logistic and piecewise-exponential models."""
     # deferred: fitting imports scipy and lifelines; --help and the other commands never need them
-    from trialsim.fitting import FitError, fit
+    from trialsim.curves import FitError, fit
 
     if out is not None:
         _check_out(out, (".yaml", ".yml"))
@@ -128,7 +128,7 @@ def curves_plot(
 ):
     """Draw curves: a curve file, a reference curve, or a scenario's strata with their MRD components."""
     # deferred: plotting imports matplotlib and scipy; --help and the other commands never need them
-    from trialsim.fitting import plot
+    from trialsim.population_plot import plot
 
     _check_out(out, (".png", ".svg"))
     if months is not None and not months > 0:

@@ -1,10 +1,10 @@
-"""Fitting survival curves to data (lifelines) and drawing them (matplotlib).
+"""Fitting survival curves to data (lifelines).
 
 ``fit(data)`` fits Kaplan-Meier, exponential, Weibull, log-normal,
 log-logistic and piecewise-exponential models with lifelines' fitters and
 returns a :class:`FitReport`: a comparison table, the model with the lowest
-AIC, and the chosen curve written as YAML a scenario can use. ``plot(...)``
-draws curves, reference curves or a scenario's strata, with data on top.
+AIC, and the chosen curve written as YAML a scenario can use. Drawing the
+fits is :func:`trialsim.curves.plots.plot`.
 
 Data come in two shapes (a CSV file, a pandas DataFrame or a mapping of
 columns):
@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import math
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
-from trialsim import curves as _curves
+import trialsim  # for its version, in the header of a written curve
 from trialsim.atomic import write_atomic
-from trialsim.curves import Curve, CurveDataError, CurveSpecError
+from trialsim.curves import grammar
+from trialsim.curves.kinds import Curve, PiecewiseExponential, piecewise_approximation
+from trialsim.curves.tables import CurveDataError
 
 __all__ = [
     "MODELS",
@@ -51,7 +53,6 @@ __all__ = [
     "reconstruct_patient_data",
     "default_breakpoints",
     "fit",
-    "plot",
 ]
 
 MODELS = ("kaplan_meier", "exponential", "weibull", "lognormal", "loglogistic", "piecewise_exponential")
@@ -198,7 +199,7 @@ def _read_csv(path: Path) -> _Table:
 
 
 def _table_from_frame(data: Any, source: str) -> _Table:
-    import pandas as pd
+    import pandas as pd  # deferred: pandas costs 0.3 s of start-up
 
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(dict(data))
     header = [str(c).strip().lower() for c in frame.columns]
@@ -502,7 +503,7 @@ def default_breakpoints(durations: np.ndarray, events: np.ndarray, weights: np.n
 
 
 def _lifelines_fitter(name: str, breakpoints: Sequence[float]):
-    import lifelines
+    import lifelines  # deferred: lifelines costs seconds of start-up
 
     return {
         "kaplan_meier": lifelines.KaplanMeierFitter,
@@ -541,7 +542,7 @@ def _parameters(name: str, fitter: Any, nominal: bool) -> dict[str, tuple[float,
 
 
 def _fit_one(name: str, data: SurvivalData, breakpoints: Sequence[float]) -> ModelFit:
-    from lifelines import exceptions as lx
+    from lifelines import exceptions as lx  # deferred: lifelines costs seconds of start-up
 
     fitter = _lifelines_fitter(name, breakpoints)
     with warnings.catch_warnings(record=True) as caught:
@@ -607,7 +608,7 @@ class FitReport:
 
     def to_frame(self):
         """One row per fitted model: model, parameters, log_likelihood, aic, delta_aic, n, events."""
-        import pandas as pd
+        import pandas as pd  # deferred: pandas costs 0.3 s of start-up
 
         best = self.best.aic if any(f.name != "kaplan_meier" for f in self.fits.values()) else math.nan
         return pd.DataFrame([
@@ -659,10 +660,6 @@ class FitReport:
         native form and the approximation's largest survival error in the
         header. A Kaplan-Meier curve is written as an inline table.
         """
-        import yaml
-
-        import trialsim
-
         chosen = self.best if model is None else self[model]
         spec = chosen.curve.to_spec()
         header = [f"{chosen.label} curve fitted by trialsim {trialsim.__version__} "
@@ -680,9 +677,9 @@ class FitReport:
             header.append(f"parameters: {chosen.parameter_text()}" + (f"; {chosen.note}" if chosen.note else ""))
         if not _scenario_accepts(spec):
             h = horizon or 60.0 * math.ceil(max(120.0, 3.0 * float(self.data.durations.max())) / 60.0)
-            approx = _curves.piecewise_approximation(chosen.curve, horizon=h)
+            approx = piecewise_approximation(chosen.curve, horizon=h)
             # rounded for a readable file; the error below is that of the rounded curve
-            approx = _curves.PiecewiseExponential(breaks=np.round(approx.breaks, 6),
+            approx = PiecewiseExponential(breaks=np.round(approx.breaks, 6),
                                                   rates=[float(f"{r:.8g}") for r in approx.rates])
             grid = np.linspace(0.0, h, 4001)
             err = float(np.max(np.abs(approx.survival(grid) - chosen.curve.survival(grid))))
@@ -702,20 +699,14 @@ class FitReport:
 
 
 def _lifelines_version() -> str:
-    import lifelines
+    import lifelines  # deferred: lifelines costs seconds of start-up
 
     return lifelines.__version__
 
 
 def _scenario_accepts(spec: Any) -> bool:
-    """Does the scenario loader of this installation read this curve mapping?"""
-    try:
-        from trialsim.scenario import CurveSpec
-
-        CurveSpec.model_validate(spec)
-        return True
-    except Exception:  # noqa: BLE001 - any refusal means "write something it reads"
-        return False
+    """Does a scenario read this curve mapping? Scenarios read curves through the one grammar."""
+    return grammar.accepts(spec, role=grammar.CURVE)
 
 
 def fit(data: Any, *, models: Sequence[str] = MODELS, time_unit: str = "months",
@@ -768,234 +759,3 @@ def fit(data: Any, *, models: Sequence[str] = MODELS, time_unit: str = "months",
     return FitReport(sd, fits, failed, breaks)
 
 
-# --------------------------------------------------------------------------
-# Plots
-# --------------------------------------------------------------------------
-
-_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-           "#7f7f7f", "#bcbd22"]
-
-
-def _figure(panels: int):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7.5 * panels if panels > 1 else 8.0, 5.2), layout="constrained")
-    axes = [fig.add_subplot(1, panels, i + 1) for i in range(panels)]
-    for ax in axes:
-        ax.grid(True, color="#dddddd", linewidth=0.8)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    return fig, axes
-
-
-def _default_horizon(curves_: Sequence[Curve], data: SurvivalData | None) -> float:
-    if data is not None:
-        return 1.1 * float(data.durations.max())
-    h = 0.0
-    for c in curves_:
-        q = float(c.quantile(0.95)) if c.cured_fraction < 0.05 else math.inf
-        h = max(h, min(q, 240.0) if math.isfinite(q) else 240.0)
-    return max(h, 12.0)
-
-
-def _plot_data(ax, data: SurvivalData) -> None:
-    if data.kind == "digitised":
-        ax.plot(data.curve_times, data.curve_survival, "o", ms=3.5, color="black", alpha=0.7,
-                label=f"data: digitised curve ({Path(data.source).name})")
-        return
-    from lifelines import KaplanMeierFitter
-
-    with warnings.catch_warnings():  # lifelines warns about non-integer weights; ours are counts
-        warnings.simplefilter("ignore")
-        km = KaplanMeierFitter().fit(data.durations, data.events, weights=data.weights)
-    sf = km.survival_function_
-    ax.step(sf.index.to_numpy(), sf.iloc[:, 0].to_numpy(), where="post", color="black", linewidth=1.6,
-            label=f"data: Kaplan-Meier ({Path(data.source).name}, n = {_fmt_count(data.n)})")
-    cens = data.durations[~data.events]
-    if 0 < cens.size <= 400:
-        ax.plot(cens, km.survival_function_at_times(cens).to_numpy(), "|", color="black", ms=6, alpha=0.6)
-
-
-def _finish(ax, *, title: str, xlabel: str = "months from entry", ylabel: str = "survival (no recurrence)",
-            horizon: float, ylim: tuple[float, float] | None = None) -> None:
-    ax.set_xlim(0, horizon)
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.set_xlabel(xlabel, fontsize=11)
-    ax.set_ylabel(ylabel, fontsize=11)
-    import textwrap
-
-    ax.set_title("\n".join(textwrap.wrap(title, 62 if ax.figure.get_figwidth() > 10 else 72)),
-                 fontsize=12, loc="left")
-    ax.legend(fontsize=9, frameon=False, loc="best")
-
-
-def _survival_ylim(values: list[np.ndarray]) -> tuple[float, float]:
-    low = min(float(np.nanmin(v)) for v in values)
-    return (0.0, 1.02) if low < 0.5 else (max(0.0, low - 0.05 * (1 - low) - 0.02), 1.005)
-
-
-def _plot_curves(items: list[tuple[str, Curve]], *, data: SurvivalData | None, months: float | None,
-                 title: str | None, xlabel: str):
-    fig, (ax,) = _figure(1)
-    horizon = months or _default_horizon([c for _, c in items], data)
-    t = np.linspace(0.0, horizon, 600)
-    ys = []
-    for i, (label, c) in enumerate(items):
-        y = np.asarray(c.survival(t))
-        ys.append(y)
-        ax.plot(t, y, color=_COLORS[i % len(_COLORS)], linewidth=2.0, label=label)
-    if data is not None:
-        _plot_data(ax, data)
-        ys.append(np.asarray(data.curve_survival if data.kind == "digitised" else [0.0]))
-    _finish(ax, title=title or "survival curves", xlabel=xlabel, ylabel="survival", horizon=horizon,
-            ylim=_survival_ylim(ys))
-    return fig
-
-
-def _plot_scenario(scenario: Any, *, months: float | None, title: str | None):
-    from trialsim.cohort import PopulationModel
-
-    pop = PopulationModel.from_scenario(scenario)
-    lead = [s for s in pop.strata if s.mrd is not None and s.mrd.kind == "lead_time"]
-    fig, axes = _figure(2 if lead else 1)
-    horizon = months or 120.0
-    t = np.linspace(0.0, horizon, 241)
-    ax = axes[0]
-    ys = []
-    for i, st in enumerate(pop.strata):
-        color = _COLORS[i % len(_COLORS)]
-        tsd = _curves._distribution_nodes(st.tsd, 64)
-        lam0 = np.asarray(st.recurrence.cumhaz(tsd))
-        marginal = np.exp(lam0[:, None] - np.asarray(st.recurrence.cumhaz(tsd[:, None] + t))).mean(axis=0)
-        ys.append(marginal)
-        ax.plot(t, marginal, color=color, linewidth=2.2, label=f"{st.name}")
-        if st.mrd is not None and st.mrd.kind == "prevalence":
-            pos = np.zeros_like(t)
-            neg = np.zeros_like(t)
-            for s in tsd:
-                cp, cn = _curves.mrd_components(st.recurrence, prevalence=st.mrd.prevalence,
-                                                hazard_ratio=st.mrd.hazard_ratio, time_since_diagnosis=float(s))
-                pos += np.asarray(cp.survival(t))
-                neg += np.asarray(cn.survival(t))
-            pos /= tsd.size
-            neg /= tsd.size
-            ys += [pos, neg]
-            ax.plot(t, pos, color=color, linewidth=1.6, linestyle="--",
-                    label=f"{st.name}: MRD-positive at entry ({st.mrd.prevalence:.0%}, HR {st.mrd.hazard_ratio:g})")
-            ax.plot(t, neg, color=color, linewidth=1.6, linestyle=":", label=f"{st.name}: MRD-negative at entry")
-    if pop.death is not None:
-        ax.plot(t, np.asarray(pop.death.survival(t)), color="#555555", linewidth=1.4, linestyle="-.",
-                label="other-cause death (survival)")
-    changing = any(s.mrd is not None and s.mrd.kind == "prevalence" and (s.mrd.onset_rate or s.mrd.clearance_rate)
-                   for s in pop.strata)
-    extra = "; MRD components by status at entry, calibrated; onset and clearance not applied" if changing else ""
-    _finish(ax, title=title or f"{scenario.name}: distant recurrence from entry{extra}",
-            ylabel="recurrence-free (share)", horizon=horizon, ylim=_survival_ylim(ys))
-    if lead:
-        ax2 = axes[1]
-        for i, st in enumerate(pop.strata):
-            if st.mrd is None or st.mrd.kind != "lead_time":
-                continue
-            prev = _curves.detectable_mrd_prevalence(st.recurrence, st.mrd.lead_time, t,
-                                                     dormant_share=st.mrd.dormant_share,
-                                                     time_since_diagnosis=st.tsd, nodes=500)
-            ax2.plot(t, 100.0 * np.asarray(prev), color=_COLORS[i % len(_COLORS)], linewidth=2.0, label=st.name)
-        ax2.set_ylim(bottom=0)
-        _finish(ax2, title="detectable MRD (lead_time model, no competing death)",
-                ylabel="survivors with detectable MRD (%)", horizon=horizon)
-    return fig
-
-
-def _load_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CurveSpecError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CurveSpecError(f"{path}: cannot read ({exc})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise CurveSpecError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-
-
-def _resolve(what: Any) -> tuple[str, Any]:
-    """('curves', [(label, curve)]) or ('scenario', Scenario) for anything plot() takes."""
-    if isinstance(what, Curve):
-        return "curves", [(what.describe(), what)]
-    if isinstance(what, FitReport):
-        return "report", what
-    if isinstance(what, Mapping) and what and all(isinstance(v, Curve) for v in what.values()):
-        return "curves", list(what.items())
-    if type(what).__name__ == "Scenario":
-        return "scenario", what
-    if isinstance(what, (str, Path)):
-        text = str(what)
-        path = Path(text)
-        if path.is_file():
-            doc = _load_yaml(path)
-            if isinstance(doc, Mapping) and "population" in doc:
-                from trialsim.scenario import load_scenario
-
-                return "scenario", load_scenario(path)
-            try:
-                curve = _curves.from_spec(doc, base_dir=path.parent)
-            except CurveSpecError as exc:
-                raise CurveSpecError(f"{path}: {exc}") from None
-            return "curves", [(f"{path.name}: {curve.describe()}", curve)]
-        if text in _curves.REFERENCES:
-            return "curves", [(text, _curves.reference(text))]
-        if path.suffix.lower() in (".yaml", ".yml", ".csv", ".json"):
-            raise CurveSpecError(f"{text}: file not found")
-        _curves.reference(text)  # not a file: a reference name, or UnknownReferenceError with suggestions
-    raise TypeError(f"plot: cannot draw a {type(what).__name__}")
-
-
-def plot(what: Any, *, out: str | Path | None = None, data: Any = None, months: float | None = None,
-         title: str | None = None, time_unit: str = "months"):
-    """Draw curves, with data when given; return the matplotlib Figure (and write ``out``).
-
-    ``what``: a Curve, a mapping {label: Curve}, a reference name
-    (``"pan2017/T1N0"``), a curve YAML file (as written by ``trialsim curves
-    fit``), a scenario file or :class:`~trialsim.scenario.Scenario`, or a
-    :class:`FitReport` (its fitted models over its data). For a scenario: each
-    stratum's recurrence curve from entry (averaged over its time since
-    diagnosis), the calibrated MRD-positive and MRD-negative components of
-    ``prevalence`` strata, and for ``lead_time`` strata a second panel with
-    the share of survivors with detectable MRD
-    (:func:`trialsim.curves.detectable_mrd_prevalence`).
-
-    ``data`` (a CSV path, data frame or :class:`SurvivalData`) is overlaid:
-    its Kaplan-Meier curve, or the digitised points. ``months`` sets the time
-    axis. ``out`` (.png or .svg) is written atomically. No display is used:
-    the figure is drawn with matplotlib's Agg (PNG) or SVG backend and pyplot
-    is never imported.
-    """
-    if out is not None and Path(out).suffix.lower() not in (".png", ".svg"):
-        raise ValueError(f"--out {out}: the file must end in .png or .svg")
-    sd = None
-    if data is not None:
-        sd = data if isinstance(data, SurvivalData) else read_survival_data(data, time_unit=time_unit)
-    kind, obj = _resolve(what)
-    if kind == "scenario":
-        fig = _plot_scenario(obj, months=months, title=title)
-    elif kind == "report":
-        items = [(f"{f.label}" + (f" (AIC {f.aic:.1f})" if f.name != "kaplan_meier" else ""), f.curve)
-                 for f in obj.fits.values() if f.name != "kaplan_meier"]
-        fig = _plot_curves(items, data=sd or obj.data, months=months,
-                           title=title or f"models fitted to {Path(obj.data.source).name}", xlabel="months")
-    else:
-        xlabel = "months" + (" (from diagnosis for recurrence curves)" if any(
-            n.startswith(("pan2017/", "cts5/", "braun2005/")) for n, _ in obj) else "")
-        fig = _plot_curves(obj, data=sd, months=months, title=title, xlabel=xlabel)
-    if out is not None:
-        import io
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format=Path(out).suffix.lower()[1:], dpi=150)
-        write_atomic(out, buf.getvalue())
-    return fig

@@ -1,66 +1,19 @@
-"""Tests of trialsim.fitting: reading data, reconstructing digitised curves, fits, reports, plots.
-
-Tiers (DESIGN.md): ``test_unit_*`` exact expectations; ``test_theory_*`` fits
-against the known truth of simulated data, within 4 standard errors (lifelines'
-own, from the observed information); ``test_peer_*`` equality with lifelines
-fitted directly on the same data.
-"""
+"""Unit tier of trialsim.curves.fitting: reading data, reconstructing digitised curves, fit reports."""
 
 from __future__ import annotations
 
 import os
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from trialsim import curves, fitting
-from trialsim.curves import (
-    CurveDataError,
-    Exponential,
-    LogLogistic,
-    LogNormal,
-    PiecewiseExponential,
-    TableCurve,
-    Weibull,
-    from_spec,
-)
-from trialsim.fitting import (
-    FitError,
-    FitReport,
-    fit,
-    read_survival_data,
-    reconstruct_patient_data,
-)
-
-DATA = Path(__file__).resolve().parent / "data"
-PATIENTS = DATA / "patients_weibull.csv"
-DIGITISED = DATA / "km_digitised.csv"
-N_SE = 4.0
-
-
-def simulate(truth, n, seed, *, follow_up=None):
-    """Patient data from ``truth``, censored by Uniform(0, follow_up) (default: about the 90th centile)."""
-    rng = np.random.default_rng(seed)
-    t = truth.sample(rng, n)
-    c = rng.uniform(0.0, follow_up or 2.0 * float(truth.quantile(0.9)), n)
-    return pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
-
-
-def km_steps(durations, events, weights=None):
-    from lifelines import KaplanMeierFitter
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return KaplanMeierFitter().fit(durations, events, weights=weights)
-
-
-# ---------------------------------------------------------------------------
-# unit: reading data
-# ---------------------------------------------------------------------------
+from tests.curves_common import PATIENTS, DIGITISED, simulate, km_steps, report
+from trialsim import curves
+from trialsim.curves import CurveDataError, Exponential, TableCurve, from_spec
+from trialsim.curves import fitting
+from trialsim.curves.fitting import FitError, fit, read_survival_data, reconstruct_patient_data
 
 
 def test_unit_read_patient_data():
@@ -131,11 +84,6 @@ def test_unit_missing_file_and_too_few_events(tmp_path):
         fit(few)
 
 
-# ---------------------------------------------------------------------------
-# unit: reconstruction of digitised curves
-# ---------------------------------------------------------------------------
-
-
 def test_unit_reconstruction_reproduces_the_curve_and_the_numbers_at_risk():
     table = pd.read_csv(DIGITISED, comment="#")
     sd = read_survival_data(DIGITISED)
@@ -184,16 +132,6 @@ def test_unit_default_breakpoints():
     assert fitting.default_breakpoints(d, e, w) == [25.0, 50.0, 75.0]  # 4 pieces, quartiles
     assert fitting.default_breakpoints(d[:40], e[:40], w[:40]) == [20.0]  # 2 pieces
     assert fitting.default_breakpoints(d[:20], e[:20], w[:20]) == []  # too few events for 2 pieces
-
-
-# ---------------------------------------------------------------------------
-# unit: the report
-# ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def report() -> FitReport:
-    return fit(PATIENTS)
 
 
 def test_unit_report_table_and_best(report):
@@ -292,127 +230,6 @@ def test_unit_time_unit_days_gives_months():
 
 
 def test_unit_library_entry_points():
-    assert curves.fit is not fitting.fit and curves.fit(PATIENTS, models=("exponential",))["exponential"]
+    # the package re-exports the one fit (no wrapper: fitting defers lifelines itself)
+    assert curves.fit is fitting.fit and curves.fit(PATIENTS, models=("exponential",))["exponential"]
     assert "fit" in curves.__all__ and "plot" in curves.__all__
-
-
-# ---------------------------------------------------------------------------
-# theory: fits recover the parameters of large simulated samples
-# ---------------------------------------------------------------------------
-
-TRUTHS = {
-    "exponential": (Exponential(rate=0.02), {"rate": 0.02}),
-    "weibull": (Weibull(scale=30.0, shape=1.4), {"scale": 30.0, "shape": 1.4}),
-    "lognormal": (LogNormal(mu=3.0, sigma=0.8), {"mu": 3.0, "sigma": 0.8}),
-    "loglogistic": (LogLogistic(alpha=25.0, beta=2.5), {"alpha": 25.0, "beta": 2.5}),
-    "piecewise_exponential": (PiecewiseExponential(breaks=[12, 36], rates=[0.01, 0.03, 0.015]),
-                              {"rate0": 0.01, "rate1": 0.03, "rate2": 0.015}),
-}
-
-
-@pytest.mark.parametrize("model", sorted(TRUTHS))
-def test_theory_fit_recovers_known_parameters_within_4_se(model):
-    """n = 4000 with about 30-50% censoring; every parameter within 4 of lifelines' standard errors.
-
-    Each standard error is itself checked against the parameter's scale (relative SE
-    below 10%), so the band is narrow enough to mean something.
-    """
-    truth, params = TRUTHS[model]
-    df = simulate(truth, 4000, seed=sum(map(ord, model)))  # a fixed seed per model
-    r = fit(df, models=(model,), breakpoints=[12, 36] if model == "piecewise_exponential" else None)
-    got = r[model].parameters
-    assert set(got) == set(params)
-    for name, true in params.items():
-        est, se = got[name]
-        assert 0 < se < 0.1 * abs(true)
-        assert abs(est - true) <= N_SE * se, (name, est, true, se)
-
-
-def test_theory_digitised_reconstruction_is_close_to_the_patient_level_fit():
-    """Fitting the reconstructed pseudo-patients of km_digitised.csv (a Kaplan-Meier curve with
-    numbers at risk every 12 months) gives the Weibull fit of the original patients
-    (patients_weibull.csv) to within half a standard error: the reconstruction loses less
-    than the sampling error. (A check at the fixture's fixed data, not a theorem.)"""
-    ipd = fit(PATIENTS, models=("weibull",))["weibull"]
-    rec = fit(DIGITISED, models=("weibull",))["weibull"]
-    for name in ("scale", "shape"):
-        est, _ = rec.parameters[name]
-        true, se = ipd.parameters[name]
-        assert abs(est - true) <= 0.5 * se, (name, est, true, se)
-
-
-# ---------------------------------------------------------------------------
-# peer: lifelines fitted directly on the same data
-# ---------------------------------------------------------------------------
-
-
-def test_peer_fits_equal_lifelines_on_the_waltons_data():
-    """lifelines' own fitters on its bundled 'waltons' data set, compared with trialsim.fitting.fit.
-
-    Peer code (the reference values are computed here, from lifelines itself):
-        from lifelines.datasets import load_waltons
-        df = load_waltons(); T, E = df["T"], df["E"]
-        WeibullFitter().fit(T, E)  # etc., and KaplanMeierFitter().fit(T, E)
-    """
-    import lifelines
-    from lifelines.datasets import load_waltons
-
-    df = load_waltons()
-    r = fit(pd.DataFrame({"time": df["T"], "event": df["E"]}), breakpoints=[30, 50], source="waltons")
-    grid = np.array([5.0, 20.0, 40.0, 60.0, 75.0])
-    peers = {"exponential": lifelines.ExponentialFitter(), "weibull": lifelines.WeibullFitter(),
-             "lognormal": lifelines.LogNormalFitter(), "loglogistic": lifelines.LogLogisticFitter(),
-             "piecewise_exponential": lifelines.PiecewiseExponentialFitter(breakpoints=[30, 50])}
-    for name, peer in peers.items():
-        peer.fit(df["T"], df["E"])
-        ours = r[name]
-        np.testing.assert_allclose(ours.curve.survival(grid), peer.survival_function_at_times(grid), rtol=1e-10)
-        assert ours.log_likelihood == pytest.approx(peer.log_likelihood_, rel=1e-12)
-        assert ours.aic == pytest.approx(peer.AIC_, rel=1e-12)
-    km = lifelines.KaplanMeierFitter().fit(df["T"], df["E"])
-    times = km.event_table.index[km.event_table["observed"] > 0].to_numpy()
-    np.testing.assert_allclose(r["kaplan_meier"].curve.survival(times), km.survival_function_at_times(times),
-                               rtol=1e-12, atol=1e-9)
-    se = peers["weibull"].summary["se(coef)"]
-    assert r["weibull"].parameters["scale"] == pytest.approx((peers["weibull"].lambda_, se["lambda_"]), rel=1e-10)
-
-
-def test_peer_weighted_pseudo_patients_equal_expanded_rows():
-    """lifelines treats integer weights as repeated rows: the reconstruction's weights are counts."""
-    import lifelines
-
-    d, e, w, _ = reconstruct_patient_data([0, 6, 12, 24], [1, 0.9, 0.75, 0.6], n=40)
-    # with n = 40 every count is whole: 4, 6, 8 events and 24 censored at the end
-    np.testing.assert_allclose(w, np.round(w), atol=1e-9)
-    k = np.round(w).astype(int)
-    a = lifelines.WeibullFitter().fit(d, e, weights=w)
-    b = lifelines.WeibullFitter().fit(np.repeat(d, k), np.repeat(e, k))
-    # the same likelihood (to rounding), so the same optimum (to the optimiser's tolerance)
-    assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-9)
-    assert a.lambda_ == pytest.approx(b.lambda_, rel=1e-5) and a.rho_ == pytest.approx(b.rho_, rel=1e-5)
-
-
-# ---------------------------------------------------------------------------
-# plots (library)
-# ---------------------------------------------------------------------------
-
-
-def test_unit_plot_returns_a_figure_and_writes_files(report, tmp_path):
-    fig = fitting.plot(report)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any("Weibull" in s for s in labels) and any("Kaplan-Meier" in s for s in labels)
-    assert ax.get_xlabel().startswith("months") and "survival" in ax.get_ylabel()
-    png, svg = tmp_path / "fit.png", tmp_path / "ref.svg"
-    curves.plot(report, out=png)
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    curves.plot({"T1N0": curves.reference("pan2017/T1N0"), "T2N4-9": curves.reference("pan2017/T2N4-9")},
-                out=svg, months=240)
-    assert b"<svg" in svg.read_bytes()[:500]
-    with pytest.raises(ValueError, match="must end in .png or .svg"):
-        fitting.plot(report, out=tmp_path / "x.pdf")
-    with pytest.raises(curves.UnknownReferenceError, match="did you mean"):
-        fitting.plot("pan2017/T9N9")
-    with pytest.raises(curves.CurveSpecError, match="missing.yaml: file not found"):
-        fitting.plot(str(tmp_path / "missing.yaml"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.png", "ref.svg"]
