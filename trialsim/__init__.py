@@ -24,9 +24,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
-
-from trialsim.scenario import FORMAT_VERSION, Scenario, ScenarioError, load_scenario  # noqa: E402 - after __version__, which modules read
+from trialsim.scenario import FORMAT_VERSION, Scenario, ScenarioError, load_scenario
+from trialsim.version import __version__  # noqa: F401 - trialsim.__version__
 
 # Loaded on first use (PEP 562): the name, and the module that defines it.
 _LAZY = {
@@ -43,7 +42,13 @@ _LAZY = {
 if TYPE_CHECKING:   # what type checkers and editors see; at run time, __getattr__ below
     from trialsim.engine import replay, simulate
     from trialsim.results import SimulationResult
-    from trialsim.sweeps import SweepResult, find_sample_size, find_sample_sizes, run_sweep, sweep
+    from trialsim.sweeps import (
+        SweepResult,
+        find_sample_size,
+        find_sample_sizes,
+        run_sweep,
+        sweep,
+    )
 
 __all__ = [
     "FORMAT_VERSION",

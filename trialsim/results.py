@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from trialsim import __version__
 from trialsim.atomic import atomic_open
 from trialsim.companions import analytic_companions
 from trialsim.scenario import Scenario
+from trialsim.version import __version__
 
 COLUMN_ORDER = [
     "replicate", "screened", "tested", "assays", "test_positive", "eligible", "consented", "randomized",

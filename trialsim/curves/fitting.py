@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-import trialsim  # for its version, in the header of a written curve
 from trialsim.atomic import write_atomic
 from trialsim.curves import grammar
 from trialsim.curves.kinds import Curve, PiecewiseExponential, piecewise_approximation
 from trialsim.curves.tables import CurveDataError
+from trialsim.version import __version__  # in the header of a written curve
 
 __all__ = [
     "MODELS",
@@ -542,7 +542,9 @@ def _parameters(name: str, fitter: Any, nominal: bool) -> dict[str, tuple[float,
 
 
 def _fit_one(name: str, data: SurvivalData, breakpoints: Sequence[float]) -> ModelFit:
-    from lifelines import exceptions as lx  # deferred: lifelines costs seconds of start-up
+    from lifelines import (
+        exceptions as lx,  # deferred: lifelines costs seconds of start-up
+    )
 
     fitter = _lifelines_fitter(name, breakpoints)
     with warnings.catch_warnings(record=True) as caught:
@@ -662,7 +664,7 @@ class FitReport:
         """
         chosen = self.best if model is None else self[model]
         spec = chosen.curve.to_spec()
-        header = [f"{chosen.label} curve fitted by trialsim {trialsim.__version__} "
+        header = [f"{chosen.label} curve fitted by trialsim {__version__} "
                   f"(lifelines {_lifelines_version()}) on {date or _dt.date.today().isoformat()}",
                   f"source: {self.data.source} ({self.data.kind} data, n = {_fmt_count(self.data.n)}, "
                   f"events = {_fmt_count(self.data.n_events)}{', n nominal' if self.data.nominal else ''}); "

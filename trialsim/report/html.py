@@ -6,8 +6,8 @@ Rendered from the document model through the jinja2 templates in
 
 from __future__ import annotations
 
-from trialsim import __version__
 from trialsim.report.document import Document
+from trialsim.version import __version__
 
 
 def _jinja_env():

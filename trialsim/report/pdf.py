@@ -14,8 +14,8 @@ from pathlib import Path
 
 import matplotlib
 
-from trialsim import __version__
 from trialsim.report.document import Code, Document, FigureBlock, Num, Strong, Table
+from trialsim.version import __version__
 
 _FONTS_DONE = False
 

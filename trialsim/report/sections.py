@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from trialsim import __version__, figures
+from trialsim import figures
 from trialsim.companions import design_hazard_ratio, is_conventional
 from trialsim.montecarlo import wilson_interval
 from trialsim.report.assumptions import assumptions_table
@@ -37,6 +37,7 @@ from trialsim.report.power_curves import TARGETS, PowerCurve, curve_key, read_of
 from trialsim.report.power_section import read_fragments, section_power
 from trialsim.report.scenario_file import ScenarioFile
 from trialsim.scenario import Scenario
+from trialsim.version import __version__
 
 
 def build_document(sf: ScenarioFile, result, curves: list[PowerCurve], patients: dict, typical_row: int, *,
