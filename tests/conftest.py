@@ -110,3 +110,12 @@ def strip_created(obj):
     if isinstance(obj, list):
         return [strip_created(v) for v in obj]
     return obj
+
+
+@pytest.fixture(scope="module")
+def report():
+    """The fit report of every model to tests/data/patients_weibull.csv (the curves' fitting tests)."""
+    from tests.support.curves import PATIENTS
+    from trialsim.curves import fit
+
+    return fit(PATIENTS)

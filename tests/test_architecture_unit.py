@@ -144,3 +144,30 @@ def test_unit_every_import_inside_a_function_says_why():
 def test_unit_every_module_says_what_it_is(module):
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     assert ast.get_docstring(tree), f"{module} has no module docstring"
+
+
+# Test files that check a concern across modules rather than one module.
+CROSS_CUTTING = {"api", "architecture", "docs"}
+TIERS = ("unit", "theory", "peer", "regression", "fuzz", "fault")
+
+
+def test_unit_test_files_mirror_modules_and_name_their_tier():
+    """tests/test_<module path with _>_<tier>.py: the module it tests and its
+    validation tier, so that a reader finds a module's tests, and a tier's."""
+    stems = {name.replace(".", "_").removeprefix("trialsim_") for name in MODULES if name != "trialsim"}
+    wrong = []
+    for path in sorted((PACKAGE.parent / "tests").glob("test_*.py")):
+        body, _, tier = path.stem.removeprefix("test_").rpartition("_")
+        if tier not in TIERS or not (body in stems or body in CROSS_CUTTING):
+            wrong.append(path.name)
+    assert wrong == [], f"test files not named test_<module>_<tier>.py: {wrong}"
+
+
+def test_unit_no_two_public_classes_share_a_name():
+    """One name, one concept: a public class name is defined once in the package."""
+    seen: dict[str, list[str]] = {}
+    for name, path in MODULES.items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                seen.setdefault(node.name, []).append(name)
+    assert {k: v for k, v in seen.items() if len(v) > 1} == {}

@@ -12,7 +12,7 @@ import math
 import pytest
 
 from tests.conftest import SCENARIOS
-from tests.report_numbers import parse, value
+from tests.support.report_html import parse, value
 from trialsim.engine import simulate
 from trialsim.report import make_report
 from trialsim.scenario import Scenario, load_scenario

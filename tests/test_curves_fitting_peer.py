@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialsim.curves import reference
 from trialsim.curves.fitting import fit, reconstruct_patient_data
 
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.curves_common import N_SE, PATIENTS, DIGITISED, simulate
-from trialsim.curves import Exponential, LogLogistic, LogNormal, PiecewiseExponential, Weibull
+from tests.support.curves import DIGITISED, N_SE, PATIENTS, simulate
+from trialsim.curves import (
+    Exponential,
+    LogLogistic,
+    LogNormal,
+    PiecewiseExponential,
+    Weibull,
+)
 from trialsim.curves.fitting import fit
-
 
 TRUTHS = {
     "exponential": (Exponential(rate=0.02), {"rate": 0.02}),

@@ -9,11 +9,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.curves_common import PATIENTS, DIGITISED, simulate, km_steps, report
+from tests.support.curves import DIGITISED, PATIENTS, km_steps, simulate
 from trialsim import curves
-from trialsim.curves import CurveDataError, Exponential, TableCurve, from_spec
-from trialsim.curves import fitting
-from trialsim.curves.fitting import FitError, fit, read_survival_data, reconstruct_patient_data
+from trialsim.curves import CurveDataError, Exponential, TableCurve, fitting, from_spec
+from trialsim.curves.fitting import (
+    FitError,
+    fit,
+    read_survival_data,
+    reconstruct_patient_data,
+)
 
 
 def test_unit_read_patient_data():

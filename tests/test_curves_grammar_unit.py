@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import CONVENTIONAL, CTDNA, write
-from tests.curves_common import all_kinds
+from tests.support.curves import all_kinds
 from trialsim.curves import (
+    REFERENCES,
     CureMixture,
     CurveSpecError,
     Exponential,
@@ -20,15 +21,20 @@ from trialsim.curves import (
     LogNormal,
     PiecewiseExponential,
     Proportional,
-    REFERENCES,
     TableCurve,
     Uniform,
     Weibull,
     from_spec,
-    reference,
+    grammar,
 )
-from trialsim.curves import grammar
-from trialsim.scenario import CurveSpec, DistributionSpec, Scenario, ScenarioError, json_schema, load_scenario
+from trialsim.scenario import (
+    CurveSpec,
+    DistributionSpec,
+    Scenario,
+    ScenarioError,
+    json_schema,
+    load_scenario,
+)
 
 
 @pytest.mark.parametrize("name", sorted(all_kinds()))

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trialsim import curves
 from trialsim.curves import (
     Exponential,
     LogLogistic,

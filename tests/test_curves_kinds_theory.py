@@ -13,8 +13,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.curves_common import N, KS_P_MIN, N_SE, all_kinds, proper_continuous, _ks_against_own_cdf
-from trialsim.curves import Exponential, Uniform, reference
+from tests.support.curves import (
+    KS_P_MIN,
+    N_SE,
+    N,
+    _ks_against_own_cdf,
+    all_kinds,
+    proper_continuous,
+)
+from trialsim.curves import Exponential
 
 
 @pytest.mark.parametrize("name", ["exponential", "weibull_increasing", "weibull_decreasing", "piecewise",

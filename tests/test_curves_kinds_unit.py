@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import pickle
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
-from tests.curves_common import all_kinds
-from trialsim import curves
+from tests.support.curves import all_kinds
 from trialsim.curves import (
     CureMixture,
     Curve,
@@ -449,8 +447,8 @@ def test_unit_from_lifelines_all_fitters():
 
 def test_unit_docs_examples_run():
     """The python examples of docs/curves.md run as written."""
-    from pathlib import Path
     import re
+    from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "curves.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)

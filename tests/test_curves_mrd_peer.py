@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from trialsim import cohort
-from trialsim import curves
 from trialsim.curves import Uniform, mrd_components, reference
 
 

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.curves_common import N, KS_P_MIN, N_SE, _ks_against_own_cdf, MARGINALS, _lead_time_population
+from tests.support.curves import (
+    KS_P_MIN,
+    MARGINALS,
+    N_SE,
+    N,
+    _ks_against_own_cdf,
+    _lead_time_population,
+)
 from trialsim import cohort
 from trialsim.curves import (
     CureMixture,

@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pytest
 
-from tests.curves_common import MARGINALS
+from tests.support.curves import MARGINALS
 from trialsim.curves import (
     Exponential,
     Fixed,

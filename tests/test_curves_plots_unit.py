@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.curves_common import report
 from trialsim import curves
 from trialsim.curves import plots
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from tests.curves_common import N, N_SE, PAN2017
+from tests.support.curves import N_SE, PAN2017, N
 from trialsim.curves import reference
 
 

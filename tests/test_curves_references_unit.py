@@ -7,8 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from tests.curves_common import PAN2017, CTS5
-from trialsim.curves import REFERENCES, Reference, UnknownReferenceError, from_spec, reference
+from tests.support.curves import CTS5, PAN2017
+from trialsim.curves import (
+    REFERENCES,
+    Reference,
+    UnknownReferenceError,
+    from_spec,
+    reference,
+)
 
 
 def test_unit_pan2017_references():

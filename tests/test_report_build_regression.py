@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SCENARIOS
-from tests.report_numbers import parse, value
+from tests.support.report_html import parse, value
 from trialsim import load_scenario
 from trialsim.engine import simulate
 from trialsim.report import count_pdf_pages, make_report

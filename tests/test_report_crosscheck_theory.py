@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import SCENARIOS
-from tests.report_numbers import parse, value
+from tests.support.report_html import parse, value
 from trialsim.report import make_report
 
 

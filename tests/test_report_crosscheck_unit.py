@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import CONVENTIONAL, write
-from tests.report_numbers import parse, value
+from tests.support.report_html import parse, value
 from trialsim import load_scenario
 from trialsim.engine import simulate
 from trialsim.report import make_report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import CONVENTIONAL, write
-from tests.report_numbers import _sweep_json
+from tests.support.report_html import _sweep_json
 from trialsim import load_scenario
 from trialsim.report import ReportError, ScenarioFile, read_sweep
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy import stats
 
 from trialsim import cohort
@@ -25,8 +24,6 @@ from trialsim.curves import (
     Weibull,
     reference,
 )
-from trialsim.curves.fitting import FitReport, fit
-
 
 N = 20_000  # draws per theory test
 KS_P_MIN = 1e-3  # KS threshold: reject only if p <= 0.001
@@ -83,7 +80,7 @@ PAN2017 = {"T1N0": 0.13, "T1N1-3": 0.20, "T1N4-9": 0.34, "T2N0": 0.19, "T2N1-3":
 CTS5 = {"low": (0.036, 0.0, 0.05), "intermediate": (0.075, 0.05, 0.10), "high": (0.15, 0.10, 1.0)}
 
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 PATIENTS = DATA / "patients_weibull.csv"
 DIGITISED = DATA / "km_digitised.csv"
 
@@ -104,6 +101,3 @@ def km_steps(durations, events, weights=None):
         return KaplanMeierFitter().fit(durations, events, weights=weights)
 
 
-@pytest.fixture(scope="module")
-def report() -> FitReport:
-    return fit(PATIENTS)

@@ -1,4 +1,4 @@
-"""Unit tier: trialsim/report_cli.py, `trialsim report` on the command line: files, exit codes, messages."""
+"""Unit tier: trialsim/cli/report.py, `trialsim report` on the command line: files, exit codes, messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import CONVENTIONAL, write
-from tests.report_numbers import _sweep_json, parse, value
+from tests.support.report_html import _sweep_json, parse, value
 from trialsim.cli import app
 
 runner = CliRunner()
