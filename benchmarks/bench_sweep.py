@@ -1,4 +1,4 @@
-"""Performance of sweeps and the sample-size search measured, not asserted.
+"""Performance of sweeps and the sample-size search, measured, not asserted.
 
 (e) a 10-point power curve of the ctDNA reference scenario
     (`--vary arms.treatment.eradication=0:0.45:10`), 1,000 replicates a point,

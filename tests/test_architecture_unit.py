@@ -171,3 +171,46 @@ def test_unit_no_two_public_classes_share_a_name():
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
                 seen.setdefault(node.name, []).append(name)
     assert {k: v for k, v in seen.items() if len(v) > 1} == {}
+
+
+# The layers of docs/architecture.md, top to bottom: a module imports only
+# from layers below its own (and from its own package).
+LAYERS = [
+    ("cli",),
+    ("report",),
+    ("sweeps",),
+    ("engine", "population_plot"),
+    ("results",),
+    ("companions",),
+    ("des", "followup"),
+    ("intervention", "screening"),
+    ("cohort",),
+    ("scenario",),
+    ("curves",),
+    ("analysis", "design", "figures", "atomic", "montecarlo", "version"),
+]
+
+
+def _unit(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "trialsim"
+
+
+def test_unit_every_module_has_a_layer():
+    placed = {u for layer in LAYERS for u in layer}
+    assert {_unit(m) for m in MODULES} - {"trialsim"} == placed
+
+
+def test_unit_imports_point_down_the_layers():
+    """The arrows of docs/architecture.md: the package's facade (trialsim/__init__)
+    may name anything; every other import goes to a lower layer."""
+    rank = {u: i for i, layer in enumerate(LAYERS) for u in layer}
+    upward = []
+    for source, targets in _graph().items():
+        for target in targets:
+            a, b = _unit(source), _unit(target)
+            if a == b or a == "trialsim":
+                continue
+            if b == "trialsim" or rank[b] <= rank[a]:
+                upward.append(f"{source} -> {target}")
+    assert upward == []
