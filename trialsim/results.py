@@ -30,6 +30,7 @@ import numpy as np
 
 from trialsim.atomic import atomic_open
 from trialsim.companions import analytic_companions
+from trialsim.montecarlo import binomial_mcse
 from trialsim.scenario import Scenario
 from trialsim.version import __version__
 
@@ -104,8 +105,7 @@ class SimulationResult:
 
     @property
     def power_mcse(self) -> float:
-        p, n = self.power, self.replicates
-        return math.sqrt(p * (1 - p) / n)
+        return binomial_mcse(self.power, self.replicates)
 
     def columns(self) -> list[str]:
         return [c for c in COLUMN_ORDER if c in self.table] + [c for c in self.table if c not in COLUMN_ORDER]
@@ -166,13 +166,13 @@ class SimulationResult:
         if "drfs_rejected" in t:
             p = float(np.mean(t["drfs_rejected"]))
             out["drfs_power"] = p
-            out["drfs_power_mcse"] = math.sqrt(p * (1 - p) / self.replicates)
+            out["drfs_power_mcse"] = binomial_mcse(p, self.replicates)
         out["analytic"] = analytic_companions(sc, t)
         out["provenance"] = self.provenance
         return out
 
     def _group_sequential_summary(self) -> dict:
-        t, n = self.table, self.replicates
+        t = self.table
         plan = self.model.follow_up.plan if self.model is not None else None
         k = len(plan.looks) + 1 if plan is not None else int(t["stopped_at_look"].max())
         by_look = [float(np.mean(t["rejected"] & (t["stopped_at_look"] == j))) for j in range(1, k + 1)]
@@ -195,7 +195,7 @@ class SimulationResult:
         c = self.scenario.trial.clearance
         return {
             "at_month": c.at, "test": c.test, "alpha": c.alpha, "sided": c.sided,
-            "power": p, "power_mcse": math.sqrt(p * (1 - p) / n),
+            "power": p, "power_mcse": binomial_mcse(p, n),
             "share_cleared_treatment": distribution(t["clearance_share_treatment"]),
             "share_cleared_control": distribution(t["clearance_share_control"]),
             "measured": distribution(t["clearance_measured"]),

@@ -22,6 +22,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from trialsim.design import schoenfeld_events
+from trialsim.montecarlo import binomial_mcse
 from trialsim.scenario import Scenario, ScenarioError
 from trialsim.sweeps.designs import Design, run_designs
 from trialsim.sweeps.errors import SweepError, TargetNotReached
@@ -95,7 +96,7 @@ class SizeSearch:
                 continue
             p = d.power(n)
             self.trace.append({"value": d.key, "replicates": n, "power": p,
-                               "power_mcse": math.sqrt(p * (1 - p) / n), "stage": self.stage})
+                               "power_mcse": binomial_mcse(p, n), "stage": self.stage})
 
     def p(self, x: int, n: int) -> float:
         return self.designs[x].power(n)

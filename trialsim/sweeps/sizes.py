@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import yaml
 
+from trialsim.montecarlo import binomial_mcse
 from trialsim.results import _fmt, provenance
 from trialsim.scenario import Scenario
-from trialsim.sweeps.checkpoints import Checkpoint, json_safe, make_manifest, resume_seed
+from trialsim.sweeps.checkpoints import (
+    Checkpoint,
+    json_safe,
+    make_manifest,
+    resume_seed,
+)
 from trialsim.sweeps.designs import resolve_run
 from trialsim.sweeps.errors import SweepError, TargetNotReached
 from trialsim.sweeps.grid import build_grid
@@ -29,8 +34,16 @@ from trialsim.sweeps.paths import Vary, parse_varies
 from trialsim.sweeps.plots import is_numeric, plot_curve
 from trialsim.sweeps.runners import make_runner
 from trialsim.sweeps.search import SizeSearch, confidence
-from trialsim.sweeps.tables import (DIST_FIELDS, flatten_row, fmt_number, fmt_value, mean_of, text_table, write_table,
-                                    write_text)
+from trialsim.sweeps.tables import (
+    DIST_FIELDS,
+    flatten_row,
+    fmt_number,
+    fmt_value,
+    mean_of,
+    text_table,
+    write_table,
+    write_text,
+)
 
 SOLVABLE = ("trial.enrollment", "trial.analysis.events")
 
@@ -143,7 +156,7 @@ def _search_one(scenario: Scenario, *, target_power: float, solve: str, replicat
     below = None
     if found["below"] is not None:
         pb = search.p(found["below"], n)
-        below = {"value": found["below"], "power": pb, "power_mcse": math.sqrt(pb * (1 - pb) / n)}
+        below = {"value": found["below"], "power": pb, "power_mcse": binomial_mcse(pb, n)}
     notes = list(search.notes)
     if found["below"] is None:
         notes.append(f"even {solve}={value:,}, the smallest value tried, reaches the target")
@@ -159,7 +172,7 @@ def _search_one(scenario: Scenario, *, target_power: float, solve: str, replicat
     prov = {"kind": "size", **provenance(base, seed, replicates), "solve": solve, "target_power": target_power,
             **(prov_extra or {})}
     return SimulatedSampleSize(
-        solve=solve, target_power=target_power, value=int(value), power=p, power_mcse=math.sqrt(p * (1 - p) / n),
+        solve=solve, target_power=target_power, value=int(value), power=p, power_mcse=binomial_mcse(p, n),
         replicates=n, seed=seed, below=below, confidence=confidence(search, value, n),
         analytic=json_safe(found["analytic"]), summary=summary, scenario=d.scenario,
         trace=json_safe(search.trace), simulated=sum(dd.n for dd in search.designs.values()),
