@@ -94,3 +94,58 @@ def test_unit_validate_and_help_start_without_the_heavy_modules(tmp_path):
     for args in (["validate", str(write(tmp_path, CTDNA))], ["--help"]):
         seen = _loaded_after(args)
         assert seen == {"exit_code": 0, "loaded": []}, (args, seen)
+
+
+def test_unit_version_names_trialsim_python_numpy_and_the_format():
+    import platform
+    from importlib import metadata
+
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0
+    assert res.output.splitlines() == [
+        "trialsim " + metadata.version("trialsim"), f"Python {platform.python_version()}",
+        f"numpy {metadata.version('numpy')}", "scenario format 1"]
+
+
+def test_unit_python_m_trialsim_is_the_command():
+    proc = subprocess.run([sys.executable, "-m", "trialsim", "--version"], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout.startswith("trialsim "), proc.stderr
+
+
+def test_unit_shell_completion_is_offered():
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, ["--help"])
+    assert "--install-completion" in res.output and "--show-completion" in res.output
+
+
+def _commands(group, prefix=()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if hasattr(cmd, "list_commands"):     # a group (typer vendors its own click classes)
+            yield from _commands(cmd, prefix + (name,))
+        else:
+            yield prefix + (name,), cmd
+
+
+def test_unit_every_command_shows_examples_that_parse():
+    """Each command's help ends with one or two examples, and each example is
+    a command line its parser accepts (options and arguments exist)."""
+    import shlex
+
+    root = typer.main.get_command(app)
+    seen = 0
+    for path, cmd in _commands(root):
+        assert cmd.epilog and "Examples" in cmd.epilog, path
+        lines = [ln.strip() for ln in cmd.epilog.split("\n\n")[1:] if ln.strip()]
+        assert 1 <= len(lines) <= 2, path
+        for line in lines:
+            words = shlex.split(line.split(" > ")[0])   # a shell redirection is not an argument
+            assert words[0] == "trialsim" and tuple(words[1:1 + len(path)]) == path, line
+            cmd.make_context(" ".join(path), words[1 + len(path):], resilient_parsing=False)
+            seen += 1
+    assert seen >= 10

@@ -97,3 +97,8 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+def examples(*lines: str) -> str:
+    """A command's help epilog: example command lines, one paragraph each."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  {line}" for line in lines)

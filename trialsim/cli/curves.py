@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import fail
+from trialsim.cli.common import examples, fail
 from trialsim.scenario import ScenarioError
 
 curves_app = typer.Typer(no_args_is_help=True, help="Survival curves: reference curves, fitting, plots.")
@@ -53,7 +53,7 @@ def _check_out(out: Path, suffixes: tuple[str, ...]) -> None:
         fail(f"--out {out}: folder {parent} does not exist")
 
 
-@curves_app.command("list")
+@curves_app.command("list", epilog=examples("trialsim curves list"))
 def curves_list(
     notes: bool = typer.Option(False, "--notes", help="Also print how each curve was derived from its source."),
 ):
@@ -68,7 +68,9 @@ def curves_list(
             typer.echo(f"{'':<24} note: {ref.note}")
 
 
-@curves_app.command("fit")
+@curves_app.command("fit", epilog=examples(
+    "trialsim curves fit km.csv --out curve.yaml",
+    "trialsim curves fit digitised.csv --n-at-risk 300 --time-unit years --out curve.yaml"))
 def curves_fit(
     data: Path = typer.Argument(..., help="CSV: 'time,event' (patient data) or 'time,survival[,at_risk]' "
                                           "(a digitised Kaplan-Meier curve)."),
@@ -116,7 +118,9 @@ def curves_fit(
         typer.echo(f"wrote {out} ({chosen.name})")
 
 
-@curves_app.command("plot")
+@curves_app.command("plot", epilog=examples(
+    "trialsim curves plot pan2017/T2N1-3 --out pan.png",
+    "trialsim curves plot scenarios/ctdna_er_positive.yaml --out strata.svg"))
 def curves_plot(
     what: str = typer.Argument(..., metavar="CURVE_OR_SCENARIO",
                                help="A curve YAML file, a reference name (e.g. pan2017/T1N0) or a scenario file."),
