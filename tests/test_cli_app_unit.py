@@ -17,7 +17,7 @@ from tests.conftest import CONVENTIONAL, CTDNA, ROOT, write
 from trialsim.cli import app
 
 CLI = ROOT / "trialsim" / "cli"
-COMMAND_MODULES = ("run", "curves", "sweeps", "report")
+COMMAND_MODULES = ("run", "curves", "sweeps", "init", "report")
 # What `--help` and `validate` must not load: each costs a noticeable part of a second.
 HEAVY = ("trialsim.engine", "pandas", "matplotlib", "simpy", "lifelines", "reportlab")
 
@@ -42,7 +42,7 @@ def test_unit_python_m_trialsim_cli_is_the_same_command(tmp_path):
 def test_unit_help_lists_every_command_in_order():
     group = typer.main.get_command(app)
     assert group.list_commands(click.Context(group)) == [
-        "run", "validate", "schema", "sweep", "size", "report", "curves"]
+        "run", "validate", "schema", "sweep", "size", "init", "report", "curves"]
 
 
 def _imported_modules(path) -> set[str]:

@@ -5,6 +5,7 @@
 * ``run``     -- ``trialsim run``, ``validate`` and ``schema``;
 * ``curves``  -- ``trialsim curves list|fit|plot``;
 * ``sweeps``  -- ``trialsim sweep`` and ``trialsim size``;
+* ``init``    -- ``trialsim init``: a commented starting scenario;
 * ``report``  -- ``trialsim report``;
 * ``app``     -- the typer app registering all of them, and ``main`` (the console script).
 

@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli import curves, report, run, sweeps
+from trialsim.cli import curves, init, report, run, sweeps
 from trialsim.cli.common import examples
 from trialsim.scenario import FORMAT_VERSION
 from trialsim.version import __version__
@@ -65,6 +65,7 @@ app.command("sweep", epilog=examples(
 app.command("size", epilog=examples(
     "trialsim size scenarios/conventional_logrank.yaml --target-power 0.8 --solve trial.enrollment",
     "trialsim size scenarios/ctdna_er_positive.yaml --target-power 0.9 --solve trial.analysis.events"))(sweeps.size)
+app.command("init", epilog=init.INIT_EXAMPLES)(init.init)
 app.command("report", epilog=examples(
     "trialsim report scenarios/ctdna_er_positive.yaml",
     "trialsim report scenarios/ctdna_er_positive.yaml --sweep sweeps/ctdna"))(report.report)
