@@ -111,9 +111,42 @@ class SimulationResult:
         return [c for c in COLUMN_ORDER if c in self.table] + [c for c in self.table if c not in COLUMN_ORDER]
 
     def to_frame(self):
+        """One row per simulated trial (replicate); columns in docs/results.md."""
         import pandas as pd  # deferred: pandas costs about 0.3 s of start-up; only frames need it
 
         return pd.DataFrame({c: self.table[c] for c in self.columns()})
+
+    def looks_frame(self):
+        """One row per replicate per analysis performed (designs with interim
+        looks): replicate, look (1-based; the last is the final analysis),
+        month, events, randomized, z, efficacy_bound, futility_bound (NaN
+        where there is none) and decision (efficacy, futility, continue or
+        final). Raises ValueError for a design without looks."""
+        import pandas as pd  # deferred: pandas costs about 0.3 s of start-up; only frames need it
+
+        if self.looks is None:
+            raise ValueError("this design has no interim looks (trial.analysis.looks): use to_frame()")
+        order = ["replicate", "look", "month", "events", "randomized", "z", "efficacy_bound", "futility_bound",
+                 "decision"]
+        frame = pd.DataFrame({k: self.looks[k] for k in order if k in self.looks})
+        return frame.sort_values(["replicate", "look"], kind="stable").reset_index(drop=True)
+
+    def timeline_frame(self):
+        """One row per replicate per calendar month: replicate, month (the
+        month's end, from the trial's start), and the cumulative numbers
+        screened, randomized and with an event counted in the final analysis.
+        Needs ``simulate(..., timeline=True)``."""
+        import pandas as pd  # deferred: pandas costs about 0.3 s of start-up; only frames need it
+
+        if self.timeline is None:
+            raise ValueError("no timeline was recorded: run simulate(..., timeline=True)")
+        tl = self.timeline
+        months = np.asarray(tl["month"])
+        R = self.replicates
+        frame = {"replicate": np.repeat(self.table["replicate"], months.size), "month": np.tile(months, R)}
+        for key in ("screened", "randomized", "events"):
+            frame[key] = np.asarray(tl[key]).reshape(-1)
+        return pd.DataFrame(frame)
 
     def summary(self) -> dict:
         t = self.table
