@@ -54,19 +54,21 @@ def test_unit_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path, write
 
 
 def test_unit_several_files_all_or_none_renamed_on_a_failed_write(tmp_path, monkeypatch):
-    real = atomic.os.fdopen
+    import errno
+    from pathlib import Path
+
+    real = Path.write_bytes
     calls = []
 
-    def failing_fdopen(fd, *a, **k):
-        calls.append(fd)
+    def failing_write_bytes(self, data):
+        calls.append(self)
         if len(calls) == 2:
-            os.close(fd)
-            raise OSError("disk full")
-        return real(fd, *a, **k)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
 
-    monkeypatch.setattr(atomic.os, "fdopen", failing_fdopen)
+    monkeypatch.setattr(Path, "write_bytes", failing_write_bytes)
     with pytest.raises(OSError):
-        write_files_atomically(tmp_path, {"a.html": b"a", "b.pdf": b"b"})
+        write_files_atomically(tmp_path / "out", {"a.html": b"a", "b.pdf": b"b"})
     assert list(tmp_path.iterdir()) == []
 
 
