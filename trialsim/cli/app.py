@@ -7,9 +7,13 @@ nothing imports this module back except the package's ``__init__``.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from trialsim.cli import curves, report, run, sweeps
+from trialsim.cli.common import refuse_empty_out
+from trialsim.processes import quiet_stdout
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Design simulator for trials that eradicate minimal residual disease.")
@@ -25,4 +29,16 @@ app.command("report")(report.report)
 
 
 def main() -> None:
-    app()
+    """The console script: the app, with ``--out ""`` refused and a closed
+    stdout (``trialsim ... | head -1``) ending the command quietly."""
+    refuse_empty_out(sys.argv[1:])
+    try:
+        app()
+    except BrokenPipeError:
+        quiet_stdout()
+        sys.exit(1)
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            quiet_stdout()     # Python's own final flush would print an error otherwise
