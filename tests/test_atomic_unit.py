@@ -144,14 +144,17 @@ def test_unit_a_failure_inside_replace_folder_changes_nothing(tmp_path):
 def test_unit_stale_temporaries_are_cleaned_and_nothing_else(tmp_path):
     out = tmp_path / "out"
     write_files_atomically(out, {"a.csv": "1"})
-    stale = [out / ".a.csv.trialsim-ab12cd34.tmp", tmp_path / ".out.trialsim-zz99yy88.new"]
+    stale = [out / ".a.csv.trialsim-ab12cd34.tmp", tmp_path / ".out.trialsim-zz99yy88.new",
+             out / ".replicates.csv.k3j_9x2a.tmp"]    # the last: as earlier versions named it
+    stale[2].write_text("half")
     stale[0].write_text("half")
     stale[1].mkdir()
     (stale[1] / "a.csv").write_text("half")
-    mine = [out / ".a.csv.tmp", out / "notes.tmp", out / ".x.trialsim-short.tmp", tmp_path / ".other.trialsim-ab12cd34.new"]
-    for p in mine[:3]:
+    mine = [out / ".a.csv.tmp", out / "notes.tmp", out / ".x.trialsim-short.tmp", out / ".notes.txt.ab12cd34.tmp",
+            tmp_path / ".other.trialsim-ab12cd34.new"]
+    for p in mine[:-1]:
         p.write_text("user")
-    mine[3].mkdir()            # a temporary of another folder: not this one's to clean
+    mine[-1].mkdir()            # a temporary of another folder: not this one's to clean
     write_files_atomically(out, {"a.csv": "2"})
     assert not any(p.exists() for p in stale)
     assert all(p.exists() for p in mine)

@@ -39,6 +39,10 @@ __all__ = ["atomic_path", "atomic_open", "write_atomic", "write_files_atomically
 MARK = ".trialsim-"      # every temporary trialsim makes has this in its name
 # A temporary file: .<name>.trialsim-XXXXXXXX.tmp (tempfile's 8 random characters).
 _TMP_FILE = re.compile(r"^\..+\.trialsim-[a-z0-9_]{8}\.tmp$")
+# The temporary files of earlier trialsim versions (no mark): only beside trialsim's own output names.
+_OLD_TMP_FILE = re.compile(r"^\.(replicates\.csv|results\.json|manifest\.json|sweep\.(csv|parquet|json)"
+                           r"|power_curve\.(png|svg)|size\.(csv|parquet|json)|size_curve\.(png|svg)|answer\.yaml"
+                           r"|report\.(html|pdf))\.[a-z0-9_]{8}\.tmp$")
 # The temporary folders of replace_folder, beside the output folder.
 _TMP_DIR = re.compile(r"^\.(?P<name>.+)\.trialsim-[a-z0-9_]{8}\.(?P<kind>new|old)$")
 # Folders with more entries than this are not swapped (their files are renamed in one by one).
@@ -147,7 +151,7 @@ def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
             removed.append(p)
     if folder.is_dir():
         for p in _listdir(folder):
-            if _TMP_FILE.match(p.name) and p.is_file() and not p.is_symlink():
+            if (_TMP_FILE.match(p.name) or _OLD_TMP_FILE.match(p.name)) and p.is_file() and not p.is_symlink():
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
                 removed.append(p)
@@ -272,7 +276,7 @@ def _swap_in(stage: Path, folder: Path, names: set[str]) -> bool:
     carried: list[Path] = []
     try:
         for p in folder.iterdir():
-            if p.name not in names and not _TMP_FILE.match(p.name):
+            if p.name not in names and not _TMP_FILE.match(p.name) and not _OLD_TMP_FILE.match(p.name):
                 _carry_over(p, stage / p.name)
                 carried.append(stage / p.name)
         shutil.copystat(folder, stage)
