@@ -131,8 +131,9 @@ def _kill_at_random_moments(tmp_path: Path, tries: int, seed: int) -> dict[str, 
             assert seed_now == 2
             assert now["replicates.csv"] == _snapshot(ref)["replicates.csv"]
             seen["new"] += 1
-            # back to the old pair for the next try
+            # back to an old pair for the next try (the same run, a new timestamp)
             assert invoke("run", path, "-n", 30, "--seed", 1, "-w", 1, "--out", out).exit_code == 0
+            old = _snapshot(out)
     assert invoke("run", path, "-n", 30, "--seed", 1, "-w", 1, "--out", out).exit_code == 0
     assert _temporaries(out) == []
     return seen
