@@ -178,3 +178,12 @@ def test_unit_replace_folder_refuses_a_file(tmp_path):
     with pytest.raises(NotADirectoryError):
         write_files_atomically(tmp_path / "f", {"a": "1"})
     assert (tmp_path / "f").read_text() == "x"
+
+
+def test_unit_a_linked_output_folder_stays_a_link(tmp_path):
+    real = tmp_path / "real"
+    write_files_atomically(real, {"a.csv": "1"})
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    write_files_atomically(tmp_path / "link", {"a.csv": "2", "b.json": "3"})
+    assert (tmp_path / "link").is_symlink()
+    assert _files(real) == {"a.csv": b"2", "b.json": b"3"} and _leftovers(real) == []

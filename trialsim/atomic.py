@@ -178,7 +178,7 @@ def replace_folder(folder: str | os.PathLike) -> Iterator[Path]:
     The temporary folder sits beside ``folder`` and, with the old folder's
     other files linked into it, takes its place in one atomic rename. Where
     that cannot be done (the parent is not writable, ``folder`` is a mount
-    point or the current folder, or holds too much to link) the files are
+    point, a symbolic link or the current folder, or holds too much to link) the files are
     written into a temporary folder inside ``folder`` and renamed into place
     one after the other, once all of them are whole on disk.
     """
@@ -229,8 +229,8 @@ def _inside(folder: Path, other: Path) -> bool:
 
 def _swappable(folder: Path) -> bool:
     """Whether ``folder`` can be replaced by a sibling in one rename."""
-    if folder.name in ("", ".", ".."):
-        return False
+    if folder.name in ("", ".", "..") or folder.is_symlink():
+        return False        # a link to a folder stays a link: its files are renamed in
     if not folder.exists():
         return True
     try:
