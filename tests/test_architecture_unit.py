@@ -188,7 +188,7 @@ LAYERS = [
     ("cohort",),
     ("scenario",),
     ("curves",),
-    ("analysis", "design", "figures", "atomic", "montecarlo", "version"),
+    ("analysis", "design", "figures", "atomic", "montecarlo", "processes", "version"),
 ]
 
 

@@ -211,3 +211,15 @@ def test_unit_scheduler_option_on_a_process_cluster_equals_the_local_run(tmp_pat
             local = invoke(*args, "-w", 1)
             a, b = json.loads(remote.stdout), json.loads(local.stdout)
             assert strip_created(a) == strip_created(b), _differences(strip_created(a), strip_created(b))
+
+
+def test_unit_resume_with_a_corrupt_point_exits_2_naming_it(tmp_path):
+    path = write(tmp_path, SMALL)
+    args = ["sweep", path, "--vary", "arms.treatment.hazard_ratio=0.6,0.7,0.8,0.9", "-n", 5, "--seed", 1, "-w", 1,
+            "--out", tmp_path / "o"]
+    assert invoke(*args).exit_code == 0
+    (tmp_path / "o" / "points" / "3.json").write_text('{"values": {}}')
+    res = invoke(*args, "--resume")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.startswith("error: --resume: ") and "points/3.json" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

@@ -27,16 +27,19 @@ def test_unit_a_failed_report_leaves_nothing_half_written(tmp_path, monkeypatch)
     assert sorted(p.name for p in out.iterdir()) == ["report.html"]
     assert (out / "report.html").read_text() == "previous report"
 
-    real_replace = atomic.os.replace
-    calls = []
+    # a failure while the files are written (a full disk) leaves the folder as it was
+    import errno
+    from pathlib import Path
 
-    def flaky_replace(src, dst):
-        calls.append(dst)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        return real_replace(src, dst)
+    real_write = Path.write_bytes
 
-    monkeypatch.setattr(atomic.os, "replace", flaky_replace)
+    def full_disk(self, data):
+        if self.name == "b.pdf":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     with pytest.raises(OSError):
         write_files_atomically(out, {"a.html": b"a", "b.pdf": b"b"})
-    assert sorted(p.name for p in out.iterdir()) == ["a.html", "report.html"]   # no temporary left
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]   # neither file, no temporary
+    assert not [p for p in tmp_path.iterdir() if atomic.MARK in p.name]

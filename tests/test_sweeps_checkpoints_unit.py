@@ -59,3 +59,53 @@ def test_unit_resume_reuses_a_drawn_seed(small, tmp_path):
     (tmp_path / "points" / "1.json").unlink()
     again = run_sweep(small, vary, replicates=10, workers=1, out=tmp_path, resume=True)
     assert again.provenance["seed"] == first.provenance["seed"] and again.rows() == first.rows()
+
+
+@pytest.mark.parametrize("name,text,needle", [
+    ("3.json", '{"values": {}}', "3.json is not a checkpoint of a grid point: no grid point number"),
+    ("1.json", '{"point": 1, "values": {"arms.treatment.hazard_ratio": 0.7}, "summ', "1.json: a checkpoint that cannot be read"),
+    ("2.json", '{"point": 0, "values": {"a": 1}, "summary": {"power": 0.5, "replicates": 10}}', "it says point 0"),
+    ("0.json", '[1, 2]', "0.json is not a checkpoint of a grid point: not a JSON object"),
+    ("1.json", '{"point": 1, "values": {"a": 1}, "summary": {}}', "no results ('summary')"),
+])
+def test_unit_resume_names_a_corrupt_point(small, tmp_path, name, text, needle):
+    vary = {"arms.treatment.hazard_ratio": [0.6, 0.7, 0.8, 0.9]}
+    run_sweep(small, vary, replicates=10, seed=8, workers=1, out=tmp_path)
+    (tmp_path / "points" / name).write_text(text)
+    with pytest.raises(SweepError, match="delete it") as err:
+        run_sweep(small, vary, replicates=10, seed=8, workers=1, out=tmp_path, resume=True)
+    assert needle in str(err.value) and str(tmp_path / "points" / name) in str(err.value)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("{half", "cannot be read"),
+    ("[]", "is not a trialsim checkpoint manifest"),
+    ('{"rows": []}', "is not a trialsim checkpoint manifest"),
+])
+def test_unit_resume_names_a_corrupt_manifest(small, tmp_path, text, needle):
+    vary = {"arms.treatment.hazard_ratio": [0.6, 0.8]}
+    run_sweep(small, vary, replicates=10, seed=8, workers=1, out=tmp_path)
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(SweepError, match=needle):
+        run_sweep(small, vary, replicates=10, seed=8, workers=1, out=tmp_path, resume=True)
+
+
+def test_unit_a_size_manifest_is_another_run_for_a_sweep(small, tmp_path):
+    from trialsim.sweeps import find_sample_sizes
+
+    vary = {"arms.treatment.hazard_ratio": [0.6, 0.8]}
+    find_sample_sizes(small, vary, solve="trial.analysis.events", replicates=40, seed=8, workers=1, out=tmp_path)
+    with pytest.raises(SweepError, match="different run"):
+        run_sweep(small, vary, replicates=40, seed=8, workers=1, out=tmp_path, resume=True)
+
+
+def test_unit_a_finished_folder_is_refused_without_resume(small, tmp_path):
+    vary = {"arms.treatment.hazard_ratio": [0.6, 0.8]}
+    res = run_sweep(small, vary, replicates=10, seed=8, workers=1, out=tmp_path)
+    res.write(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(SweepError, match="holds the finished results .*sweep.json.*--resume.*another folder"):
+        run_sweep(small, vary, replicates=10, seed=9, workers=1, out=tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    again = run_sweep(small, vary, replicates=10, seed=8, workers=1, out=tmp_path, resume=True)
+    assert again.rows() == res.rows()

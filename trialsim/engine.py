@@ -26,6 +26,7 @@ from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.design import plan_boundaries
 from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
 from trialsim.intervention import ArmModel
+from trialsim.processes import init_worker
 from trialsim.results import SimulationResult, provenance
 from trialsim.scenario import Scenario
 from trialsim.screening import TestModel
@@ -239,7 +240,9 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
                 progress(done, indices.size)
     else:
         data = scenario.to_dict()
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+        # init_worker: the workers die with this process, kill -9 included, and stay quiet on a closed pipe
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=init_worker,
+                                 initargs=(os.getpid(),)) as pool:
             for c, part in zip(chunks, pool.map(_run_chunk, [(data, seed, c, months) for c in chunks])):
                 parts.append(part)
                 done += c.size

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from trialsim.atomic import atomic_open
+from trialsim.atomic import replace_folder
 from trialsim.companions import analytic_companions
 from trialsim.montecarlo import binomial_mcse
 from trialsim.scenario import Scenario
@@ -242,22 +242,22 @@ class SimulationResult:
         return format_summary(self.summary())
 
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
-        """Write replicates.csv and results.json into ``out_dir``, atomically."""
+        """Write replicates.csv and results.json into ``out_dir``, together and
+        atomically: a failure or a kill at any moment leaves the folder's
+        previous pair whole, never a new file beside an old one."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         cols = self.columns()
         rows = zip(*[self.table[c].tolist() for c in cols])
-        csv_path = out / "replicates.csv"
-        json_path = out / "results.json"
-        with atomic_open(csv_path) as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(cols)
-            for row in rows:
-                w.writerow([_csv_cell(x) for x in row])
-        with atomic_open(json_path) as f:
-            f.write(self.to_json())
-            f.write("\n")
-        return [csv_path, json_path]
+        with replace_folder(out) as stage:
+            with open(stage / "replicates.csv", "w", encoding="utf-8", newline="") as f:
+                w = csv.writer(f, lineterminator="\n")
+                w.writerow(cols)
+                for row in rows:
+                    w.writerow([_csv_cell(x) for x in row])
+            with open(stage / "results.json", "w", encoding="utf-8", newline="") as f:
+                f.write(self.to_json())
+                f.write("\n")
+        return [out / "replicates.csv", out / "results.json"]
 
 
 def _csv_cell(x):

@@ -10,13 +10,15 @@ beside its registration.
 from __future__ import annotations
 
 import platform
+import sys
 from importlib import metadata
 from typing import Optional
 
 import typer
 
 from trialsim.cli import curves, init, report, run, sweeps
-from trialsim.cli.common import examples
+from trialsim.cli.common import examples, refuse_empty_out
+from trialsim.processes import quiet_stdout
 from trialsim.scenario import FORMAT_VERSION
 from trialsim.version import __version__
 
@@ -72,5 +74,16 @@ app.command("report", epilog=examples(
 
 
 def main() -> None:
-    """The console script ``trialsim``."""
-    app()
+    """The console script: the app, with ``--out ""`` refused and a closed
+    stdout (``trialsim ... | head -1``) ending the command quietly."""
+    refuse_empty_out(sys.argv[1:])
+    try:
+        app()
+    except BrokenPipeError:
+        quiet_stdout()
+        sys.exit(1)
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            quiet_stdout()     # Python's own final flush would print an error otherwise

@@ -50,6 +50,22 @@ def check_workers(workers: Optional[int]) -> None:
         fail(f"--workers must be at least 1, got {workers}")
 
 
+OUT_OPTIONS = ("--out", "-o")
+
+
+def refuse_empty_out(argv: list[str]) -> None:
+    """Refuse ``--out ""`` (which a path option would read as the current folder)
+    before any command runs; exit 2 with one message."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return
+        empty = (arg in OUT_OPTIONS and i + 1 < len(argv) and argv[i + 1].strip() == "") or \
+            arg.startswith("--out=") and arg[len("--out="):].strip() == ""
+        if empty:
+            typer.echo("error: --out is empty; give a folder (or file) name, e.g. --out reports/run1", err=True)
+            raise SystemExit(2)
+
+
 def check_out_folder(out: Optional[Path]) -> None:
     """Refuse an --out that is a file before anything runs, so nothing is overwritten."""
     if out is not None and out.exists() and not out.is_dir():

@@ -4,7 +4,10 @@
 the grid, seed and replicates); ``DIR/points/<index>.json`` holds each grid
 point as it finishes, written atomically, so that a run killed at any moment
 leaves only whole points. ``--resume`` refuses a folder of a different run
-rather than mix two runs' numbers in one table.
+rather than mix two runs' numbers in one table, and names any checkpoint
+file that is not one (a truncated or edited point, a manifest of something
+else). A run without ``--resume`` refuses a folder that holds the finished
+results of a sweep or a size search, rather than start over beside them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from trialsim.atomic import atomic_open
+from trialsim.atomic import atomic_open, clean_stale_temporaries
 from trialsim.results import _json_default
 from trialsim.scenario import Scenario
 from trialsim.sweeps.errors import SweepError
@@ -36,6 +39,12 @@ def scenario_hash(sc: Scenario) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
+# The JSON output of each checkpointed command: present once a run has finished.
+FINISHED = {"sweep": "sweep.json", "size": "size.json"}
+# What each command stores per point, besides "point" and "values".
+_POINT_KEY = {"sweep": "summary", "size": "size"}
+
+
 class Checkpoint:
     """Finished grid points, each written atomically as it completes."""
 
@@ -51,10 +60,10 @@ class Checkpoint:
             if not mpath.exists():
                 raise SweepError(f"--resume: no checkpoint in {self.out} (no manifest.json); "
                                  "run without --resume to start")
-            try:
-                old = json.loads(mpath.read_text())
-            except (OSError, ValueError) as exc:
-                raise SweepError(f"--resume: {mpath} cannot be read: {exc}") from None
+            old = _read_json(mpath, "the checkpoint's manifest")
+            if not isinstance(old, dict) or "trialsim_checkpoint" not in old:
+                raise SweepError(f"--resume: {mpath} is not a trialsim checkpoint manifest; "
+                                 "give the folder of the interrupted run, or drop --resume to start over")
             diff = [k for k in sorted(set(old) | set(manifest)) if k != "created" and old.get(k) != manifest.get(k)]
             if diff:
                 what = "; ".join(f"{k}: {_short(old.get(k))} there, {_short(manifest.get(k))} here" for k in diff)
@@ -62,34 +71,69 @@ class Checkpoint:
                                  "run the same command as before, or drop --resume to start over")
             self.manifest = old
             self._clean_temporaries()
+            key = _POINT_KEY.get(str(old.get("command")), "summary")
             for p in sorted(self.points_dir.glob("[0-9]*.json")):
-                try:
-                    data = json.loads(p.read_text())
-                except (OSError, ValueError):
-                    continue    # never half-written (atomic), but be safe: recompute it
-                self.done[int(data["point"])] = data
+                data = _read_json(p, "a checkpoint")
+                index = _check_point(p, data, key)
+                self.done[index] = data
         else:
+            finished = [name for name in FINISHED.values() if (self.out / name).exists()]
+            if finished:
+                raise SweepError(f"--out {self.out}: holds the finished results of a run ({', '.join(finished)}); "
+                                 "add --resume to reuse them, or give another folder")
             try:
                 self.points_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise SweepError(f"--out {self.out}: cannot write: {exc}") from None
             for p in self.points_dir.glob("[0-9]*.json"):
-                p.unlink()      # a fresh run: the previous checkpoint's points go
+                p.unlink()      # a fresh run: the interrupted checkpoint's points go
             self._clean_temporaries()
             with atomic_open(mpath) as f:
                 json.dump(manifest, f, indent=2)
                 f.write("\n")
 
     def _clean_temporaries(self) -> None:
+        clean_stale_temporaries(self.out)
         if self.points_dir.is_dir():
-            for p in self.points_dir.glob(".*.json.*"):   # left by a killed run mid-write
-                p.unlink()
+            clean_stale_temporaries(self.points_dir)
+            for p in self.points_dir.glob(".*.json.*"):   # left by a killed run mid-write (older names)
+                if p.is_file():
+                    p.unlink()
 
     def save(self, index: int, data: dict) -> None:
         with atomic_open(self.points_dir / f"{index}.json") as f:
             json.dump(data, f, indent=2, allow_nan=False)
             f.write("\n")
         self.done[index] = data
+
+
+def _read_json(path: Path, what: str):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SweepError(f"--resume: {path}: {what} that cannot be read ({exc}); "
+                         "delete it to have it recomputed, or drop --resume to start over") from None
+
+
+def _check_point(path: Path, data, key: str) -> int:
+    """The grid index of a checkpointed point; a SweepError naming the file if it is not one."""
+    problem = None
+    if not isinstance(data, dict):
+        problem = "not a JSON object"
+    elif not isinstance(data.get("point"), int) or isinstance(data.get("point"), bool):
+        problem = "no grid point number ('point')"
+    elif f"{data['point']}.json" != path.name:
+        problem = f"it says point {data['point']}"
+    elif not isinstance(data.get("values"), dict) or not data["values"]:
+        problem = "no varied values ('values')"
+    elif not isinstance(data.get(key), dict) or not data[key]:
+        problem = f"no results ('{key}')"
+    elif key == "summary" and not {"power", "replicates"} <= set(data[key]):
+        problem = "its results lack the power"
+    if problem is not None:
+        raise SweepError(f"--resume: {path} is not a checkpoint of a grid point: {problem}; "
+                         "delete it to have the point recomputed, or drop --resume to start over")
+    return data["point"]
 
 
 def _short(v) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from trialsim.atomic import replace_folder
 from trialsim.results import _json_default, provenance
 from trialsim.scenario import Scenario
 from trialsim.sweeps.checkpoints import Checkpoint, json_safe, make_manifest, resume_seed
@@ -78,15 +79,16 @@ class SweepResult:
 
     def write(self, out: str | os.PathLike) -> list[Path]:
         """sweep.csv, sweep.parquet, sweep.json and (for one or two varied paths)
-        power_curve.png and power_curve.svg, each written atomically."""
+        power_curve.png and power_curve.svg, written together and atomically
+        (:func:`trialsim.atomic.replace_folder`): all of them or none."""
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         df = self.to_frame()
-        written = write_table(df, out, "sweep")
-        written.append(write_text(out / "sweep.json", self.to_json() + "\n"))
-        if 1 <= len(self.varies) <= 2:
-            written += plot_power_curve(self, out / "power_curve")
-        return written
+        with replace_folder(out) as stage:     # all of them at once; the checkpoint stays
+            written = write_table(df, stage, "sweep")
+            written.append(write_text(stage / "sweep.json", self.to_json() + "\n"))
+            if 1 <= len(self.varies) <= 2:
+                written += plot_power_curve(self, stage / "power_curve")
+        return [out / p.name for p in written]
 
 
 def run_sweep(scenario: Scenario, vary=None, *, replicates: int | None = None, seed: int | None = None,

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import queue
-import signal
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from trialsim.engine import TrialModel, default_workers, simulate_chunk
+from trialsim.processes import init_worker
 from trialsim.scenario import Scenario
 from trialsim.sweeps.errors import SweepError
 
@@ -39,10 +40,11 @@ def _run_task(scenario_json: str, seed: int, start: int, stop: int) -> dict:
     return simulate_chunk(model, seed, np.arange(start, stop, dtype=np.int64))
 
 
-def _ignore_sigint() -> None:
+def _init_worker(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group; the parent handles it and ends
-    # the workers, which would otherwise each print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the workers, which would otherwise each print a traceback. A worker also
+    # dies with its parent (kill -9 included) and stays quiet on a closed pipe.
+    init_worker(parent_pid, ignore_sigint=True)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class LocalRunner:
                 yield t, _run_task(t.payload, t.seed, t.start, t.stop)
             return
         if self.pool is None:
-            self.pool = multiprocessing.get_context().Pool(self.workers, initializer=_ignore_sigint)
+            self.pool = multiprocessing.get_context().Pool(self.workers, initializer=_init_worker,
+                                                           initargs=(os.getpid(),))
         done: queue.Queue = queue.Queue()
         tasks = iter(tasks)
         pending = 0

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import yaml
 
+from trialsim.atomic import replace_folder
 from trialsim.montecarlo import binomial_mcse
 from trialsim.results import _fmt, provenance
 from trialsim.scenario import Scenario
@@ -281,8 +282,14 @@ class SizeGridResult:
         return "\n".join(lines)
 
     def write(self, out) -> list[Path]:
+        """size.csv, size.parquet, size.json (and answer.yaml for one search, or
+        size_curve.png and .svg for a grid), written together and atomically."""
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        with replace_folder(out) as stage:     # all of them at once; the checkpoint stays
+            written = self._write(stage)
+        return [out / p.name for p in written]
+
+    def _write(self, out: Path) -> list[Path]:
         written = write_table(self.to_frame(), out, "size")
         if not self.varies:     # one search: its object, and the design at the answer as a scenario file
             size = self.points[0]["size"]

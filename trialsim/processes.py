@@ -1,0 +1,105 @@
+"""Worker processes that die with their parent, and quiet broken pipes.
+
+The engine's process pool and the sweeps' local runner start their workers
+with :func:`init_worker`: on Linux the kernel sends the worker SIGKILL when
+its parent dies (``prctl(PR_SET_PDEATHSIG)``), kill -9 included; elsewhere a
+watchdog thread in the worker checks every half second that its parent is
+still there and ends the worker when it is not. Either way no worker outlives
+a killed ``trialsim`` by more than a moment, holding its caller's terminal or
+pipe.
+
+A worker's stdout and stderr are wrapped so that writing to a closed pipe
+(``trialsim sweep ... | head -1``) is silently dropped instead of raising
+BrokenPipeError in the worker; the command line does the same for the parent
+(:func:`quiet_stdout`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+__all__ = ["init_worker", "die_with_parent", "quiet_stdout"]
+
+_PR_SET_PDEATHSIG = 1
+WATCHDOG_SECONDS = 0.5
+
+
+def init_worker(parent_pid: int, ignore_sigint: bool = False) -> None:
+    """The initializer of every trialsim worker process (``parent_pid``: the
+    pid of the process that starts the pool)."""
+    if ignore_sigint:
+        # Ctrl-C reaches the whole process group; the parent handles it and ends
+        # the workers, which would otherwise each print a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+    sys.stdout = _PipeSafe(sys.stdout)
+    sys.stderr = _PipeSafe(sys.stderr)
+
+
+def die_with_parent(parent_pid: int) -> str:
+    """Make this process end when ``parent_pid`` (its parent) ends; returns
+    how: ``"prctl"`` (Linux) or ``"watchdog"`` (a thread polling the parent)."""
+    how = "watchdog"
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # deferred: only worker processes on Linux need it
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                how = "prctl"
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:      # the parent died before the line above: nobody waits for us
+        os._exit(1)
+    if how == "watchdog":
+        threading.Thread(target=_watch, args=(parent_pid,), name="trialsim-parent-watchdog", daemon=True).start()
+    return how
+
+
+def _watch(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(1)
+
+
+class _PipeSafe:
+    """A text stream whose writes to a closed pipe are dropped."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._broken = False
+
+    def write(self, text):
+        if self._broken or self._stream is None:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except (BrokenPipeError, ValueError):
+            self._broken = True
+            return len(text)
+
+    def flush(self):
+        if self._broken or self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except (BrokenPipeError, ValueError):
+            self._broken = True
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def quiet_stdout() -> None:
+    """After a BrokenPipeError on stdout: point stdout at the null device so
+    that Python's final flush does not print another error (the recipe of the
+    Python documentation on SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
