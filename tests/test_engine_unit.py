@@ -148,15 +148,17 @@ def test_unit_rejects_bad_arguments(conventional):
         simulate("scenario.yaml", replicates=5)
 
 
-def test_unit_no_one_randomised_is_a_result_not_a_crash(tmp_path):
+def test_unit_no_one_randomised_is_refused_not_a_silent_zero(tmp_path):
+    """A plan that can randomise nobody is refused before simulating (it used
+    to report power 0 in silence); a run where few are randomised is a result
+    with warnings."""
     from tests.conftest import CTDNA, write
-    from trialsim import load_scenario
+    from trialsim import ScenarioError, load_scenario
 
     sc = load_scenario(write(tmp_path, CTDNA.replace("sensitivity: 0.88, specificity: 0.998",
                                                      "sensitivity: 0.0, specificity: 1.0")))
-    r = simulate(sc, replicates=4, seed=1, workers=1)
-    assert np.all(r.table["randomized"] == 0) and r.power == 0.0
-    assert json.loads(r.to_json())["randomized"]["mean"] == 0.0
+    with pytest.raises(ScenarioError, match="screening.test.sensitivity: sensitivity 0 and specificity 1"):
+        simulate(sc, replicates=4, seed=1, workers=1)
 
 
 def test_unit_timeline_ends_at_the_replicate_totals(ctdna):

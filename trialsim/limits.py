@@ -29,14 +29,14 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from trialsim.des import SAFETY_HORIZON, AccrualSchedule
 from trialsim.scenario import MAX_REPLICATES, MAX_SITES, Scenario, ScenarioError
 
 __all__ = ["MAX_REPLICATES", "MAX_SITES", "MAX_SURVIVORS_PER_TRIAL", "MAX_VISITS_PER_SURVIVOR", "MAX_WINDOWS",
            "MAX_WORK", "MAX_GRID_POINTS", "MAX_VARY_VALUES", "MAX_TIMELINE_MONTHS", "MAX_RESULT_BYTES",
            "SizeEstimate", "SizeLimitError", "estimate_size", "check_size", "check_work", "check_grid_points",
-           "as_count"]
+           "as_count", "accrued", "SAFETY_HORIZON"]
 
+SAFETY_HORIZON = 600.0                  # months: the engine's (trialsim.des) end of screening without a stop
 MAX_SURVIVORS_PER_TRIAL = 10_000_000    # memory: one trial's survivors at once, ~300 bytes each
 MAX_VISITS_PER_SURVIVOR = 1_000         # screening visits a survivor can have
 MAX_WINDOWS = 100_000                   # calendar windows of the screening's bookkeeping
@@ -105,7 +105,7 @@ def estimate_size(scenario: Scenario, replicates: int | None = None, *, timeline
     if scr is None:
         return SizeEstimate(replicates, float(scenario.trial.enrollment), 1.0, 1.0, int(timeline_months))
     horizon = scr.max_months if scr.max_months is not None else SAFETY_HORIZON
-    n = _accrued(scenario, horizon)
+    n = accrued(scenario, horizon)
     if scr.max_screened is not None:
         n = min(n, float(scr.max_screened))
     every = scr.visits.every
@@ -117,9 +117,18 @@ def estimate_size(scenario: Scenario, replicates: int | None = None, *, timeline
     return SizeEstimate(replicates, max(n, 1.0), float(visits), float(windows), int(timeline_months))
 
 
-def _accrued(scenario: Scenario, months: float) -> float:
-    """Expected survivors accrued by ``months`` (the accrual schedule's cumulative rate)."""
-    return float(AccrualSchedule(*scenario.accrual.schedule()).cumulative(months))
+def accrued(scenario: Scenario, months: float) -> float:
+    """Expected survivors (or patients) accrued by ``months``: the accrual
+    schedule's cumulative rate (piecewise linear; this module does not load
+    the engine, so that ``trialsim validate`` starts fast)."""
+    starts, rates = scenario.accrual.schedule()
+    total = 0.0
+    for i, (start, rate) in enumerate(zip(starts, rates)):
+        end = starts[i + 1] if i + 1 < len(starts) else math.inf
+        if months <= start:
+            break
+        total += rate * (min(months, end) - start)
+    return total
 
 
 def check_size(scenario: Scenario, replicates: int | None = None, *, timeline_months: int = 0,

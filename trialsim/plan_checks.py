@@ -14,7 +14,8 @@ the report. docs/results.md lists every check.
 The checks use expectations from the scenario alone (the accrual until
 screening must stop, the closed-form screening funnel, the recurrence
 curves over the months the trial can observe); "impossible" means an
-expected count below one.
+expected count below one (of patients in an arm, of randomisations), or
+practically no event at all (fewer than 0.001 expected).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ import math
 
 import numpy as np
 
-from trialsim.companions import screening_funnel_companion
-from trialsim.des import SAFETY_HORIZON, AccrualSchedule
+from trialsim.limits import SAFETY_HORIZON, accrued, estimate_size
 from trialsim.scenario import Scenario, ScenarioError
 
 __all__ = ["PlanError", "check_plan", "plan_errors", "scenario_warnings", "result_warnings",
            "FEW_EVENTS", "FOLLOW_UP_MONTHS"]
 
+NO_EVENTS = 1e-3            # fewer expected events than this: the plan cannot work
 FEW_EVENTS = 5              # fewer expected (or simulated) events than this: a warning
 FOLLOW_UP_MONTHS = 120.0    # months of follow-up assumed when the analysis is at a number of events
 LONG_ACCRUAL_MONTHS = 1200  # accrual longer than a century: a warning
@@ -46,6 +47,19 @@ def _arm_expectations(sc: Scenario) -> dict[str, float]:
     return {name: sc.trial.enrollment * a.allocation / total for name, a in sc.arms.items()}
 
 
+def _time_to_accrue(sc: Scenario, n: float) -> float:
+    """Months until the accrual's expected cumulative count reaches ``n`` (the
+    last piece of a schedule has a positive rate, so it always does)."""
+    starts, rates = sc.accrual.schedule()
+    total = 0.0
+    for i, (start, rate) in enumerate(zip(starts, rates)):
+        end = starts[i + 1] if i + 1 < len(starts) else math.inf
+        if rate > 0 and total + rate * (end - start) >= n:
+            return start + (n - total) / rate
+        total += rate * (end - start)
+    return math.inf
+
+
 def _horizon(sc: Scenario) -> float:
     scr = sc.screening
     return scr.max_months if scr.max_months is not None else SAFETY_HORIZON
@@ -53,7 +67,7 @@ def _horizon(sc: Scenario) -> float:
 
 def _expected_screened(sc: Scenario) -> float:
     """Survivors expected to enter screening before it must stop (at most max_screened)."""
-    n = float(AccrualSchedule(*sc.accrual.schedule()).cumulative(_horizon(sc)))
+    n = accrued(sc, _horizon(sc))
     if sc.screening.max_screened is not None:
         n = min(n, float(sc.screening.max_screened))
     return n
@@ -75,7 +89,7 @@ def _observed_months(sc: Scenario) -> float:
     if sc.screening is not None:
         span = _horizon(sc) if sc.screening.max_months is not None else FOLLOW_UP_MONTHS
     else:
-        span = float(AccrualSchedule(*sc.accrual.schedule()).time_to_accrue(sc.trial.enrollment))
+        span = _time_to_accrue(sc, sc.trial.enrollment)
     an = sc.trial.analysis
     return span + (an.months if an.months is not None else FOLLOW_UP_MONTHS)
 
@@ -136,24 +150,23 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
                                       f"{'max_months ' + format(scr.max_months, 'g') if scr.max_months is not None else 'the safety horizon'}"
                                       ": nobody can be randomised; raise the accrual rate or screen longer"))
         else:
-            try:
-                funnel = screening_funnel_companion(sc, _horizon(sc))
-            except (ValueError, ArithmeticError):   # the closed form does not apply (e.g. no hazard at entry)
-                funnel = None
-            expected = screened * funnel["randomized_per_screened"] if funnel is not None else math.inf
-            if expected < 1:
-                errors.append(("screening", f"about {expected:.3g} randomisations are expected from the "
-                                            f"{screened:,.0f} survivors who can enter screening (test-positive "
-                                            f"{funnel['test_positive_per_screened']:.3g} per survivor, failure "
-                                            f"{test.failure:g}, consent {scr.consent:g}): nobody would be "
-                                            "randomised in most trials"))
-    risks = _stratum_risks(sc)
-    p_event = sum(share * p for _, share, _, p, _ in risks)
-    if n * p_event < 1:
-        errors.append(("population.strata", f"about {n * p_event:.3g} events are expected among {n:,} patients "
-                                            f"over the {_observed_months(sc):g} months the trial can observe: "
-                                            "the recurrence curves have (almost) no hazard there; check the "
-                                            "curves and time_since_diagnosis"))
+            # At most one randomisation per survivor, after a positive result at one of
+            # its visits: P(randomised) <= visits x (1 - failure) x max(Se, 1 - Sp) x consent.
+            visits = estimate_size(sc, 1).visits_per_survivor
+            per = min(1.0, visits * (1 - test.failure) * max(test.sensitivity, 1 - test.specificity)) * scr.consent
+            if screened * per < 1:
+                errors.append(("screening", f"at most {screened * per:.3g} randomisations can be expected from the "
+                                            f"{screened:,.0f} survivors who can enter screening ({visits:g} visits "
+                                            f"each, failure {test.failure:g}, sensitivity {test.sensitivity:g}, "
+                                            f"specificity {test.specificity:g}, consent {scr.consent:g}): nobody "
+                                            "would be randomised in most trials"))
+    if sc.trial.endpoints[0] == "drfs":
+        p_event = sum(share * p for _, share, _, p, _ in _stratum_risks(sc))
+        if n * p_event < NO_EVENTS:
+            errors.append(("population.strata", f"no events can be expected among {n:,} patients over the "
+                                                f"{_observed_months(sc):g} months the trial can observe (expected "
+                                                f"{n * p_event:.3g}): the recurrence curves have no hazard there; "
+                                                "check the curves and time_since_diagnosis"))
     return errors
 
 
@@ -174,15 +187,15 @@ def scenario_warnings(sc: Scenario) -> list[str]:
             out.append(f"the {name} arm expects only {expected:.1f} of the {sc.trial.enrollment:,} patients "
                        f"randomised (arms.{name}.allocation)")
     if sc.screening is None:
-        months = float(AccrualSchedule(*sc.accrual.schedule()).time_to_accrue(sc.trial.enrollment))
+        months = _time_to_accrue(sc, sc.trial.enrollment)
         if months > LONG_ACCRUAL_MONTHS:
             out.append(f"accruing {sc.trial.enrollment:,} patients takes about {months:,.0f} months (accrual)")
     risks = _stratum_risks(sc)
     window = _observed_months(sc)
     n = sc.trial.enrollment
     p_event = sum(share * p for _, share, _, p, _ in risks)
-    if 1 <= n * p_event < FEW_EVENTS:
-        out.append(f"only about {n * p_event:.1f} events are expected among {n:,} patients over the "
+    if sc.trial.endpoints[0] == "drfs" and NO_EVENTS <= n * p_event < FEW_EVENTS:
+        out.append(f"only about {n * p_event:.2g} events are expected among {n:,} patients over the "
                    f"{window:g} months the trial can observe")
     for i, (name, share, t0, p, zero) in enumerate(risks):
         if share > 0 and zero >= ZERO_HAZARD_SHARE:
