@@ -183,7 +183,7 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     """Weaknesses of the plan decidable from the scenario alone."""
     out = []
     for name, expected in _arm_expectations(sc).items():
-        if 1 <= expected < FEW_EVENTS:
+        if 1 <= expected < FEW_EVENTS and expected < 0.25 * sc.trial.enrollment:     # a lopsided allocation
             out.append(f"the {name} arm expects only {expected:.1f} of the {sc.trial.enrollment:,} patients "
                        f"randomised (arms.{name}.allocation)")
     if sc.screening is None:
@@ -194,12 +194,14 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     window = _observed_months(sc)
     n = sc.trial.enrollment
     p_event = sum(share * p for _, share, _, p, _ in risks)
-    if sc.trial.endpoints[0] == "drfs" and NO_EVENTS <= n * p_event < FEW_EVENTS:
+    # (screened trials randomise survivors enriched for recurrence: the population's
+    # curves understate their events, so only the simulation can tell it is few)
+    if sc.screening is None and sc.trial.endpoints[0] == "drfs" and NO_EVENTS <= n * p_event < FEW_EVENTS:
         out.append(f"only about {n * p_event:.2g} events are expected among {n:,} patients over the "
-                   f"{window:g} months the trial can observe")
+                   f"{window:.0f} months the trial can observe")
     for i, (name, share, t0, p, zero) in enumerate(risks):
         if share > 0 and zero >= ZERO_HAZARD_SHARE:
-            out.append(f"stratum {name}: its recurrence curve has no hazard over {zero:.0%} of the {window:g} "
+            out.append(f"stratum {name}: its recurrence curve has no hazard over {zero:.0%} of the {window:.0f} "
                        f"months the trial can observe from time since diagnosis {t0:g} "
                        f"(population.strata.{i}): does time_since_diagnosis match the curve's time origin?")
     return out
