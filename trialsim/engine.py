@@ -315,8 +315,8 @@ def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | No
     or the ``provenance`` object of a results.json): the same scenario, seed
     and replicates, so the same results, bit for bit, whatever ``workers``
     and ``chunk_size``. The other arguments are those of :func:`simulate`."""
-    if isinstance(provenance, Mapping) and "scenario" not in provenance and isinstance(provenance.get("provenance"),
-                                                                                   Mapping):
+    if (isinstance(provenance, Mapping) and isinstance(provenance.get("provenance"), Mapping)
+            and not isinstance(provenance.get("scenario"), Mapping)):
         provenance = provenance["provenance"]      # a whole results.json, or a summary()
     if not isinstance(provenance, Mapping):
         raise TypeError(f"replay() takes a run's provenance (result.provenance, or the provenance object of a "

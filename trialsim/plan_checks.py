@@ -164,7 +164,7 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
         p_event = sum(share * p for _, share, _, p, _ in _stratum_risks(sc))
         if n * p_event < NO_EVENTS:
             errors.append(("population.strata", f"no events can be expected among {n:,} patients over the "
-                                                f"{_observed_months(sc):g} months the trial can observe (expected "
+                                                f"{_observed_months(sc):.0f} months the trial can observe (expected "
                                                 f"{n * p_event:.3g}): the recurrence curves have no hazard there; "
                                                 "check the curves and time_since_diagnosis"))
     return errors
