@@ -136,3 +136,16 @@ def test_unit_few_expected_events_without_screening_is_a_warning(tmp_path):
 def test_unit_a_century_of_accrual_is_a_warning(tmp_path):
     sc = _load(tmp_path, CONVENTIONAL.replace("rate: 20.8333", "rate: 0.000001"))
     assert any("takes about 500,000,000 months" in w for w in scenario_warnings(sc))
+
+
+def test_unit_report_refuses_an_impossible_plan_and_an_absurd_size(tmp_path):
+    path = write(tmp_path, CTDNA.replace("consent: 0.8", "consent: 0"))
+    res = invoke("report", path, "--out", tmp_path / "rep")
+    assert res.exit_code == 2 and res.stderr.strip() == f"error: {path}: screening.consent: consent 0: nobody " \
+                                                        "eligible would agree to be randomised", res.output
+    res = invoke("report", write(tmp_path, CONVENTIONAL, "c.yaml"), "-n", 10 ** 12, "--out", tmp_path / "rep")
+    assert res.exit_code == 2 and "at most 1,000,000 simulated trials" in res.stderr
+    res = invoke("report", write(tmp_path, CONVENTIONAL, "c.yaml"), "-n", 10 ** 6, "--out", tmp_path / "rep")
+    assert res.exit_code == 2 and res.stderr.startswith("error: 1,000,000 simulated trials with a 240-month "
+                                                        "timeline need about 6.1 GB"), res.stderr
+    assert not (tmp_path / "rep").exists()
