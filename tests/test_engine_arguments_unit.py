@@ -162,3 +162,15 @@ def test_unit_sweep_accepts_numpy_integers(small):
     res = run_sweep(small, VARY, replicates=np.int64(3), seed=np.int64(5), workers=np.int64(1))
     assert res.provenance["replicates"] == 3 and type(res.provenance["seed"]) is int
     assert json.loads(res.to_json())["provenance"]["seed"] == 5
+
+
+@pytest.mark.parametrize("vary", [5, [5], {1, 2}, None.__class__])
+def test_unit_sweep_names_a_bad_vary(small, vary):
+    with pytest.raises(TypeError, match="vary must be"):
+        run_sweep(small, vary, replicates=2, seed=1, workers=1)
+
+
+def test_unit_sweep_takes_one_vary_text(small):
+    res = run_sweep(small, "arms.treatment.hazard_ratio=0.6,0.8", replicates=2, seed=1, workers=1)
+    assert [p["values"] for p in res.points] == [{"arms.treatment.hazard_ratio": 0.6},
+                                                 {"arms.treatment.hazard_ratio": 0.8}]

@@ -293,10 +293,13 @@ def parse_varies(vary, base: Scenario) -> list[Vary]:
     ``--vary`` texts, or Vary objects), each path at most once."""
     if vary is None:
         return []
-    if isinstance(vary, Vary):
+    if isinstance(vary, (Vary, str)):
         vary = [vary]
     if isinstance(vary, dict):
         out = [v if isinstance(v, Vary) else make_vary(k, v, base) for k, v in vary.items()]
+    elif not _listlike(vary) or not all(isinstance(v, (str, Vary)) for v in vary):
+        raise TypeError(f"vary must be {{path: values}}, a list of 'PATH=VALUES' texts, or Vary objects; "
+                        f"got {vary!r}")
     else:
         out = [v if isinstance(v, Vary) else parse_vary(v, base) for v in vary]
     seen = set()
