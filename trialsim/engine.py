@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import os
 import secrets
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from collections.abc import Mapping
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
