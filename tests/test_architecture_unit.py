@@ -186,6 +186,8 @@ LAYERS = [
     ("des", "followup"),
     ("intervention", "screening"),
     ("cohort",),
+    ("plan_checks",),
+    ("limits",),
     ("scenario",),
     ("curves",),
     ("analysis", "design", "figures", "atomic", "montecarlo", "processes", "version"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -27,6 +28,8 @@ from trialsim.design import plan_boundaries
 from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
 from trialsim.intervention import ArmModel
 from trialsim.processes import init_worker
+from trialsim.limits import as_count, check_size
+from trialsim.plan_checks import check_plan
 from trialsim.results import SimulationResult, provenance
 from trialsim.scenario import Scenario
 from trialsim.screening import TestModel
@@ -186,6 +189,46 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def _indices(value, name: str, replicates: int) -> np.ndarray:
+    """Replicate indices given as an int or an iterable of ints (numpy integers
+    accepted, floats and booleans refused), each in [0, replicates)."""
+    items = [value] if isinstance(value, (int, np.integer)) or not np.iterable(value) else list(value)
+    out = [as_count(i, name, minimum=0) for i in items]
+    if not out:
+        raise ValueError(f"{name} is empty: give a replicate index or a list of them")
+    bad = [i for i in out if i >= replicates]
+    if bad:
+        raise ValueError(f"{name} must lie in [0, {replicates}) (the run's replicates), got {bad[0]}")
+    return np.asarray(out, dtype=np.int64)
+
+
+def _simulation_arguments(scenario, replicates, seed, replicate_index, timeline, progress):
+    """simulate()'s arguments checked (each bad one named in a TypeError or
+    ValueError), and the run refused up front when it is too large
+    (trialsim.limits) or cannot work (trialsim.plan_checks): (scenario with
+    replicates and seed, replicates, seed, indices, timeline months or None)."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError("simulate() takes a Scenario; use trialsim.load_scenario(path) first")
+    replicates = scenario.simulation.replicates if replicates is None else as_count(replicates, "replicates")
+    if seed is None:
+        seed = scenario.simulation.seed if scenario.simulation.seed is not None else draw_seed()
+    seed = as_count(seed, "seed", minimum=0)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function of (done, total), got {type(progress).__name__}")
+    if isinstance(timeline, bool):
+        months = 240 if timeline else None
+    elif isinstance(timeline, (int, np.integer)):
+        months = as_count(timeline, "timeline")
+    else:
+        raise TypeError(f"timeline must be True, False or a number of months, got {timeline!r}")
+    scenario = scenario.with_simulation(replicates=replicates, seed=seed)
+    indices = (np.arange(replicates, dtype=np.int64) if replicate_index is None
+               else _indices(replicate_index, "replicate_index", replicates))
+    check_size(scenario, int(indices.size), timeline_months=months or 0)
+    check_plan(scenario)
+    return scenario, replicates, seed, indices, months
+
+
 def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | None = None,
              workers: int | None = None, chunk_size: int | None = None,
              replicate_index: int | Iterable[int] | None = None,
@@ -204,32 +247,18 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     (``result.timeline``; ``True`` for 240 months, or a number of months).
     """
 
-    if not isinstance(scenario, Scenario):
-        raise TypeError("simulate() takes a Scenario; use trialsim.load_scenario(path) first")
-    replicates = replicates if replicates is not None else scenario.simulation.replicates
-    if replicates < 1:
-        raise ValueError(f"replicates must be at least 1, got {replicates}")
-    seed = seed if seed is not None else scenario.simulation.seed
-    if seed is None:
-        seed = draw_seed()
-    scenario = scenario.with_simulation(replicates=replicates, seed=seed)
+    scenario, replicates, seed, indices, months = _simulation_arguments(
+        scenario, replicates, seed, replicate_index, timeline, progress)
     model = TrialModel.from_scenario(scenario)
-    if replicate_index is None:
-        indices = np.arange(replicates, dtype=np.int64)
-    else:
-        indices = np.atleast_1d(np.asarray(list(np.atleast_1d(replicate_index)), dtype=np.int64))
-        if indices.size == 0 or indices.min() < 0 or indices.max() >= replicates:
-            raise ValueError(f"replicate_index must lie in [0, {replicates})")
     if chunk_size is None:
         chunk_size = int(max(1, min(2000, SURVIVORS_PER_CHUNK // model.expected_survivors_per_replicate())))
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    else:
+        chunk_size = as_count(chunk_size, "chunk_size")
+    workers = default_workers() if workers is None else as_count(workers, "workers")
     chunks = _chunks(indices, chunk_size)
     # With several workers, use chunks small enough to keep every worker busy.
     if workers > 1 and len(chunks) < 2 * workers and indices.size > 1:
         chunks = _chunks(indices, max(1, -(-indices.size // (2 * workers))))
-    months = None if timeline is False else (240 if timeline is True else int(timeline))
     parts: list[dict] = []
     done = 0
     if workers == 1 or len(chunks) == 1:
@@ -270,12 +299,14 @@ def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[in
     recurrence_month, death_month, dropout_month (calendar months, inf: never),
     analysis_month. The replicate-level row equals the run's row for it.
     """
-    replicates = replicates if replicates is not None else scenario.simulation.replicates
+    if not isinstance(scenario, Scenario):
+        raise TypeError("patient_table() takes a Scenario; use trialsim.load_scenario(path) first")
+    replicates = scenario.simulation.replicates if replicates is None else as_count(replicates, "replicates")
+    seed = as_count(seed, "seed", minimum=0)
     scenario = scenario.with_simulation(replicates=replicates, seed=seed)
+    idx = _indices(replicate, "replicate", replicates)
+    check_size(scenario, int(idx.size))
     model = TrialModel.from_scenario(scenario)
-    idx = np.atleast_1d(np.asarray(list(np.atleast_1d(replicate)), dtype=np.int64))
-    if idx.size == 0 or idx.min() < 0 or idx.max() >= replicates:
-        raise ValueError(f"replicate must lie in [0, {replicates})")
     table: dict = {}
     simulate_chunk(model, seed, idx, patients=table)
     return table
@@ -287,6 +318,18 @@ def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | No
     or the ``provenance`` object of a results.json): the same scenario, seed
     and replicates, so the same results, bit for bit, whatever ``workers``
     and ``chunk_size``. The other arguments are those of :func:`simulate`."""
-    scenario = Scenario.from_dict(provenance["scenario"])
+    if (isinstance(provenance, Mapping) and isinstance(provenance.get("provenance"), Mapping)
+            and not isinstance(provenance.get("scenario"), Mapping)):
+        provenance = provenance["provenance"]      # a whole results.json, or a summary()
+    if not isinstance(provenance, Mapping):
+        raise TypeError(f"replay() takes a run's provenance (result.provenance, or the provenance object of a "
+                        f"results.json), not {type(provenance).__name__}")
+    missing = [k for k in ("scenario", "seed", "replicates") if k not in provenance]
+    if missing:
+        raise ValueError(f"replay(): provenance lacks {', '.join(repr(k) for k in missing)}: give a run's "
+                         "provenance (result.provenance, or the provenance object of a results.json)")
+    if not isinstance(provenance["scenario"], Mapping):
+        raise ValueError("replay(): provenance['scenario'] must be the scenario as a mapping")
+    scenario = Scenario.from_dict(dict(provenance["scenario"]), source="provenance scenario")
     return simulate(scenario, replicates=provenance["replicates"], seed=provenance["seed"], workers=workers,
                     chunk_size=chunk_size, progress=progress, timeline=timeline)

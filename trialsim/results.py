@@ -31,6 +31,7 @@ import numpy as np
 from trialsim.atomic import replace_folder
 from trialsim.companions import analytic_companions
 from trialsim.montecarlo import binomial_mcse
+from trialsim.plan_checks import result_warnings
 from trialsim.scenario import Scenario
 from trialsim.version import __version__
 
@@ -201,6 +202,9 @@ class SimulationResult:
             out["drfs_power"] = p
             out["drfs_power_mcse"] = binomial_mcse(p, self.replicates)
         out["analytic"] = analytic_companions(sc, t)
+        warnings = result_warnings(sc, t)
+        if warnings:      # the key only when there is something to say (docs/results.md)
+            out["warnings"] = warnings
         out["provenance"] = self.provenance
         return out
 
@@ -293,7 +297,8 @@ def format_summary(s: dict) -> str:
     crit = f"{s['test']}, {'one' if s['sided'] == 1 else 'two'}-sided alpha {s['alpha']}"
     if s.get("primary_endpoint") == "mrd_clearance":
         crit = "MRD clearance, " + crit
-    lines.append(f"  power                     {s['power']:.4f} ± {s['power_mcse']:.4f} (Monte Carlo SE; {crit})")
+    lines.append(f"  power                     {s['power']:.4f} ± {s['power_mcse']:.4f} (Monte Carlo SE; {crit})"
+                 + (" -- see the warnings below" if s.get("warnings") else ""))
     a = s.get("analytic") or {}
     if "schoenfeld_power" in a:
         extra = (f"; needs {math.ceil(a['schoenfeld_events_for_80'])} events for 80%, "
@@ -353,6 +358,8 @@ def format_summary(s: dict) -> str:
     if s.get("safety_horizon_share"):
         lines.append(f"  warning: {s['safety_horizon_share']:.1%} of trials screened until the "
                      "600-month safety horizon; set screening.max_months")
+    for w in s.get("warnings", []):
+        lines.extend(textwrap.wrap(f"warning: {w}", width=100, initial_indent="  ", subsequent_indent="    "))
     lines.append("")
     lines.append("  Distributions over trials: mean (median, 10th-90th centile).")
     return "\n".join(lines)

@@ -34,6 +34,8 @@ from trialsim import curves
 from trialsim.curves import grammar
 
 FORMAT_VERSION = 1
+MAX_REPLICATES = 1_000_000   # simulated trials per run (trialsim.limits holds the other limits)
+MAX_SITES = 10_000           # accrual sites (each is a piece of the accrual schedule)
 
 
 # --------------------------------------------------------------------------
@@ -188,12 +190,12 @@ def dump_distribution(d: DistributionSpec) -> Any:
 
 
 class SimulationSpec(Strict):
-    replicates: PositiveInt = 1000
+    replicates: Annotated[int, Field(gt=0, le=MAX_REPLICATES)] = 1000
     seed: Annotated[int, Field(ge=0)] | None = None
 
 
 class SitesSpec(Strict):
-    count: PositiveInt
+    count: Annotated[int, Field(gt=0, le=MAX_SITES)]
     open_over: NonNegative
 
 
@@ -533,8 +535,22 @@ class Scenario(Strict):
             raise ScenarioError(_problems(exc, lines or {}), source) from None
 
     def with_simulation(self, *, replicates: int | None = None, seed: int | None = None) -> "Scenario":
-        sim = self.simulation.model_copy(update={k: v for k, v in
-                                                 (("replicates", replicates), ("seed", seed)) if v is not None})
+        """This scenario with another number of replicates and/or seed (checked
+        like the file's: a whole number, replicates at least 1, seed at least 0)."""
+        update = {}
+        for name, value, low in (("replicates", replicates, 1), ("seed", seed, 0)):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+                raise TypeError(f"{name} must be a whole number (an int), got {value!r} ({type(value).__name__})")
+            value = int(value.__index__())
+            if value < low:
+                raise ValueError(f"{name} must be at least {low}, got {value}")
+            if name == "replicates" and value > MAX_REPLICATES:
+                raise ValueError(f"replicates {value:,}: at most {MAX_REPLICATES:,} simulated trials per run "
+                                 "(each keeps a row in memory); use fewer")
+            update[name] = value
+        sim = self.simulation.model_copy(update=update)
         return self.model_copy(update={"simulation": sim})
 
 
@@ -642,6 +658,9 @@ def load_scenario(source: str | os.PathLike | Mapping[str, Any], *, base_dir: st
                         f"not {type(source).__name__}")
     path = Path(source)
     source = str(path)
+    if "\n" in source or (": " in source and (len(source) > 255 or not path.exists())):     # YAML text
+        raise ScenarioError([("", None, "load_scenario takes a path to a YAML file or a mapping, not YAML text "
+                                        "(for text, use load_scenario(yaml.safe_load(text)))")], "load_scenario")
     if not path.exists():
         raise ScenarioError([("", None, "no such file")], source)
     if path.is_dir():

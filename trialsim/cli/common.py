@@ -16,7 +16,7 @@ from typing import NoReturn, Optional
 
 import typer
 
-from trialsim.scenario import Scenario, ScenarioError, load_scenario
+from trialsim.scenario import MAX_REPLICATES, Scenario, ScenarioError, load_scenario
 
 
 class Format(str, Enum):
@@ -38,6 +38,24 @@ def read_scenario(path: Path) -> Scenario:
         return load_scenario(path)
     except ScenarioError as exc:
         fail(str(exc))
+
+
+def check_run(path: Path, sc: Scenario, replicates: Optional[int]) -> list[str]:
+    """Refuse a run too large (trialsim.limits) or a plan that cannot work
+    (trialsim.plan_checks) with one message and exit 2, before simulating;
+    return the plan's warnings decidable from the scenario."""
+    # deferred: the limits and plan checks import the engine's simpy model (0.4 s); schema and --help never need them
+    from trialsim.limits import check_size
+    from trialsim.plan_checks import check_plan
+
+    try:
+        check_size(sc, replicates, replicates_name="--replicates" if replicates is not None else "replicates")
+        return check_plan(sc)
+    except ScenarioError as exc:
+        if all(p for p, _, _ in exc.problems):
+            exc.source = str(path)
+            fail(exc.render())
+        fail("; ".join(m for _, _, m in exc.problems))     # an option's problem: no file to name
 
 
 def check_seed(seed: Optional[int]) -> None:
@@ -77,6 +95,9 @@ def check_simulation_options(replicates: Optional[int], seed: Optional[int], wor
     """The options of every simulating command, checked before the (long) simulation starts."""
     if replicates is not None and replicates < 1:
         fail(f"--replicates must be at least 1, got {replicates}")
+    if replicates is not None and replicates > MAX_REPLICATES:
+        fail(f"--replicates {replicates:,}: at most {MAX_REPLICATES:,} simulated trials per run (each keeps a row "
+             "in memory); use fewer")
     check_seed(seed)
     check_workers(workers)
     check_out_folder(out)

@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from trialsim.cli.common import ProgressBar, check_out_folder, check_seed, check_workers, fail
-from trialsim.scenario import ScenarioError
+from trialsim.scenario import MAX_REPLICATES, ScenarioError
 
 
 def report(
@@ -38,6 +38,8 @@ def report(
 
     if replicates is not None and replicates < 2:
         fail(f"--replicates must be at least 2 for a report, got {replicates}")
+    if replicates is not None and replicates > MAX_REPLICATES:
+        fail(f"--replicates {replicates:,}: at most {MAX_REPLICATES:,} simulated trials per run; use fewer")
     check_seed(seed)
     check_workers(workers)
     if out is None:
@@ -59,7 +61,11 @@ def report(
             rep = make_report(scenario, out=out, sweep=sweep, replicates=rep_n, seed=use_seed, workers=workers,
                               progress=tick, command=command)
     except ScenarioError as exc:
-        fail(str(exc))
+        if exc.source is None:              # a plan or size check: name the file when it names a field
+            if not all(p for p, _, _ in exc.problems):
+                fail("; ".join(m for _, _, m in exc.problems))
+            exc.source = str(scenario)
+        fail(exc.render())
     except ReportError as exc:
         fail(str(exc))
     except UnicodeDecodeError as exc:

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import Format, ProgressBar, check_simulation_options, fail, read_scenario
+from trialsim.cli.common import Format, ProgressBar, check_run, check_simulation_options, fail, read_scenario
 from trialsim.scenario import json_schema
 
 
@@ -31,8 +31,11 @@ def run(
     # deferred: the engine imports simpy and scipy (0.4 s); validate, schema and --help never need them
     from trialsim.engine import simulate
 
+    check_run(scenario, sc, replicates)
     with ProgressBar(f"simulating {sc.name}") as tick:
         result = simulate(sc, replicates=replicates, seed=seed, workers=workers, progress=tick)
+    for warning in result.summary().get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
     if out is not None:
         try:
             result.write(out)
@@ -49,6 +52,8 @@ def run(
 def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
     """Check a scenario file; exit 2 with the field and line of each problem."""
     sc = read_scenario(scenario)
+    for warning in check_run(scenario, sc, None):
+        typer.echo(f"warning: {warning}", err=True)
     parts = [f"{len(sc.population.strata)} strat{'um' if len(sc.population.strata) == 1 else 'a'}"]
     parts.append(f"mrd {sc.mrd.model}" if sc.mrd else "no MRD model")
     parts.append(f"screening with {sc.screening.test.name}" if sc.screening else "no screening (conventional trial)")

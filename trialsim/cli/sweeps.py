@@ -143,12 +143,16 @@ def size(
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint and write the results here."),
     resume: bool = typer.Option(False, "--resume", help="Skip the grid points already finished in --out."),
+    budget: Optional[int] = typer.Option(None, "--budget", help="Simulated trials one search may use "
+                                         "(default: 50 times --replicates); beyond it the search stops."),
 ):
     """Find by simulation the smallest enrolment (or events) reaching a target power."""
     sc = read_scenario(scenario)
     _check_options(replicates, seed, workers, out, resume)
     if not 0 < target_power < 1:
         fail(f"--target-power must lie strictly between 0 and 1, got {target_power}")
+    if budget is not None and budget < 1:
+        fail(f"--budget must be at least 1, got {budget}")
     # deferred: trialsim.sweeps imports numpy (0.1 s) and runs the engine; --help and validate never need them
     from trialsim.sweeps import SweepError, find_sample_sizes, format_size
 
@@ -157,7 +161,7 @@ def size(
         with progress as tick:
             res = find_sample_sizes(sc, list(vary or []), target_power=target_power, solve=solve,
                                     replicates=replicates, seed=seed, workers=workers, scheduler=scheduler,
-                                    out=out, resume=resume, progress=tick)
+                                    out=out, resume=resume, progress=tick, budget=budget)
     except SweepError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from trialsim.engine import SURVIVORS_PER_CHUNK, TrialModel, draw_seed
+from trialsim.limits import MAX_REPLICATES, as_count
 from trialsim.results import SimulationResult, provenance
 from trialsim.scenario import Scenario
 from trialsim.sweeps.runners import Task
@@ -110,14 +111,13 @@ def resolve_run(scenario: Scenario, replicates, seed) -> tuple[int, int]:
     the scenario's, else (the seed) drawn."""
     if not isinstance(scenario, Scenario):
         raise TypeError("takes a Scenario; use trialsim.load_scenario(path) first")
-    replicates = replicates if replicates is not None else scenario.simulation.replicates
-    if int(replicates) < 1:
-        raise ValueError(f"replicates must be at least 1, got {replicates}")
+    replicates = scenario.simulation.replicates if replicates is None else as_count(replicates, "replicates")
+    if replicates > MAX_REPLICATES:
+        raise ValueError(f"replicates {replicates:,}: at most {MAX_REPLICATES:,} simulated trials per design; "
+                         "use fewer")
     seed = seed if seed is not None else scenario.simulation.seed
     if seed is None:
         seed = draw_seed()
-    if int(seed) < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    return int(replicates), int(seed)
+    return replicates, as_count(seed, "seed", minimum=0)
 
 

@@ -9,9 +9,11 @@ field, so that the user knows which value to change.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
+from trialsim.limits import SizeLimitError, check_grid_points, check_size, check_work
 from trialsim.scenario import Scenario, ScenarioError
 from trialsim.sweeps.errors import SweepError
 from trialsim.sweeps.paths import Vary, set_path
@@ -28,6 +30,12 @@ def build_grid(base: Scenario, varies: Sequence[Vary]) -> list[GridPoint]:
     """Every combination of the varied values (the first --vary varies
     slowest), each re-validated as a scenario. A bad value raises SweepError
     naming the --vary and the field."""
+    points_count = math.prod(len(v.values) for v in varies)
+    try:
+        check_grid_points(points_count)
+    except SizeLimitError as exc:
+        sizes = " x ".join(f"{len(v.values):,}" for v in varies)
+        raise SweepError(f"{exc.problems[0][2]} ({sizes} values)") from None
     data = base.to_dict()
     points = []
     for i, combo in enumerate(itertools.product(*[v.values for v in varies])):
@@ -56,3 +64,21 @@ def _grid_message(varies, combo, exc: ScenarioError) -> str:
     field_ = f"{path}: " if path else ""
     return f"--vary {blame.text}: at {at}: {field_}{message}"
 
+
+
+def check_grid_size(grid: Sequence[GridPoint], replicates: int, *, what: str = "sweep") -> float:
+    """Refuse a grid whose designs, or whose total work, exceed the limits of
+    :mod:`trialsim.limits` (SweepError naming the grid point); return the work."""
+    total = 0.0
+    for g in grid:
+        try:
+            total += check_size(g.scenario, replicates, what=what).work
+        except SizeLimitError as exc:
+            at = ", ".join(f"{p}={x!r}" for p, x in g.values.items())
+            path, _, message = exc.problems[0]
+            raise SweepError(f"at {at}: {path + ': ' if path else ''}{message}" if at else message) from None
+    try:
+        check_work(total, what=what, hint="fewer replicates or a coarser grid")
+    except SizeLimitError as exc:
+        raise SweepError(exc.problems[0][2]) from None
+    return total

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from trialsim.limits import MAX_VARY_VALUES
 from trialsim.scenario import Scenario
 from trialsim.sweeps.errors import SweepError
 
@@ -117,12 +118,17 @@ def parse_values(text: str, current: Any = None) -> tuple:
         if not _INT.match(parts[2].strip()) or int(parts[2]) < 1:
             raise SweepError(f"'{text}': COUNT, the number of values, must be a whole number >= 1")
         count = int(parts[2])
+        if count > MAX_VARY_VALUES:
+            raise SweepError(f"'{text}': {count:,} values, over the limit of {MAX_VARY_VALUES:,} per --vary; "
+                             "use a smaller COUNT")
         if count == 1 and start != stop:
             raise SweepError(f"'{text}': one value cannot span {parts[0]} to {parts[1]}; use COUNT >= 2")
         raw = [_clean(v) for v in np.linspace(start, stop, count)]
         ints_given = all(_INT.match(p.strip()) for p in parts[:2])
         values = [int(round(v)) if ints_given and float(v).is_integer() else v for v in raw]
     else:
+        if len(tokens) > MAX_VARY_VALUES:
+            raise SweepError(f"{len(tokens):,} values, over the limit of {MAX_VARY_VALUES:,} per --vary")
         values = [_atom(t) for t in tokens]
     values = _coerce(values, current, is_range, text)
     seen = []
@@ -258,6 +264,8 @@ def make_vary(path: str, values: Any, base: Scenario | dict) -> Vary:
         elif _listlike(values):
             if len(values) == 0:
                 raise SweepError("no values")
+            if len(values) > MAX_VARY_VALUES:
+                raise SweepError(f"{len(values):,} values, over the limit of {MAX_VARY_VALUES:,} per --vary")
             parsed = tuple(_coerce([v.item() if isinstance(v, np.generic) else v for v in values],
                                    current, False, text_values))
         else:
@@ -285,10 +293,13 @@ def parse_varies(vary, base: Scenario) -> list[Vary]:
     ``--vary`` texts, or Vary objects), each path at most once."""
     if vary is None:
         return []
-    if isinstance(vary, Vary):
+    if isinstance(vary, (Vary, str)):
         vary = [vary]
     if isinstance(vary, dict):
         out = [v if isinstance(v, Vary) else make_vary(k, v, base) for k, v in vary.items()]
+    elif not _listlike(vary) or not all(isinstance(v, (str, Vary)) for v in vary):
+        raise TypeError(f"vary must be {{path: values}}, a list of 'PATH=VALUES' texts, or Vary objects; "
+                        f"got {vary!r}")
     else:
         out = [v if isinstance(v, Vary) else parse_vary(v, base) for v in vary]
     seen = set()

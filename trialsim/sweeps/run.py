@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Callable
 
 from trialsim.atomic import replace_folder
+from trialsim.limits import as_count
 from trialsim.results import _json_default, provenance
 from trialsim.scenario import Scenario
 from trialsim.sweeps.checkpoints import Checkpoint, json_safe, make_manifest, resume_seed
 from trialsim.sweeps.designs import Design, resolve_run, run_designs
 from trialsim.sweeps.errors import SweepError
-from trialsim.sweeps.grid import build_grid
+from trialsim.sweeps.grid import build_grid, check_grid_size
 from trialsim.sweeps.paths import Vary, parse_varies
 from trialsim.sweeps.plots import plot_power_curve
 from trialsim.sweeps.runners import make_runner
@@ -106,8 +107,10 @@ def run_sweep(scenario: Scenario, vary=None, *, replicates: int | None = None, s
     if resume:
         seed = resume_seed(out, seed, scenario)
     replicates, seed = resolve_run(scenario, replicates, seed)
+    workers = None if workers is None else as_count(workers, "workers")
     varies = parse_varies(vary, scenario)
     grid = build_grid(scenario, varies)
+    check_grid_size(grid, replicates)
     base = scenario.with_simulation(replicates=replicates, seed=seed)
     prov = provenance(base, seed, replicates)
     prov = {"kind": "sweep", **prov, "vary": {v.path: json_safe(list(v.values)) for v in varies},

@@ -23,11 +23,15 @@ import numpy as np
 
 from trialsim.design import schoenfeld_events
 from trialsim.montecarlo import binomial_mcse
+from trialsim.limits import SizeLimitError, check_size, estimate_size
 from trialsim.scenario import Scenario, ScenarioError
 from trialsim.sweeps.designs import Design, run_designs
 from trialsim.sweeps.errors import SweepError, TargetNotReached
 
 _N = NormalDist()
+BUDGET_RUNS = 50         # default budget of a search: 50 times the replicates at the answer, in simulated trials
+MAX_EVALUATIONS = 100    # evaluations (a value at a number of replicates) in one search
+SEARCH_MAX_WORK = 2e9    # survivor-visits in one search (trialsim.limits; tens of minutes)
 PILOT_REPLICATES = 250   # enough for the effective hazard ratio (SE of its log about 0.02 in the ctDNA scenario)
 
 
@@ -48,8 +52,12 @@ class SizeSearch:
     """The stochastic root search of find_sample_size, for one base scenario."""
 
     def __init__(self, base: Scenario, *, solve: str, target: float, replicates: int, seed: int, runner,
-                 on_chunk=None):
+                 on_chunk=None, budget: int | None = None):
         self.base, self.solve, self.target = base, solve, target
+        # the search's budget: simulated trials, survivor-visits (trialsim.limits) and evaluations
+        self.budget = budget if budget is not None else BUDGET_RUNS * replicates
+        self.work = 0.0
+        self.trials = 0
         self.R, self.seed, self.runner, self.on_chunk = replicates, seed, runner, on_chunk
         self.data = base.to_dict()
         self.N0 = base.trial.enrollment
@@ -85,11 +93,24 @@ class SizeSearch:
                 sc = Scenario.from_dict(self.design_dict(x))
             except ScenarioError as exc:
                 raise SweepError(f"{self.solve}={x}: {exc.render()}") from None
+            try:
+                check_size(sc, self.R, what="design")
+            except SizeLimitError as exc:
+                raise self.out_of_reach(f"{self.solve}={x:,} cannot be simulated: {exc.problems[0][2]}") from None
             self.designs[x] = Design(x, sc, self.seed)
         return self.designs[x]
 
     def evaluate(self, xs: Iterable[int], n: int) -> None:
         reqs = [(self.design(x), n) for x in dict.fromkeys(xs)]
+        trials = sum(max(0, n - d.n) for d, _ in reqs)
+        work = sum(max(0, n - d.n) * estimate_size(d.scenario, 1).work for d, _ in reqs)
+        if (self.trials + trials > self.budget or self.work + work > SEARCH_MAX_WORK
+                or len(self.trace) >= MAX_EVALUATIONS):
+            raise self.out_of_reach(f"the search's budget is spent ({len(self.trace)} evaluations, "
+                                    f"{self.trials:,} simulated trials; the budget is {self.budget:,} trials, "
+                                    f"{MAX_EVALUATIONS} evaluations and {SEARCH_MAX_WORK:.3g} survivor-visits)")
+        self.trials += trials
+        self.work += work
         run_designs(self.runner, reqs, on_chunk=self.on_chunk)
         for d, _ in reqs:
             if any(t["value"] == d.key and t["replicates"] == n for t in self.trace):
@@ -156,8 +177,20 @@ class SizeSearch:
                 return info
             info["events_per_patient"] = f
             x0, self.b = math.ceil(d_star / f), drift * math.sqrt(f)
-        info["value"] = int(min(max(x0, self.x_min), self.x_max))
+        if x0 > self.x_max:
+            raise TargetNotReached(f"no {self.solve} up to {self.x_max:,} reaches power {self.target:g}: "
+                                   f"{info['method']} puts it near {x0:,.0f} (hazard ratio {hr:.4g}); change the "
+                                   "design (a larger effect, a lower target power)")
+        info["value"] = int(max(x0, self.x_min))
         return info
+
+    def out_of_reach(self, why: str) -> TargetNotReached:
+        """TargetNotReached saying why the search stopped and the best power reached so far."""
+        best = max(self.trace, key=lambda t: (t["power"], t["replicates"]), default=None)
+        reached = (f"; the highest power reached is {best['power']:.3f} at {self.solve}={best['value']:,} "
+                   f"({best['replicates']:,} trials)" if best is not None else "")
+        return TargetNotReached(f"power {self.target:g} not reached: {why}{reached}; ask for a lower target "
+                                "power, fewer replicates, or a larger budget, or change the design")
 
     # -- the model: probit(power) = a + b sqrt(x) ----------------------------
 

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import yaml
 
 from trialsim.atomic import replace_folder
 from trialsim.montecarlo import binomial_mcse
+from trialsim.limits import as_count
 from trialsim.results import _fmt, provenance
 from trialsim.scenario import Scenario
 from trialsim.sweeps.checkpoints import (
@@ -131,6 +133,13 @@ def format_size(d: dict, name: str = "") -> str:
     return "\n".join(lines)
 
 
+def _check_target(target_power) -> None:
+    if isinstance(target_power, bool) or not isinstance(target_power, (int, float, np.integer, np.floating)):
+        raise TypeError(f"target_power must be a number in (0, 1), got {target_power!r}")
+    if not 0 < target_power < 1:
+        raise ValueError(f"target_power must lie in (0, 1), got {target_power}")
+
+
 def _resolve_solve(solve: str, scenario: Scenario, varies: Sequence[Vary]) -> str:
     solve = solve.strip()
     if solve not in SOLVABLE:
@@ -146,9 +155,9 @@ def _resolve_solve(solve: str, scenario: Scenario, varies: Sequence[Vary]) -> st
 
 
 def _search_one(scenario: Scenario, *, target_power: float, solve: str, replicates: int, seed: int, runner,
-                on_chunk=None, prov_extra: dict | None = None) -> SimulatedSampleSize:
+                on_chunk=None, prov_extra: dict | None = None, budget: int | None = None) -> SimulatedSampleSize:
     search = SizeSearch(scenario, solve=solve, target=target_power, replicates=replicates, seed=seed,
-                        runner=runner, on_chunk=on_chunk)
+                        runner=runner, on_chunk=on_chunk, budget=budget)
     found = search.run()
     value, n = found["value"], replicates
     d = search.designs[value]
@@ -182,7 +191,7 @@ def _search_one(scenario: Scenario, *, target_power: float, solve: str, replicat
 
 def find_sample_size(scenario: Scenario, *, target_power: float = 0.8, solve: str = "trial.enrollment",
                      replicates: int | None = None, seed: int | None = None, workers: int | None = None,
-                     scheduler=None, progress=None) -> SimulatedSampleSize:
+                     scheduler=None, progress=None, budget: int | None = None) -> SimulatedSampleSize:
     """The smallest enrolment (or number of events) whose simulated power reaches ``target_power``.
 
     solve: ``trial.enrollment`` (the analysis' events target, if any, scales
@@ -192,12 +201,17 @@ def find_sample_size(scenario: Scenario, *, target_power: float = 0.8, solve: st
     starts from Schoenfeld's events (at the effective hazard ratio of a pilot
     run for MRD trials), runs a coarse stage at 1/16 of the replicates, then
     locates the crossing at full replicates, all with common random numbers.
-    Returns a :class:`SimulatedSampleSize`; raises :class:`TargetNotReached` when no
-    value reaches the target. docs/sweeps.md details the method.
+    budget: simulated trials the whole search may use (default: 50 times
+    ``replicates``); it also stops after 100 evaluations or 2e9
+    survivor-visits. Returns a :class:`SimulatedSampleSize`; raises
+    :class:`TargetNotReached` when no value reaches the target within the
+    limits and the budget, saying the highest power reached.
+    docs/sweeps.md details the method.
     """
-    if not 0 < target_power < 1:
-        raise ValueError(f"target_power must lie in (0, 1), got {target_power}")
+    _check_target(target_power)
     replicates, seed = resolve_run(scenario, replicates, seed)
+    budget = None if budget is None else as_count(budget, "budget")
+    workers = None if workers is None else as_count(workers, "workers")
     solve = _resolve_solve(solve, scenario, [])
     runner = make_runner(workers, scheduler)
     done = [0]
@@ -209,7 +223,7 @@ def find_sample_size(scenario: Scenario, *, target_power: float = 0.8, solve: st
 
     try:
         res = _search_one(scenario, target_power=target_power, solve=solve, replicates=replicates, seed=seed,
-                          runner=runner, on_chunk=chunk)
+                          runner=runner, on_chunk=chunk, budget=budget)
     except BaseException:
         runner.close(abort=True)
         raise
@@ -320,16 +334,18 @@ class SizeGridResult:
 
 def find_sample_sizes(scenario: Scenario, vary, *, target_power: float = 0.8, solve: str = "trial.enrollment",
                       replicates: int | None = None, seed: int | None = None, workers: int | None = None,
-                      scheduler=None, out=None, resume: bool = False, progress=None) -> SizeGridResult:
+                      scheduler=None, out=None, resume: bool = False, progress=None,
+                      budget: int | None = None) -> SizeGridResult:
     """:func:`find_sample_size` at every point of a grid (``vary`` as in
-    :func:`sweep`); checkpointed in ``out`` like a sweep."""
-    if not 0 < target_power < 1:
-        raise ValueError(f"target_power must lie in (0, 1), got {target_power}")
+    :func:`sweep`); checkpointed in ``out`` like a sweep. ``budget``: of each search."""
+    _check_target(target_power)
+    budget = None if budget is None else as_count(budget, "budget")
     if resume and out is None:
         raise SweepError("--resume needs --out DIR (the folder of the interrupted run)")
     if resume:
         seed = resume_seed(out, seed, scenario)
     replicates, seed = resolve_run(scenario, replicates, seed)
+    workers = None if workers is None else as_count(workers, "workers")
     varies = parse_varies(vary, scenario)
     solve = _resolve_solve(solve, scenario, varies)
     grid = build_grid(scenario, varies)
@@ -360,7 +376,7 @@ def find_sample_sizes(scenario: Scenario, vary, *, target_power: float = 0.8, so
                 runner = make_runner(workers, scheduler)
             try:
                 size = _search_one(g.scenario, target_power=target_power, solve=solve, replicates=replicates,
-                                   seed=seed, runner=runner, on_chunk=chunk).to_dict()
+                                   seed=seed, runner=runner, on_chunk=chunk, budget=budget).to_dict()
             except TargetNotReached as exc:
                 size = {"error": str(exc)}
             data = json_safe({"point": g.index, "values": g.values, "size": size})
