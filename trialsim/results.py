@@ -30,6 +30,7 @@ import numpy as np
 
 from trialsim.atomic import atomic_open
 from trialsim.companions import analytic_companions
+from trialsim.loading import printable
 from trialsim.scenario import Scenario
 from trialsim.version import __version__
 
@@ -256,7 +257,7 @@ def _fmt(d, digits=0) -> str:
 
 def format_summary(s: dict) -> str:
     """A readable table of the operating characteristics."""
-    lines = [f"{s['scenario']}", f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
+    lines = [printable(s["scenario"]), f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
     crit = f"{s['test']}, {'one' if s['sided'] == 1 else 'two'}-sided alpha {s['alpha']}"
     if s.get("primary_endpoint") == "mrd_clearance":
         crit = "MRD clearance, " + crit
