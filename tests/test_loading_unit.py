@@ -19,8 +19,11 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import CONVENTIONAL, CTDNA, SCENARIOS, write
+import trialsim.loading as loading
 from trialsim import ScenarioError, load_scenario
 from trialsim.cli import app
+from trialsim.curves import CurveSpecError
+from trialsim.curves.plots import _load_yaml, is_scenario_file
 from trialsim.loading import (
     DEFAULT_MAX_BYTES,
     MAX_ALIAS_NODES,
@@ -30,6 +33,8 @@ from trialsim.loading import (
     printable,
 )
 from trialsim.scenario import json_schema
+from trialsim.sweeps.errors import SweepError
+from trialsim.sweeps.paths import parse_values
 
 runner = CliRunner()
 
@@ -152,8 +157,6 @@ def test_unit_duplicate_key_still_refused(tmp_path):
 
 def test_unit_parser_errors_never_escape(tmp_path, monkeypatch):
     """Whatever the YAML library raises while reading becomes a ScenarioError naming the file."""
-    from trialsim import loading
-
     path = write(tmp_path, CONVENTIONAL)
     for error in (RecursionError("deep"), MemoryError(), ValueError("bad"), OverflowError("big"),
                   UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad"), yaml.YAMLError("odd")):
@@ -462,3 +465,16 @@ def test_unit_docs_describe_the_limits():
     doc = (SCENARIOS.parent / "docs" / "scenario-format.md").read_text()
     for words in (MAX_BYTES_ENV, "1 MiB", f"{MAX_DEPTH} levels", f"{MAX_ALIAS_NODES:,}", "1e-12", "150.5"):
         assert words in doc, words
+
+
+def test_unit_curve_files_and_vary_values_are_read_with_the_same_limits(tmp_path):
+    """`trialsim curves plot FILE` and `--vary key=[...]` read YAML through the same reader."""
+    big = write(tmp_path, "#" * (DEFAULT_MAX_BYTES + 1) + "\n", "curve.yaml")
+    with pytest.raises(CurveSpecError, match="more than the limit of 1 MiB"):
+        _load_yaml(big)
+    laughs = write(tmp_path, BILLION_LAUGHS, "laughs.yaml")
+    with pytest.raises(CurveSpecError, match="aliases expand"):
+        is_scenario_file(laughs)
+    with pytest.raises(SweepError, match="nested more than"):
+        parse_values("[" * 5000)
+    assert parse_values("[1e-3, 2]") == ([0.001, 2],)

@@ -252,11 +252,12 @@ def _numbers(v: Any, p: Param, path: tuple) -> list[float]:
     for i, x in enumerate(v):
         if not _is_number(x):
             raise SpecProblem(path, _not_number_text(f"{p.name}[{i}]", x), key=p.name)
-        if _unusable(_as_float(x)):
-            raise SpecProblem(path, f"{p.name}[{i}] must be {_unusable(_as_float(x))}, got {_as_float(x)!r}", key=p.name)
-        if not p.allows(float(x)):
-            raise SpecProblem(path, f"{p.name}[{i}] must be {p.bounds_text()}, got {float(x):g}", key=p.name)
-        out.append(float(x))
+        f = _as_float(x)
+        if _unusable(f):
+            raise SpecProblem(path, f"{p.name}[{i}] must be {_unusable(f)}, got {f!r}", key=p.name)
+        if not p.allows(f):
+            raise SpecProblem(path, f"{p.name}[{i}] must be {p.bounds_text()}, got {f:g}", key=p.name)
+        out.append(f)
     return out
 
 
