@@ -192,12 +192,12 @@ def designs(draw):
         },
         "arms": {"control": {"allocation": draw(st.integers(1, 2))},
                  "treatment": {"allocation": draw(st.integers(1, 3)),
-                               "eradication": draw(st.floats(0, 1)),
+                               "eradication": draw(st.floats(0, 1, allow_subnormal=False)),
                                "hazard_ratio": draw(st.floats(0.3, 1.5)),
-                               "delay": draw(st.floats(0, 6))}},
+                               "delay": draw(st.floats(0, 6, allow_subnormal=False))}},
         "trial": {"enrollment": enrollment,
                   "death": draw(st.sampled_from(["censor", "event"])),
-                  "dropout": {"annual": draw(st.floats(0, 0.3))},
+                  "dropout": {"annual": draw(st.floats(0, 0.3, allow_subnormal=False))},
                   "analysis": {"events": draw(st.integers(1, enrollment)),
                                "months": draw(st.floats(1, 60)),
                                "sided": draw(st.sampled_from([1, 2]))}},
@@ -209,9 +209,10 @@ def designs(draw):
         ]))
         sc["screening"] = {
             "test": {"sensitivity": draw(st.floats(0.5, 1)), "specificity": draw(st.floats(0.8, 1)),
-                     "failure": draw(st.floats(0, 0.2)), "turnaround": draw(st.floats(0, 2))},
+                     "failure": draw(st.floats(0, 0.2, allow_subnormal=False)),
+                     "turnaround": draw(st.floats(0, 2, allow_subnormal=False))},
             "visits": {"every": draw(st.sampled_from([1.5, 3, 6])), "count": draw(st.integers(1, 4))},
-            "staging": {"imaging_lead": draw(st.floats(0, 4))},
+            "staging": {"imaging_lead": draw(st.floats(0, 4, allow_subnormal=False))},
             "consent": draw(st.floats(0.5, 1)),
             "max_months": draw(st.floats(6, 36)),
         }
