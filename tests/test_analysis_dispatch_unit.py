@@ -7,6 +7,8 @@ invariants.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,13 @@ def test_unit_run_test_dispatch():
             run_test(bad, time, event, group)
     with pytest.raises(ValueError, match="not stratified"):
         run_test("rmst(12)", time, event, group, strata=strata)
+
+
+@pytest.mark.parametrize("spec, words", [("rmst(0)", "rmst needs a time above 0"),
+                                         ("milestone(-5)", "milestone needs a time above 0"),
+                                         ("fh(-1, 0)", "fh(rho, gamma) needs rho >= 0"),
+                                         ("fh(0, -0.5)", "fh(rho, gamma) needs rho >= 0"),
+                                         ("rmst(1e999)", "must be finite")])
+def test_unit_parse_test_refuses_parameters_the_kernels_cannot_use(spec, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        parse_test(spec)

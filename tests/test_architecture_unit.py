@@ -190,6 +190,7 @@ LAYERS = [
     ("limits",),
     ("scenario",),
     ("curves",),
+    ("loading",),
     ("analysis", "design", "figures", "atomic", "montecarlo", "processes", "version"),
 ]
 

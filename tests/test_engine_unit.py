@@ -196,12 +196,12 @@ def designs(draw):
         },
         "arms": {"control": {"allocation": draw(st.integers(1, 2))},
                  "treatment": {"allocation": draw(st.integers(1, 3)),
-                               "eradication": draw(st.floats(0, 1)),
+                               "eradication": draw(st.floats(0, 1, allow_subnormal=False)),
                                "hazard_ratio": draw(st.floats(0.3, 1.5)),
-                               "delay": draw(st.floats(0, 6))}},
+                               "delay": draw(st.floats(0, 6, allow_subnormal=False))}},
         "trial": {"enrollment": enrollment,
                   "death": draw(st.sampled_from(["censor", "event"])),
-                  "dropout": {"annual": draw(st.floats(0, 0.3))},
+                  "dropout": {"annual": draw(st.floats(0, 0.3, allow_subnormal=False))},
                   "analysis": {"events": draw(st.integers(1, enrollment)),
                                "months": draw(st.floats(1, 60)),
                                "sided": draw(st.sampled_from([1, 2]))}},
@@ -213,9 +213,10 @@ def designs(draw):
         ]))
         sc["screening"] = {
             "test": {"sensitivity": draw(st.floats(0.5, 1)), "specificity": draw(st.floats(0.8, 1)),
-                     "failure": draw(st.floats(0, 0.2)), "turnaround": draw(st.floats(0, 2))},
+                     "failure": draw(st.floats(0, 0.2, allow_subnormal=False)),
+                     "turnaround": draw(st.floats(0, 2, allow_subnormal=False))},
             "visits": {"every": draw(st.sampled_from([1.5, 3, 6])), "count": draw(st.integers(1, 4))},
-            "staging": {"imaging_lead": draw(st.floats(0, 4))},
+            "staging": {"imaging_lead": draw(st.floats(0, 4, allow_subnormal=False))},
             "consent": draw(st.floats(0.5, 1)),
             "max_months": draw(st.floats(6, 36)),
         }
@@ -370,9 +371,10 @@ def test_unit_patient_table_names_bad_arguments(conventional):
 
 def test_unit_load_scenario_given_yaml_text_says_so():
     text = (ROOT / "scenarios" / "conventional_logrank.yaml").read_text()
-    for given in (text, "format: 1"):
-        with pytest.raises(trialsim.ScenarioError, match="a path to a YAML file or a mapping, not YAML text"):
-            trialsim.load_scenario(given)
+    with pytest.raises(ValueError, match="looks like YAML text, not a file name"):
+        trialsim.load_scenario(text)
+    with pytest.raises(trialsim.ScenarioError, match="no such file"):   # one line: read as a file name
+        trialsim.load_scenario("format: 1")
     with pytest.raises(trialsim.ScenarioError, match="no such file"):
         trialsim.load_scenario("no_such_scenario.yaml")
 

@@ -63,7 +63,7 @@ def test_unit_estimate_of_the_reference_kinds(tmp_path):
 def test_unit_absurd_screening_sizes_are_refused(tmp_path, edit, needle):
     text = CTDNA.replace(*edit)
     if "1000000000" in edit[1]:
-        text = text.replace("accrual: {rate: 60,", "accrual: {rate: 100000000,")
+        text = text.replace("accrual: {rate: 60,", "accrual: {rate: 1000000,")   # the largest rate accepted
     sc = _load(tmp_path, text)
     with pytest.raises(SizeLimitError, match=needle):
         trialsim.simulate(sc, replicates=2, seed=1, workers=1)

@@ -30,6 +30,7 @@ import numpy as np
 
 from trialsim.atomic import replace_folder
 from trialsim.companions import analytic_companions
+from trialsim.loading import printable
 from trialsim.montecarlo import binomial_mcse
 from trialsim.plan_checks import result_warnings
 from trialsim.scenario import Scenario
@@ -293,7 +294,7 @@ def _fmt(d, digits=0) -> str:
 
 def format_summary(s: dict) -> str:
     """A readable table of the operating characteristics."""
-    lines = [f"{s['scenario']}", f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
+    lines = [printable(s["scenario"]), f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
     crit = f"{s['test']}, {'one' if s['sided'] == 1 else 'two'}-sided alpha {s['alpha']}"
     if s.get("primary_endpoint") == "mrd_clearance":
         crit = "MRD clearance, " + crit

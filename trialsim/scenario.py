@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     RootModel,
@@ -32,6 +34,8 @@ from pydantic import (
 
 from trialsim import curves
 from trialsim.curves import grammar
+from trialsim.loading import ScenarioError, parse_yaml, read_text
+
 
 FORMAT_VERSION = 1
 MAX_REPLICATES = 1_000_000   # simulated trials per run (trialsim.limits holds the other limits)
@@ -40,24 +44,6 @@ MAX_SITES = 10_000           # accrual sites (each is a piece of the accrual sch
 
 # --------------------------------------------------------------------------
 # Errors
-
-
-class ScenarioError(ValueError):
-    """A user's scenario is wrong. ``problems`` holds (path, line, message)."""
-
-    def __init__(self, problems: list[tuple[str, int | None, str]], source: str | None = None):
-        self.problems = problems
-        self.source = source
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        lines = []
-        for path, line, message in self.problems:
-            where = self.source or "scenario"
-            if line is not None:
-                where = f"{where}:{line}"
-            lines.append(f"{where}: {path}: {message}" if path else f"{where}: {message}")
-        return "\n".join(lines)
 
 
 class FieldProblem(ValueError):
@@ -100,10 +86,97 @@ class Strict(BaseModel):
         return data
 
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-PositiveInt = Annotated[int, Field(gt=0)]
+# --------------------------------------------------------------------------
+# Numbers: strict types (a boolean or a quoted string is not a number; an
+# integer is a whole number), finite, and not so close to zero that
+# arithmetic on them underflows.
+
+
+def _is_boolean(v: Any) -> bool:
+    return isinstance(v, bool) or type(v).__name__ == "bool_"     # numpy's bool too
+
+
+def _not_a_number(v: Any, what: str) -> None:
+    """Refuse the inputs pydantic's lax mode would turn into numbers."""
+    if _is_boolean(v):
+        raise ValueError(f"must be {what}, not true or false")
+    if isinstance(v, (str, bytes)):
+        raise ValueError(f"must be {what} written without quotes")
+
+
+def _number(v: Any) -> Any:
+    _not_a_number(v, "a number")
+    if isinstance(v, numbers.Real):
+        try:
+            x = float(v)
+        except OverflowError:
+            raise ValueError("is too large a number") from None
+        if not math.isfinite(x):
+            raise ValueError("must be a finite number")
+        if x != 0.0 and abs(x) < sys.float_info.min:
+            raise ValueError(f"is too close to zero to compute with (below {sys.float_info.min:.3g}); "
+                             "write 0 or a larger number")
+        return x
+    return v            # not a number at all: pydantic says so
+
+
+def _integer(v: Any) -> Any:
+    _not_a_number(v, "a whole number")
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        x = float(v)
+        if not math.isfinite(x) or not x.is_integer():
+            raise ValueError("must be a whole number")
+        return int(x)
+    return v
+
+
+def _boolean(v: Any) -> Any:
+    if not _is_boolean(v):
+        raise ValueError("must be true or false")
+    return bool(v)
+
+
+def _num(**bounds):
+    """A number (float) within ``bounds`` (Field's ge, gt, le, lt). The check of
+    its type comes last in the Annotated so that it runs first, and the bounds
+    stay in the JSON schema as minimum, exclusiveMinimum..."""
+    return Annotated[float, Field(**bounds), BeforeValidator(_number)]
+
+
+def _int(**bounds):
+    """A whole number within ``bounds`` (see :func:`_num`)."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_integer)]
+
+
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
+Probability = _num(ge=0.0, le=1.0)
+Positive = _num(gt=0.0)
+NonNegative = _num(ge=0.0)
+PositiveInt = _int(gt=0)
+Sided = Annotated[Literal[1, 2], BeforeValidator(_integer)]
+
+#: the smallest significance level (and futility beta) accepted: below it the
+#: critical values are beyond what the tests' normal tails compute
+MIN_ALPHA = 1e-12
+
+
+def _alpha(v: Any) -> Any:
+    x = _number(v)
+    if isinstance(x, float) and x < MIN_ALPHA:
+        raise ValueError(f"must be at least {MIN_ALPHA:g} (and below 1): smaller levels are beyond "
+                         "the precision of the tests' normal tails")
+    return x
+
+
+Alpha = Annotated[float, Field(ge=MIN_ALPHA, lt=1.0), BeforeValidator(_alpha)]
+#: the largest accrual rate, patients per month (far beyond any trial; the arrival
+#: counts are drawn from a Poisson law that cannot take much larger means)
+MAX_ACCRUAL_RATE = 1e6
+AccrualRate = _num(ge=0.0, le=MAX_ACCRUAL_RATE)
+#: hsd(gamma) spending: |gamma| at most this (beyond it the spending function overflows)
+MAX_HSD_GAMMA = 50.0
 
 
 # --------------------------------------------------------------------------
@@ -190,22 +263,22 @@ def dump_distribution(d: DistributionSpec) -> Any:
 
 
 class SimulationSpec(Strict):
-    replicates: Annotated[int, Field(gt=0, le=MAX_REPLICATES)] = 1000
-    seed: Annotated[int, Field(ge=0)] | None = None
+    replicates: _int(gt=0, le=MAX_REPLICATES) = 1000
+    seed: _int(ge=0) | None = None
 
 
 class SitesSpec(Strict):
-    count: Annotated[int, Field(gt=0, le=MAX_SITES)]
+    count: _int(gt=0, le=MAX_SITES)
     open_over: NonNegative
 
 
 class PiecewiseRate(Strict):
     months: Positive | None = None
-    rate: NonNegative
+    rate: AccrualRate
 
 
 class AccrualSpec(Strict):
-    rate: Positive | None = None
+    rate: _num(gt=0.0, le=MAX_ACCRUAL_RATE) | None = None
     sites: SitesSpec | None = None
     piecewise: list[PiecewiseRate] | None = None
 
@@ -285,7 +358,7 @@ class TestSpec(Strict):
     name: str = "screening test"
     sensitivity: Probability
     specificity: Probability
-    failure: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    failure: _num(ge=0.0, lt=1.0) = 0.0
     turnaround: Distribution = Field(default_factory=lambda: DistributionSpec({"fixed": 0.0}))
     cost: NonNegative | None = None
 
@@ -316,7 +389,7 @@ class ArmSpec(Strict):
 
 
 class DropoutSpec(Strict):
-    annual: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    annual: _num(ge=0.0, lt=1.0) | None = None
     rate: NonNegative | None = None
 
     @model_validator(mode="after")
@@ -335,14 +408,35 @@ class DropoutSpec(Strict):
 _NUM = r"\s*-?\d+(?:\.\d+)?\s*"
 _TEST_PATTERN = re.compile(rf"^(logrank|cox|maxcombo|fh\({_NUM},{_NUM}\)|rmst\({_NUM}\)|milestone\({_NUM}\))$")
 _SPENDING_PATTERN = re.compile(rf"^(obrien_fleming|pocock|classical_obrien_fleming|classical_pocock|hsd\({_NUM}\))$")
+_ARGS = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _test_arguments(test: str) -> str | None:
+    """What is wrong with the numbers in a test that matches _TEST_PATTERN, or None."""
+    name = test.split("(")[0]
+    args = [float(x) for x in _ARGS.findall(test[len(name):])]
+    if name in ("rmst", "milestone") and not args[0] > 0:
+        what = "horizon" if name == "rmst" else "time"
+        return f"{name}({what}) needs a {what} above 0 months, got {args[0]:g}"
+    if name == "fh" and min(args) < 0:
+        return f"fh(rho, gamma) needs rho >= 0 and gamma >= 0 (weights S^rho (1-S)^gamma), got {test}"
+    return None
+
+
+def _spending_arguments(spending: str) -> str | None:
+    if spending.startswith("hsd("):
+        gamma = float(_ARGS.search(spending).group())
+        if abs(gamma) > MAX_HSD_GAMMA:
+            return f"hsd(gamma) needs gamma between -{MAX_HSD_GAMMA:g} and {MAX_HSD_GAMMA:g}, got {gamma:g}"
+    return None
 
 
 class FutilitySpec(Strict):
     """Non-binding futility bounds by beta-spending, for the drift of ``hazard_ratio``."""
 
     spending: str = "obrien_fleming"
-    beta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
-    hazard_ratio: Annotated[float, Field(gt=0.0)]
+    beta: Alpha = 0.2
+    hazard_ratio: Positive
 
     @field_validator("spending")
     @classmethod
@@ -351,6 +445,9 @@ class FutilitySpec(Strict):
         if not _SPENDING_PATTERN.match(v):
             raise ValueError(f"unknown spending '{v}'; one of obrien_fleming, pocock, hsd(gamma), "
                              "classical_obrien_fleming, classical_pocock")
+        problem = _spending_arguments(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("hazard_ratio")
@@ -365,10 +462,10 @@ class AnalysisSpec(Strict):
     events: PositiveInt | None = None
     months: Positive | None = None
     test: str = "logrank"
-    stratified: bool = False      # stratify the test by the scenario's strata
-    alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.025
-    sided: Literal[1, 2] = 1
-    looks: list[Annotated[float, Field(gt=0.0, lt=1.0)]] | None = None
+    stratified: Boolean = False   # stratify the test by the scenario's strata
+    alpha: Alpha = 0.025
+    sided: Sided = 1
+    looks: list[_num(gt=0.0, lt=1.0)] | None = None
     spending: str = "obrien_fleming"
     futility: FutilitySpec | None = None
 
@@ -385,12 +482,16 @@ class AnalysisSpec(Strict):
         if not _TEST_PATTERN.match(self.test):
             raise FieldProblem(("test",), f"unknown test '{self.test}'; one of logrank, fh(rho,gamma), "
                                           "maxcombo, rmst(horizon), milestone(time), cox")
+        if _test_arguments(self.test):
+            raise FieldProblem(("test",), _test_arguments(self.test))
         if self.stratified and self.test.startswith(("rmst", "milestone")):
             raise FieldProblem(("stratified",), f"a stratified {self.test.split('(')[0]} test is not available; "
                                                 "use logrank, fh(rho,gamma), maxcombo or cox, or stratified: false")
         if not _SPENDING_PATTERN.match(self.spending):
             raise FieldProblem(("spending",), f"unknown spending '{self.spending}'; one of obrien_fleming, "
                                               "pocock, hsd(gamma), classical_obrien_fleming, classical_pocock")
+        if _spending_arguments(self.spending):
+            raise FieldProblem(("spending",), _spending_arguments(self.spending))
         if self.looks:
             if self.events is None:
                 raise FieldProblem(("looks",), "interim looks are at fractions of the events target: give events")
@@ -414,8 +515,8 @@ class ClearanceSpec(Strict):
 
     at: Positive
     test: Literal["fisher", "cmh"] = "fisher"
-    alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.025
-    sided: Literal[1, 2] = 1
+    alpha: Alpha = 0.025
+    sided: Sided = 1
 
 
 Endpoint = Literal["drfs", "mrd_clearance"]
@@ -454,7 +555,7 @@ class Scenario(Strict):
     """A trial design, validated and frozen. Build one with :func:`load_scenario`
     or :meth:`Scenario.from_dict`; fields mirror the YAML keys."""
 
-    format: Literal[1] = 1
+    format: Annotated[Literal[1], BeforeValidator(_integer)] = 1
     name: str = "unnamed scenario"
     description: str | None = None
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
@@ -533,6 +634,8 @@ class Scenario(Strict):
             return cls.model_validate(data, context={"base_dir": str(base_dir)})
         except ValidationError as exc:
             raise ScenarioError(_problems(exc, lines or {}), source) from None
+        except RecursionError:
+            raise ScenarioError([("", None, "nested too deeply to be a scenario")], source) from None
 
     def with_simulation(self, *, replicates: int | None = None, seed: int | None = None) -> "Scenario":
         """This scenario with another number of replicates and/or seed (checked
@@ -572,7 +675,7 @@ def _problems(exc: ValidationError, lines: dict) -> list[tuple[str, int | None, 
             if message.startswith("Value error, "):
                 message = message[len("Value error, "):]
             if err["type"] not in ("missing",) and "input" in err and not isinstance(err["input"], (dict, list)):
-                message = f"{message} (got {err['input']!r})"
+                message = f"{message} (got {_short(err['input'])})"
             if err["type"] == "missing":
                 message = "required field missing"
         # A bare number given for a distribution becomes {fixed: n}; hide that detail.
@@ -586,6 +689,16 @@ def _problems(exc: ValidationError, lines: dict) -> list[tuple[str, int | None, 
     return out
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """repr(value), shortened: a problem's message quotes what was written, not a whole file."""
+    try:
+        text = repr(value)
+    except ValueError:          # an integer beyond Python's digit limit for str()
+        return "an integer of more than 4,000 digits"
+    return text if len(text) <= limit else text[:limit - 5] + "...'" * isinstance(value, str) + "..." * (
+        not isinstance(value, str))
+
+
 def _line_for(loc: tuple, lines: dict) -> int | None:
     loc = tuple(loc)
     while loc:
@@ -595,88 +708,52 @@ def _line_for(loc: tuple, lines: dict) -> int | None:
     return lines.get((), None)
 
 
-# --------------------------------------------------------------------------
-# YAML loading: safe loader, duplicate keys refused, line of every path kept
-
-
-def _walk(node, path, lines, source):
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        keys = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in keys:
-                raise ScenarioError([(".".join(map(str, path + (key,))), key_node.start_mark.line + 1,
-                                      f"key '{key}' appears twice")], source)
-            keys.add(key)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            _walk(value_node, path + (key,), lines, source)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, path + (i,), lines, source)
-
-
-def parse_yaml(text: str, source: str = "scenario") -> tuple[Any, dict]:
-    """Parse YAML text with the safe loader; return (data, {path: line})."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise ScenarioError([("", None, "the file is empty")], source)
-        lines: dict = {}
-        _walk(node, (), lines, source)
-        data = loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        text_msg = f"not valid YAML: {context + ', ' if context else ''}{problem}"
-        raise ScenarioError([("", line, text_msg)], source) from None
-    finally:
-        loader.dispose()
-    return data, lines
-
-
-def load_scenario(source: str | os.PathLike | Mapping[str, Any], *, base_dir: str | os.PathLike | None = None
-                  ) -> Scenario:
+def load_scenario(source: str | os.PathLike | Mapping[str, Any] | None = None, *,
+                  base_dir: str | os.PathLike | None = None, text: str | None = None,
+                  max_bytes: int | None = None) -> Scenario:
     """Load and validate a scenario: a path to a YAML file, or a mapping with
-    the same content (as ``yaml.safe_load`` or :meth:`Scenario.to_dict` give).
+    the same content (as ``yaml.safe_load`` or :meth:`Scenario.to_dict` give),
+    or YAML ``text`` (then ``source``, if given, is only the name used in
+    messages, e.g. ``"<stdin>"``).
 
-    Relative paths inside the scenario (a curve's ``table`` file) are read
-    from the file's folder, or from ``base_dir`` (default: the current
-    folder) for a mapping. Raises :class:`ScenarioError` (a ``ValueError``)
-    naming the file, line and field of every problem found; a ``TypeError``
-    for anything that is neither a path nor a mapping.
+    A file is read only if it is a regular file of at most ``max_bytes``
+    (default: the environment variable ``TRIALSIM_MAX_SCENARIO_BYTES``, else
+    1 MiB); the YAML limits are those of :mod:`trialsim.loading`. Relative
+    paths inside the scenario (a curve's ``table`` file) are read from the
+    file's folder, or from ``base_dir`` (default: the current folder) for a
+    mapping or text. Raises :class:`ScenarioError` (a ``ValueError``) naming
+    the file, line and field of every problem found; a ``TypeError`` for a
+    source that is neither a path nor a mapping.
     """
+    if text is not None:
+        if not isinstance(text, str):
+            raise TypeError(f"load_scenario: text must be a str of YAML, not {type(text).__name__}")
+        if source is not None and not isinstance(source, (str, os.PathLike)):
+            raise TypeError("load_scenario: with text=, source is only the name used in messages (a str)")
+        label = str(source) if source is not None else "scenario text"
+        return _from_text(text, label, Path(base_dir) if base_dir is not None else Path("."), None)
     if isinstance(source, Mapping):
         return Scenario.from_dict(dict(source), base_dir=base_dir if base_dir is not None else ".",
                                   source="scenario mapping")
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"load_scenario: source must be a path to a YAML file or a mapping, "
-                        f"not {type(source).__name__}")
+        raise TypeError(f"load_scenario: source must be a path to a YAML file or a mapping "
+                        f"(or pass YAML as text=...), not {type(source).__name__}")
+    if isinstance(source, str) and ("\n" in source or len(source) > 4096):
+        raise ValueError("load_scenario: source looks like YAML text, not a file name; "
+                         "pass it as load_scenario(text=...)")
     path = Path(source)
-    source = str(path)
-    if "\n" in source or (": " in source and (len(source) > 255 or not path.exists())):     # YAML text
-        raise ScenarioError([("", None, "load_scenario takes a path to a YAML file or a mapping, not YAML text "
-                                        "(for text, use load_scenario(yaml.safe_load(text)))")], "load_scenario")
-    if not path.exists():
-        raise ScenarioError([("", None, "no such file")], source)
-    if path.is_dir():
-        raise ScenarioError([("", None, "is a folder, not a scenario file")], source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([("", None, f"cannot be read: {exc}")], source) from None
+    text = read_text(path, max_bytes=max_bytes)
+    return _from_text(text, str(path), path.parent if base_dir is None else Path(base_dir), path.stem)
+
+
+def _from_text(text: str, source: str, base_dir: Path, default_name: str | None) -> Scenario:
     data, lines = parse_yaml(text, source)
     if not isinstance(data, dict):
         raise ScenarioError([("", lines.get(()), "a scenario is a YAML mapping (key: value lines), "
                                                  f"got {type(data).__name__}")], source)
-    if "name" not in data:
-        data = {**data, "name": path.stem}
-    return Scenario.from_dict(data, base_dir=path.parent if base_dir is None else base_dir, source=source,
-                              lines=lines)
+    if "name" not in data and default_name is not None:
+        data = {**data, "name": default_name}
+    return Scenario.from_dict(data, base_dir=base_dir, source=source, lines=lines)
 
 
 def _refs_for_inner_curves(node: Any) -> Any:

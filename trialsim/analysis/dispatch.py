@@ -3,6 +3,7 @@ that runs it: the one place that knows the test names."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from trialsim.analysis.fleming_harrington import maxcombo, weighted_logrank
@@ -31,6 +32,12 @@ def parse_test(spec: str) -> tuple[str, tuple[float, ...]]:
         return m.group("plain"), ()
     name = re.match(r"\s*(\w+)", spec).group(1)
     params = tuple(float(x) for x in m.groups()[1:] if x is not None)
+    if not all(math.isfinite(p) for p in params):
+        raise ValueError(f"test {spec!r}: its numbers must be finite")
+    if name in ("rmst", "milestone") and not params[0] > 0:
+        raise ValueError(f"test {spec!r}: {name} needs a time above 0 months")
+    if name == "fh" and min(params) < 0:
+        raise ValueError(f"test {spec!r}: fh(rho, gamma) needs rho >= 0 and gamma >= 0")
     return name, params
 
 

@@ -16,6 +16,7 @@ from typing import NoReturn, Optional
 
 import typer
 
+from trialsim.loading import printable
 from trialsim.scenario import MAX_REPLICATES, Scenario, ScenarioError, load_scenario
 
 
@@ -27,8 +28,9 @@ class Format(str, Enum):
 
 
 def fail(message: str) -> NoReturn:
-    """Report a user's mistake in one line and exit with status 2."""
-    typer.echo(f"error: {message}", err=True)
+    """Report a user's mistake in one line and exit with status 2. Control
+    characters (from a scenario file's text, say) are printed escaped."""
+    typer.echo(f"error: {printable(message, newlines=True)}", err=True)
     raise typer.Exit(code=2)
 
 
@@ -111,19 +113,20 @@ class ProgressBar:
     """
 
     def __init__(self, label: str):
-        self.label = label
+        self.label = printable(label)
         self.bar = None
 
     def __enter__(self):
         if sys.stderr.isatty():
             # deferred: rich.progress is drawn only on a terminal; pipes and tests never need it
             from rich.console import Console
+            from rich.markup import escape
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeRemainingColumn(), transient=True, console=Console(stderr=True))
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=None)
+            self.task = self.bar.add_task(escape(self.label), total=None)
         return self.tick
 
     def tick(self, done: int, total: int) -> None:

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import ProgressBar, check_out_folder, check_seed, check_workers, fail
+from trialsim.cli.common import ProgressBar, check_out_folder, check_seed, check_workers, fail, printable
 from trialsim.scenario import MAX_REPLICATES, ScenarioError
 
 
@@ -73,7 +73,7 @@ def report(
     except OSError as exc:
         fail(f"--out {out}: cannot write: {exc}")
     s = rep.result.summary()
-    typer.echo(f"{sf.scenario.name}: power {s['power']:.3f} ± {s['power_mcse']:.3f} "
+    typer.echo(f"{printable(sf.scenario.name)}: power {s['power']:.3f} ± {s['power_mcse']:.3f} "
                f"({s['replicates']:,} simulated trials, seed {s['seed']})")
     typer.echo(f"  wrote {rep.html_path} and {rep.pdf_path}")
 

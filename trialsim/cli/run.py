@@ -13,7 +13,8 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import Format, ProgressBar, check_run, check_simulation_options, fail, read_scenario
+from trialsim.cli.common import (Format, ProgressBar, check_run, check_simulation_options, fail, printable,
+                                 read_scenario)
 from trialsim.scenario import json_schema
 
 
@@ -58,7 +59,7 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
     parts.append(f"mrd {sc.mrd.model}" if sc.mrd else "no MRD model")
     parts.append(f"screening with {sc.screening.test.name}" if sc.screening else "no screening (conventional trial)")
     parts.append(f"enrollment {sc.trial.enrollment}")
-    typer.echo(f"{scenario}: valid: {sc.name} ({', '.join(parts)})")
+    typer.echo(printable(f"{scenario}: valid: {sc.name} ({', '.join(parts)})"))
 
 
 def schema():

@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from trialsim.cli.common import Format, check_simulation_options, fail, read_scenario
+from trialsim.cli.common import Format, check_simulation_options, fail, printable, read_scenario
 
 VARY_HELP = ("PATH=VALUES: a dotted path into the scenario (arms.treatment.eradication, "
              "population.strata.0.mrd.prevalence, screening.test.sensitivity, trial.enrollment) and a list "
@@ -180,7 +180,7 @@ def size(
     if format == Format.json:
         typer.echo(json.dumps(res.points[0]["size"] if single else res.rows(), indent=2, allow_nan=False))
     else:
-        typer.echo(format_size(res.points[0]["size"], sc.name) if single else str(res))
+        typer.echo(format_size(res.points[0]["size"], printable(sc.name)) if single else str(res))
         if out is not None:
             figure = 1 <= len(res.varies) <= 2 and (out / "size_curve.png").exists()
             typer.echo(f"\n  wrote {out}/size.json, size.csv, size.parquet"

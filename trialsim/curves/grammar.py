@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,12 +208,38 @@ def _is_number(v: Any) -> bool:
     return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.integer, np.floating))
 
 
+def _not_number_text(name: str, v: Any) -> str:
+    """Why ``v`` is not a number, for a value that is not one."""
+    if isinstance(v, (bool, np.bool_)):
+        return f"{name} must be a number, not true or false"
+    if isinstance(v, (str, bytes)):
+        text = repr(v) if len(repr(v)) <= 60 else repr(v)[:55] + "...'"
+        return f"{name} must be a number written without quotes, got {text}"
+    return f"{name} must be a number, got {v!r}"
+
+
+def _unusable(x: float) -> str | None:
+    """Why a float cannot be computed with, or None."""
+    if not math.isfinite(x):
+        return "a finite number"
+    if x != 0.0 and abs(x) < sys.float_info.min:
+        return f"0 or further from zero than {sys.float_info.min:.3g} (arithmetic underflows below it)"
+    return None
+
+
+def _as_float(v: Any) -> float:
+    try:
+        return float(v)
+    except OverflowError:       # an integer beyond the largest float
+        return math.inf
+
+
 def _number(v: Any, p: Param, path: tuple) -> float:
     if not _is_number(v):
-        raise SpecProblem(path, f"{p.name} must be a number, got {v!r}", key=p.name)
-    x = float(v)
-    if not math.isfinite(x):
-        raise SpecProblem(path, f"{p.name} must be a finite number, got {v!r}", key=p.name)
+        raise SpecProblem(path, _not_number_text(p.name, v), key=p.name)
+    x = _as_float(v)
+    if _unusable(x):
+        raise SpecProblem(path, f"{p.name} must be {_unusable(x)}, got {x!r}", key=p.name)
     if not p.allows(x):
         raise SpecProblem(path, f"{p.name} must be {p.bounds_text()}, got {x:g}", key=p.name)
     return x
@@ -223,11 +250,14 @@ def _numbers(v: Any, p: Param, path: tuple) -> list[float]:
         raise SpecProblem(path, f"{p.name} must be a list of numbers, got {v!r}", key=p.name)
     out = []
     for i, x in enumerate(v):
-        if not _is_number(x) or not math.isfinite(float(x)):
-            raise SpecProblem(path, f"{p.name}[{i}] must be a finite number, got {x!r}", key=p.name)
-        if not p.allows(float(x)):
-            raise SpecProblem(path, f"{p.name}[{i}] must be {p.bounds_text()}, got {float(x):g}", key=p.name)
-        out.append(float(x))
+        if not _is_number(x):
+            raise SpecProblem(path, _not_number_text(f"{p.name}[{i}]", x), key=p.name)
+        f = _as_float(x)
+        if _unusable(f):
+            raise SpecProblem(path, f"{p.name}[{i}] must be {_unusable(f)}, got {f!r}", key=p.name)
+        if not p.allows(f):
+            raise SpecProblem(path, f"{p.name}[{i}] must be {p.bounds_text()}, got {f:g}", key=p.name)
+        out.append(f)
     return out
 
 
@@ -248,6 +278,9 @@ def _construct(kind: Kind, values: dict, path: tuple) -> Curve:
         return kind.build(values)
     except ValueError as exc:  # a rule between parameters (breaks increasing, low < high, a table's shape)
         raise SpecProblem(path, str(exc)) from None
+    except ArithmeticError:    # parameters so extreme that the curve's own arithmetic fails (weibull shape 1e-12)
+        raise SpecProblem(path, "these parameters are too extreme to compute with (the arithmetic overflows "
+                                "or divides by zero)") from None
 
 
 def _given(kind: Kind, b: Mapping, path: tuple) -> list[str]:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from trialsim.atomic import write_atomic
 from trialsim.curves.fitting import FitReport, SurvivalData, _fmt_count, read_survival_data
@@ -26,6 +25,7 @@ from trialsim.curves.grammar import CurveSpecError, from_spec
 from trialsim.curves.kinds import Curve
 from trialsim.curves.mrd import _distribution_nodes, detectable_mrd_prevalence, mrd_components
 from trialsim.curves.references import REFERENCES, reference
+from trialsim.loading import ScenarioError, parse_yaml, read_text
 
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
@@ -165,16 +165,13 @@ def _plot_population(pop: Any, *, name: str, months: float | None, title: str | 
 
 
 def _load_yaml(path: Path) -> Any:
+    """A curve or scenario file, read with the scenario reader's limits (a regular file, 1 MiB, safe YAML)."""
+    if not path.exists():
+        raise CurveSpecError(f"{path}: file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CurveSpecError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CurveSpecError(f"{path}: cannot read ({exc})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise CurveSpecError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        return parse_yaml(read_text(path), str(path))[0]
+    except ScenarioError as exc:
+        raise CurveSpecError(str(exc)) from None
 
 
 def is_scenario_file(what: Any) -> bool:

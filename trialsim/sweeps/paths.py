@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import yaml
 
 from trialsim.limits import MAX_VARY_VALUES
+from trialsim.loading import ScenarioError, parse_yaml
 from trialsim.scenario import Scenario
 from trialsim.sweeps.errors import SweepError
 
@@ -86,10 +86,10 @@ def _atom(token: str):
     if t.lower() in ("true", "false"):
         return t.lower() == "true"
     if t[0] in "[{":
-        try:
-            return yaml.safe_load(t)
-        except yaml.YAMLError as exc:
-            raise SweepError(f"'{t}' is not valid YAML: {exc}") from None
+        try:   # the scenario reader's limits: nesting, aliases, number length
+            return parse_yaml(t, "value")[0]
+        except ScenarioError as exc:
+            raise SweepError(f"'{t}' is not valid YAML: {exc.problems[0][2]}") from None
     return t
 
 
