@@ -27,7 +27,6 @@ import errno
 import os
 import re
 import shutil
-import stat
 import sys
 import tempfile
 from pathlib import Path

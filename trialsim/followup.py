@@ -10,7 +10,7 @@ for trials with interim looks one row per replicate per look performed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

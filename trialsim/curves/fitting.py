@@ -287,8 +287,8 @@ def _digitised_data(table: _Table, scale: float, time_unit: str, n_at_risk: floa
         else:
             first = int(given[0])
             if t[first] != 0:
-                raise table.fail(first, f"the first number at risk must be on a row at time 0 "
-                                        f"(add a row '0,1,N' with N the number at risk at the start)")
+                raise table.fail(first, "the first number at risk must be on a row at time 0 "
+                                        "(add a row '0,1,N' with N the number at risk at the start)")
             prev = given[:-1]
             up = np.flatnonzero(r[given[1:]] > r[prev])
             if up.size:
