@@ -18,7 +18,7 @@ file and given to `trialsim validate FILE` and `trialsim run FILE -n 2 --seed 1
 * a file that puts a boolean, a collection or a number the model cannot use
   (nan, infinite, subnormal) where a number belongs is refused by validate;
 * a run never shows nobody randomised, no event or a nan without a warning;
-* each command ends within its time limit (validate 5 s, run 20 s; scaled by
+* each command ends within its time limit (validate 10 s, run 20 s; scaled by
   TRIALSIM_FUZZ_TIMEOUT) and allocates at most 2 GB more.
 
 The default suite tries the failures found before (one ``@example`` each) and

@@ -41,6 +41,14 @@ class Tally:
         self.failures: dict[str, list] = defaultdict(list)
         self.seconds = 0.0
         self.slowest = (0.0, "")
+        self.seen: set = set()
+
+    def fresh(self, what: str) -> bool:
+        """False for an example tried before (hypothesis may draw one twice)."""
+        if what in self.seen:
+            return False
+        self.seen.add(what)
+        return True
 
     def add(self, what: str, outcome: fuzz.Outcome) -> None:
         self.counts["tried"] += 1
@@ -72,15 +80,19 @@ def _describe_mutant(m: fuzz.Mutant) -> str:
 
 def run_scenarios(n: int, tally_v: Tally, tally_r: Tally, known_only: bool, rng_seed: int) -> None:
     def one(mutant):
+        if not tally_v.fresh(repr(mutant)):
+            return
         for cmd, outcome in fuzz.check_mutant(mutant).items():
             (tally_v if cmd == "validate" else tally_r).add(_describe_mutant(mutant), outcome)
 
+    if n <= 0 and not known_only:
+        return
     for name, mutant in fuzz.KNOWN_MUTANTS.items():
         one(mutant)
     for shape in sorted(fuzz.SHAPES):
         outcome = fuzz.check_mutant(fuzz.Mutant(f"shape:{shape}"), commands=("validate",))["validate"]
         tally_v.add(f"shape {shape}", outcome)
-    if known_only or n <= 0:
+    if known_only:
         return
 
     @seed(rng_seed)
@@ -95,9 +107,11 @@ def run_scenarios(n: int, tally_v: Tally, tally_r: Tally, known_only: bool, rng_
 
 
 def run_options(n: int, tally: Tally, known_only: bool, rng_seed: int) -> None:
+    if n <= 0 and not known_only:
+        return
     for name, case in fuzz.KNOWN_OPTION_CASES.items():
         tally.add(repr(case), fuzz.check_options(case))
-    if known_only or n <= 0:
+    if known_only:
         return
 
     @seed(rng_seed)
@@ -105,6 +119,8 @@ def run_options(n: int, tally: Tally, known_only: bool, rng_seed: int) -> None:
               suppress_health_check=list(HealthCheck))
     @given(case=fuzz.option_cases())
     def draw(case):
+        if not tally.fresh(repr(case)):
+            return
         tally.add(repr(case), fuzz.check_options(case))
         _progress(tally)
 
@@ -112,9 +128,11 @@ def run_options(n: int, tally: Tally, known_only: bool, rng_seed: int) -> None:
 
 
 def run_calls(n: int, tally: Tally, known_only: bool, rng_seed: int) -> None:
+    if n <= 0 and not known_only:
+        return
     for name, call in fuzz.KNOWN_CALLS.items():
         tally.add(repr(call), fuzz.judge_call(call))
-    if known_only or n <= 0:
+    if known_only:
         return
 
     @seed(rng_seed)
@@ -122,6 +140,8 @@ def run_calls(n: int, tally: Tally, known_only: bool, rng_seed: int) -> None:
               suppress_health_check=list(HealthCheck))
     @given(call=fuzz.calls())
     def draw(call):
+        if not tally.fresh(repr(call)):
+            return
         tally.add(repr(call), fuzz.judge_call(call))
         _progress(tally)
 
