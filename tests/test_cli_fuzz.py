@@ -29,6 +29,7 @@ from tests.support.fuzz import (
     REFERENCE_FOR_OPTIONS,
     Invocation,
     check_options,
+    invoke,
     judge_output,
     limit_child_memory,
     option_cases,
@@ -83,3 +84,23 @@ def test_fuzz_real_processes_refuse_bad_options(tmp_path, args, option):
     outcome = judge_output(inv, proc.returncode, proc.stdout, proc.stderr, 0.0, tmp_path)
     assert outcome.ok and outcome.kind == "exit 2", f"trialsim {' '.join(args)}: {outcome.detail}"
     assert not any(tmp_path.iterdir()), "a refused command left files behind"
+
+
+KM_TABLE = "time,survival\n0,1\n6,0.9\n12,0.8\n18,0.7\n24,0.6\n30,0.5\n36,0.45\n48,0.4\n"
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--breaks", "nan"], "--breaks"), (["--breaks", "inf,12"], "--breaks"), (["--breaks", "-1"], "--breaks"),
+    (["--breaks", "abc"], "--breaks"), (["--breaks", ""], "--breaks"), (["--breaks", "12,12"], "--breaks"),
+    (["--n-at-risk", "nan"], "--n-at-risk"), (["--n-at-risk", "inf"], "--n-at-risk"),
+    (["--n-at-risk", "1e300"], "--n-at-risk"), (["--n-at-risk", "0"], "--n-at-risk"),
+    (["--n-at-risk", "-5"], "--n-at-risk"), (["--time-unit", "fortnights"], "--time-unit"),
+    (["--model", "gompertz"], "--model"), (["--out", "curve.txt"], "--out"), (["--out", ""], "--out"),
+])
+def test_fuzz_bad_curves_fit_options_exit_2_naming_the_option(tmp_path, args, option):
+    """`trialsim curves fit` refuses a bad option at once, naming it (no fit is tried)."""
+    (tmp_path / "km.csv").write_text(KM_TABLE)
+    inv = Invocation(["curves", "fit", str(tmp_path / "km.csv"), *args], option=option, names=(option,),
+                     must_refuse=True)
+    outcome = invoke(inv, tmp_path)
+    assert outcome.ok and outcome.kind == "exit 2", f"trialsim curves fit {' '.join(args)}: {outcome.detail}"
