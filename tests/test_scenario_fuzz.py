@@ -128,8 +128,10 @@ SPECIAL_FILES = ["/dev/zero", "/dev/urandom", "/dev/null", "fifo", "folder", "sy
 def test_fuzz_files_that_are_not_scenario_files_are_refused(tmp_path, kind):
     """Devices, pipes, folders and impossible names: exit 2 at once, naming the file."""
     path = _special(tmp_path, kind)
-    outcome = invoke(Invocation(["validate", path], file=path or None, must_refuse=True,
-                                seconds=VALIDATE_SECONDS), tmp_path)
+    # a name the option parser itself refuses (a NUL byte) gets its message, naming the argument 'scenario'
+    outcome = invoke(Invocation(["validate", path], file=path or None, option="scenario",
+                                names=("scenario", path or "."),
+                                must_refuse=True, seconds=VALIDATE_SECONDS), tmp_path)
     assert outcome.ok, f"trialsim validate {path!r}: {outcome.detail}"
 
 
