@@ -1157,7 +1157,18 @@ def _check_result(call: Call, value) -> str | None:
 
 
 def judge_call(call: Call) -> Outcome:
-    """Make the call, bounded; judge what it did."""
+    """Make the call in a fresh current folder, bounded; judge what it did."""
+    old_cwd = os.getcwd()
+    # an ``out=""`` that is not refused writes into the current folder: a fresh one, not the checkout
+    with tempfile.TemporaryDirectory(prefix="trialsim-fuzz-") as tmp:
+        os.chdir(tmp)
+        try:
+            return _judge_call(call)
+        finally:
+            os.chdir(old_cwd)
+
+
+def _judge_call(call: Call) -> Outcome:
     import trialsim
 
     allowed = (trialsim.ScenarioError, ValueError, TypeError)
