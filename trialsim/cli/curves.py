@@ -6,6 +6,7 @@ or the name, at fault); an output file is written whole or not at all.
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -14,6 +15,9 @@ import typer
 
 from trialsim.cli.common import examples, fail
 from trialsim.scenario import ScenarioError
+
+#: the largest --n-at-risk: more patients than any trial, and still a cohort the fit can hold
+MAX_AT_RISK = 1_000_000
 
 curves_app = typer.Typer(no_args_is_help=True, help="Survival curves: reference curves, fitting, plots.")
 
@@ -96,10 +100,11 @@ def curves_fit(
             breakpoints = [float(b) for b in breaks.split(",") if b.strip()]
         except ValueError:
             fail(f"--breaks {breaks!r}: give numbers separated by commas, e.g. 12,36")
-        if not breakpoints or min(breakpoints) <= 0 or len(set(breakpoints)) != len(breakpoints):
-            fail(f"--breaks {breaks!r}: give distinct positive months, e.g. 12,36")
-    if n_at_risk is not None and n_at_risk <= 0:
-        fail(f"--n-at-risk must be positive, got {n_at_risk:g}")
+        if (not breakpoints or not all(map(math.isfinite, breakpoints)) or min(breakpoints) <= 0
+                or len(set(breakpoints)) != len(breakpoints)):
+            fail(f"--breaks {breaks!r}: give distinct positive (finite) months, e.g. 12,36")
+    if n_at_risk is not None and not (math.isfinite(n_at_risk) and 0 < n_at_risk <= MAX_AT_RISK):
+        fail(f"--n-at-risk must be a positive number of patients up to {MAX_AT_RISK:,}, got {n_at_risk:g}")
     try:
         report = fit(data, time_unit=time_unit.value, breakpoints=breakpoints, n_at_risk=n_at_risk)
     except _user_errors() as exc:

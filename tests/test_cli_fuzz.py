@@ -1,0 +1,106 @@
+"""Fuzz tier of command-line options: bad values of -n, --seed, -w, --format,
+--vary, --target-power, --solve and --out, alone or two and three together,
+given to `trialsim run`, `sweep` and `size` on the conventional reference
+design (tests/support/fuzz.py draws them).
+
+The property: exit status 0 or 2, no traceback, no exception escaping, in
+bounded time (run and sweep 20 s, size 60 s; scaled by TRIALSIM_FUZZ_TIMEOUT)
+and memory; a value that cannot be right (``-n 0``, ``--out ""``, a --vary
+of a hundred million values) is refused with status 2 and a message naming
+the option (``error: ...`` from trialsim, or the option parser's own
+``Invalid value for '--replicates'``); a set of good values runs.
+
+The default suite tries the failures found before and 40 drawn cases (a fixed
+sequence); `make verify` draws 300 more at random (TRIALSIM_FUZZ_EXAMPLES
+overrides both).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
+
+from tests.support.fuzz import (
+    KNOWN_OPTION_CASES,
+    REFERENCE_FOR_OPTIONS,
+    Invocation,
+    check_options,
+    invoke,
+    judge_output,
+    limit_child_memory,
+    option_cases,
+)
+
+CI_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "40"))
+LONG_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "300"))
+FUZZ = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck))
+
+
+def with_examples(cases):
+    def decorate(test):
+        for case in reversed(list(cases)):
+            test = example(case)(test)
+        return test
+
+    return decorate
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm_imports():
+    import trialsim.engine  # noqa: F401
+    import trialsim.sweeps  # noqa: F401
+
+
+@settings(max_examples=CI_EXAMPLES, derandomize=True, **FUZZ)
+@with_examples(KNOWN_OPTION_CASES.values())
+@given(case=option_cases())
+def test_fuzz_bad_options_exit_2_naming_the_option(case):
+    outcome = check_options(case)
+    assert outcome.ok, f"{case!r}: {outcome.detail}"
+
+
+@pytest.mark.slow
+@settings(max_examples=LONG_EXAMPLES, **FUZZ)
+@given(case=option_cases())
+def test_fuzz_slow_many_bad_options_exit_2_naming_the_option(case):
+    outcome = check_options(case)
+    assert outcome.ok, f"{case!r}: {outcome.detail}"
+
+
+@pytest.mark.parametrize("args,option", [
+    (["run", REFERENCE_FOR_OPTIONS, "-n", "99999999999999999999999"], ("--replicates", "-n")),
+    (["run", REFERENCE_FOR_OPTIONS, "-n", "2", "-w", "1", "--seed", "1", "--out", ""], ("--out", "-o")),
+    (["run", REFERENCE_FOR_OPTIONS, "--seed", "-1"], ("--seed",)),
+])
+def test_fuzz_real_processes_refuse_bad_options(tmp_path, args, option):
+    proc = subprocess.run([sys.executable, "-m", "trialsim.cli", *args], capture_output=True, text=True,
+                          errors="replace", timeout=60, cwd=tmp_path, preexec_fn=limit_child_memory())
+    inv = Invocation(args, option=option[0], names=option, must_refuse=True)
+    outcome = judge_output(inv, proc.returncode, proc.stdout, proc.stderr, 0.0, tmp_path)
+    assert outcome.ok and outcome.kind == "exit 2", f"trialsim {' '.join(args)}: {outcome.detail}"
+    assert not any(tmp_path.iterdir()), "a refused command left files behind"
+
+
+KM_TABLE = "time,survival\n0,1\n6,0.9\n12,0.8\n18,0.7\n24,0.6\n30,0.5\n36,0.45\n48,0.4\n"
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--breaks", "nan"], "--breaks"), (["--breaks", "inf,12"], "--breaks"), (["--breaks", "-1"], "--breaks"),
+    (["--breaks", "abc"], "--breaks"), (["--breaks", ""], "--breaks"), (["--breaks", "12,12"], "--breaks"),
+    (["--n-at-risk", "nan"], "--n-at-risk"), (["--n-at-risk", "inf"], "--n-at-risk"),
+    (["--n-at-risk", "1e300"], "--n-at-risk"), (["--n-at-risk", "0"], "--n-at-risk"),
+    (["--n-at-risk", "-5"], "--n-at-risk"), (["--time-unit", "fortnights"], "--time-unit"),
+    (["--model", "gompertz"], "--model"), (["--out", "curve.txt"], "--out"), (["--out", ""], "--out"),
+])
+def test_fuzz_bad_curves_fit_options_exit_2_naming_the_option(tmp_path, args, option):
+    """`trialsim curves fit` refuses a bad option at once, naming it (no fit is tried)."""
+    (tmp_path / "km.csv").write_text(KM_TABLE)
+    inv = Invocation(["curves", "fit", str(tmp_path / "km.csv"), *args], option=option, names=(option,),
+                     must_refuse=True)
+    outcome = invoke(inv, tmp_path)
+    assert outcome.ok and outcome.kind == "exit 2", f"trialsim curves fit {' '.join(args)}: {outcome.detail}"
