@@ -81,10 +81,10 @@ def test_regression_reference_report_numbers_equal_the_results(name, replicates,
         else:
             assert h.numbers[key][0] == r.status
 
-    # Self-contained: no external reference, images are data URIs, no external CSS or scripts.
+    # Self-contained: no external reference, images are SVG data URIs, no external CSS or scripts.
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", rep.html, re.I)
     for tag, ref in h.refs:
-        assert ref.startswith("data:image/png;base64,") or ref.startswith("#"), (tag, ref[:40])
+        assert ref.startswith("data:image/svg+xml;base64,") or ref.startswith("#"), (tag, ref[:40])
     assert sum(1 for tag, _ in h.refs if tag == "img") == (5 if sc.screening is not None else 4)
 
     # The files on disk: exactly the two, the PDF a PDF of A4 pages.
