@@ -132,6 +132,8 @@ class Document:
     meta: list[tuple[str, Any]]
     key_results: Table
     sections: list[Section]
+    warnings: list[str] = field(default_factory=list)    # the run's warnings, shown above the key results
+    key_note: list = field(default_factory=list)         # fragments under the key results (trials behind each)
 
 
 # --------------------------------------------------------------------------
