@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
 WIDTH = 7.0          # inches: the text width of an A4 page with 15 mm margins
 DPI = 160            # PNG resolution: sharp on screen, and printed at about 160 dpi
@@ -374,6 +374,7 @@ def tornado(bars: Sequence[dict], baseline: tuple[float, float | None], size_lab
             ax.set_xlabel(xlabel)
             ax.grid(axis="y", visible=False)
             if key == "size":
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
                 ax.xaxis.set_major_formatter(_thousands)
         axes[0].set_yticks(y)
         axes[0].set_yticklabels([b["label"] for b in order])
