@@ -90,6 +90,9 @@ def reproduce_command(scenario_path: str | os.PathLike, *, replicates: int, seed
 
 
 def check_formats(formats) -> tuple[str, ...]:
+    """The formats to write, in the order html, pdf: "html", "pdf", "both" or a sequence of them."""
+    if isinstance(formats, str):
+        formats = FORMATS if formats == "both" else (formats,)
     fs = tuple(dict.fromkeys(formats))
     if not fs or any(f not in FORMATS for f in fs):
         raise ReportError(f"formats must be some of {', '.join(FORMATS)}, got {', '.join(map(str, formats)) or 'none'}")
