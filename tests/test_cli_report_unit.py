@@ -85,3 +85,37 @@ def test_unit_cli_bad_scenario_names_file_line_and_field(tmp_path):
     assert res.exit_code == 2
     assert f"{bad}:" in res.stderr and "trial.enrollment" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("fmt,files", [("html", ["report.html"]), ("pdf", ["report.pdf"]),
+                                       ("both", ["report.html", "report.pdf"])])
+def test_unit_cli_report_format_writes_only_the_files_asked_for(tmp_path, fmt, files):
+    path = write(tmp_path, CONVENTIONAL)
+    out = tmp_path / "out"
+    res = invoke("report", path, "-n", 6, "--seed", 2, "-w", 1, "--null-replicates", 4,
+                 "--sensitivity-replicates", 3, "--format", fmt, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == files
+    assert "type I error" in res.stdout
+    if "report.pdf" in files:
+        assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    if "report.html" in files:
+        html_text = (out / "report.html").read_text()
+        command = (f"trialsim report {path} --replicates 6 --seed 2 --null-replicates 4 --sensitivity-replicates 3"
+                   + ("" if fmt == "both" else f" --format {fmt}") + f" --out {out}")
+        assert command in html_text
+        h = parse(html_text)
+        assert value(h, "type1-replicates") == 4 and value(h, "sens-replicates") == 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--format", "docx"], "'docx' is not one of"),
+    (["--null-replicates", "1"], "--null-replicates must be at least 2"),
+    (["--sensitivity-replicates", "0"], "--sensitivity-replicates must be at least 2"),
+])
+def test_unit_cli_report_bad_format_or_replicates_exit_2(tmp_path, args, message):
+    path = write(tmp_path, CONVENTIONAL)
+    res = invoke("report", path, "-w", 1, "--out", tmp_path / "o", *args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert not (tmp_path / "o").exists()

@@ -31,7 +31,7 @@ REFERENCE = [("ctdna_er_positive", 60), ("dtc_bone_marrow", 60), ("zest_like_tnb
 def test_regression_reference_report_numbers_equal_the_results(name, replicates, tmp_path):
     path = SCENARIOS / f"{name}.yaml"
     out = tmp_path / "report"
-    rep = make_report(path, out=out, replicates=replicates, workers=1)
+    rep = make_report(path, out=out, replicates=replicates, workers=1, sensitivity_replicates=20)
     sc = load_scenario(path)
     seed = sc.simulation.seed
     fresh = simulate(sc, replicates=replicates, seed=seed, workers=1).summary()
@@ -81,11 +81,11 @@ def test_regression_reference_report_numbers_equal_the_results(name, replicates,
         else:
             assert h.numbers[key][0] == r.status
 
-    # Self-contained: no external reference, images are data URIs, no external CSS or scripts.
+    # Self-contained: no external reference, images are SVG data URIs, no external CSS or scripts.
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", rep.html, re.I)
     for tag, ref in h.refs:
-        assert ref.startswith("data:image/png;base64,") or ref.startswith("#"), (tag, ref[:40])
-    assert sum(1 for tag, _ in h.refs if tag == "img") == (5 if sc.screening is not None else 4)
+        assert ref.startswith("data:image/svg+xml;base64,") or ref.startswith("#"), (tag, ref[:40])
+    assert sum(1 for tag, _ in h.refs if tag == "img") == (6 if sc.screening is not None else 5)   # + the tornado
 
     # The files on disk: exactly the two, the PDF a PDF of A4 pages.
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf"]

@@ -43,3 +43,14 @@ def test_unit_a_failed_report_leaves_nothing_half_written(tmp_path, monkeypatch)
         write_files_atomically(out, {"a.html": b"a", "b.pdf": b"b"})
     assert sorted(p.name for p in out.iterdir()) == ["report.html"]   # neither file, no temporary
     assert not [p for p in tmp_path.iterdir() if atomic.MARK in p.name]
+
+
+def test_unit_formats_are_checked_and_ordered():
+    from trialsim.report import ReportError
+    from trialsim.report.build import check_formats
+
+    assert check_formats("both") == check_formats(["pdf", "html"]) == ("html", "pdf")
+    assert check_formats("pdf") == ("pdf",)
+    for bad in ("docx", [], ["html", "svg"]):
+        with pytest.raises(ReportError, match="formats must be some of html, pdf"):
+            check_formats(bad)

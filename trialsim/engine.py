@@ -28,7 +28,7 @@ from trialsim.design import plan_boundaries
 from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
 from trialsim.intervention import ArmModel
 from trialsim.processes import init_worker
-from trialsim.limits import as_count, check_size
+from trialsim.limits import as_count, as_workers, check_size
 from trialsim.plan_checks import check_plan
 from trialsim.results import SimulationResult, provenance
 from trialsim.scenario import Scenario
@@ -254,7 +254,7 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
         chunk_size = int(max(1, min(2000, SURVIVORS_PER_CHUNK // model.expected_survivors_per_replicate())))
     else:
         chunk_size = as_count(chunk_size, "chunk_size")
-    workers = default_workers() if workers is None else as_count(workers, "workers")
+    workers = default_workers() if workers is None else as_workers(workers)
     chunks = _chunks(indices, chunk_size)
     # With several workers, use chunks small enough to keep every worker busy.
     if workers > 1 and len(chunks) < 2 * workers and indices.size > 1:

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
 WIDTH = 7.0          # inches: the text width of an A4 page with 15 mm margins
 DPI = 160            # PNG resolution: sharp on screen, and printed at about 160 dpi
@@ -84,6 +84,20 @@ def to_png(fig: Figure, dpi: int = DPI) -> bytes:
     buf = io.BytesIO()
     with rc_context(STYLE):
         fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+#: SVG as the HTML report embeds it: glyphs drawn as paths (the figure looks the
+#: same on a machine without the DejaVu fonts, and the file fetches nothing),
+#: fixed element ids and no date (the same figure gives the same bytes).
+SVG_STYLE = {**STYLE, "svg.fonttype": "path", "svg.hashsalt": "trialsim"}
+
+
+def to_svg(fig: Figure) -> bytes:
+    """The figure as standalone SVG bytes, deterministic, with text as paths."""
+    buf = io.BytesIO()
+    with rc_context(SVG_STYLE):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     return buf.getvalue()
 
 
@@ -317,3 +331,55 @@ def _log_ticks(ax, lo: float, hi: float) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, pos=None: f"{x:g}"))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+# --------------------------------------------------------------------------
+# Sensitivity: a tornado chart
+
+
+def tornado(bars: Sequence[dict], baseline: tuple[float, float | None], size_label: str = "survivors screened"
+            ) -> Figure:
+    """One row per input moved one at a time, largest swing in power on top:
+    bars from the design's value to the value with the input at -25% (blue)
+    and at +25% (orange). bars: {label, power: (at -25%, at +25%), size: (...)};
+    baseline: (power, size) of the design; a second panel shows the size
+    unless baseline[1] is None."""
+    order = sorted(bars, key=lambda b: abs(b["power"][1] - b["power"][0]), reverse=True)
+    k = len(order)
+    two = baseline[1] is not None
+    with style():
+        fig = new_figure(0.62 * k + 1.0)
+        axes = fig.subplots(1, 2 if two else 1, sharey=True, squeeze=False).ravel()
+        y = np.arange(k)[::-1].astype(float)
+        panels = [(axes[0], "power", baseline[0], "power", lambda v: f"{v:.2f}")]
+        if two:
+            panels.append((axes[1], "size", baseline[1], size_label, _fmt_count))
+        for ax, key, base, xlabel, text in panels:
+            values = [base]
+            for yi, b in zip(y, order):
+                for (v, colour, dy) in ((b[key][0], BLUE, 0.19), (b[key][1], ORANGE, -0.19)):
+                    ax.barh(yi + dy, v - base, left=base, height=0.36, color=colour, alpha=0.85)
+                    ax.text(v, yi + dy, f" {text(v)} " if v >= base else f" {text(v)} ", va="center",
+                            ha="left" if v >= base else "right", fontsize=7.5, color=GREY)
+                    values.append(v)
+            ax.axvline(base, color="#222222", linewidth=1.0)
+            lo, hi = min(values), max(values)
+            pad = 0.22 * (hi - lo) if hi > lo else max(abs(base) * 0.1, 0.05)
+            left, right = lo - pad, hi + pad
+            if key == "size":       # at least +-5% of the design's size: small changes look small
+                left, right = min(left, base * 0.95), max(right, base * 1.05)
+            if key == "power":
+                left, right = max(left, -0.02), min(right, 1.02)
+            ax.set_xlim(left, right)
+            ax.set_xlabel(xlabel)
+            ax.grid(axis="y", visible=False)
+            if key == "size":
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+                ax.xaxis.set_major_formatter(_thousands)
+        axes[0].set_yticks(y)
+        axes[0].set_yticklabels([b["label"] for b in order])
+        axes[0].set_ylim(-0.6, k - 0.4)
+        handles = [Patch(color=BLUE, alpha=0.85), Patch(color=ORANGE, alpha=0.85),
+                   Line2D([], [], color="#222222", linewidth=1.0)]
+        fig.legend(handles, ["input at -25%", "input at +25%", "design"], loc="outside lower center", ncol=3)
+    return fig

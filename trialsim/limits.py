@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from trialsim.scenario import MAX_REPLICATES, MAX_SITES, Scenario, ScenarioError
 __all__ = ["MAX_REPLICATES", "MAX_SITES", "MAX_SURVIVORS_PER_TRIAL", "MAX_VISITS_PER_SURVIVOR", "MAX_WINDOWS",
            "MAX_WORK", "MAX_GRID_POINTS", "MAX_VARY_VALUES", "MAX_TIMELINE_MONTHS", "MAX_RESULT_BYTES",
            "SizeEstimate", "SizeLimitError", "estimate_size", "check_size", "check_work", "check_grid_points",
-           "as_count", "accrued", "SAFETY_HORIZON"]
+           "as_count", "as_workers", "accrued", "SAFETY_HORIZON", "MAX_WORKERS"]
 
 SAFETY_HORIZON = 600.0                  # months: the engine's (trialsim.des) end of screening without a stop
 MAX_SURVIVORS_PER_TRIAL = 10_000_000    # memory: one trial's survivors at once, ~300 bytes each
@@ -45,6 +46,7 @@ MAX_GRID_POINTS = 10_000                # designs in one sweep
 MAX_VARY_VALUES = 10_000                # values of one --vary
 MAX_TIMELINE_MONTHS = 1_200             # months of a result's timeline
 MAX_RESULT_BYTES = 4e9                  # the per-replicate table (and timeline) held in memory
+MAX_WORKERS = 512                       # worker processes on one machine (each holds a Python interpreter)
 
 TABLE_BYTES_PER_REPLICATE = 300         # ~25 columns of 8 bytes, with headroom
 TIMELINE_BYTES_PER_MONTH = 24           # three int64 counts per replicate per month
@@ -94,6 +96,16 @@ def as_count(value: Any, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
+
+
+def as_workers(value: Any, name: str = "workers") -> int:
+    """A count of local worker processes: a whole number from 1 to
+    :data:`MAX_WORKERS` (more would start that many interpreters)."""
+    workers = as_count(value, name)
+    if workers > MAX_WORKERS:
+        raise ValueError(f"{name} {_fmt(workers)}: at most {MAX_WORKERS} worker processes on one machine "
+                         f"(this one has {os.cpu_count() or 1} cores); use fewer, or a Dask --scheduler")
+    return workers
 
 
 def estimate_size(scenario: Scenario, replicates: int | None = None, *, timeline_months: int = 0) -> SizeEstimate:

@@ -361,6 +361,16 @@ class TestSpec(Strict):
     failure: _num(ge=0.0, lt=1.0) = 0.0
     turnaround: Distribution = Field(default_factory=lambda: DistributionSpec({"fixed": 0.0}))
     cost: NonNegative | None = None
+    currency: str | None = None     # the unit of cost, as reports show it (EUR, USD, ...)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v):
+        text = v.strip()
+        if not 1 <= len(text) <= 12 or not text.isprintable():
+            raise ValueError("currency must be a short code or symbol (1 to 12 printable characters, "
+                             "e.g. EUR, USD or £)")
+        return text
 
 
 class VisitsSpec(Strict):

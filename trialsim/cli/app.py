@@ -17,7 +17,7 @@ from typing import Optional
 import typer
 
 from trialsim.cli import curves, init, report, run, sweeps
-from trialsim.cli.common import examples, refuse_empty_out
+from trialsim.cli.common import examples
 from trialsim.processes import quiet_stdout
 from trialsim.scenario import FORMAT_VERSION
 from trialsim.version import __version__
@@ -74,9 +74,8 @@ app.command("report", epilog=examples(
 
 
 def main() -> None:
-    """The console script: the app, with ``--out ""`` refused and a closed
+    """The console script: the app, with a closed
     stdout (``trialsim ... | head -1``) ending the command quietly."""
-    refuse_empty_out(sys.argv[1:])
     try:
         app()
     except BrokenPipeError:

@@ -16,6 +16,7 @@ from typing import NoReturn, Optional
 
 import typer
 
+from trialsim.limits import MAX_WORKERS
 from trialsim.loading import printable
 from trialsim.scenario import MAX_REPLICATES, Scenario, ScenarioError, load_scenario
 
@@ -68,22 +69,19 @@ def check_seed(seed: Optional[int]) -> None:
 def check_workers(workers: Optional[int]) -> None:
     if workers is not None and workers < 1:
         fail(f"--workers must be at least 1, got {workers}")
+    if workers is not None and workers > MAX_WORKERS:
+        fail(f"--workers {workers:,}: at most {MAX_WORKERS} worker processes on one machine; use fewer, "
+             "or a Dask --scheduler")
 
 
-OUT_OPTIONS = ("--out", "-o")
-
-
-def refuse_empty_out(argv: list[str]) -> None:
-    """Refuse ``--out ""`` (which a path option would read as the current folder)
-    before any command runs; exit 2 with one message."""
-    for i, arg in enumerate(argv):
-        if arg == "--":
-            return
-        empty = (arg in OUT_OPTIONS and i + 1 < len(argv) and argv[i + 1].strip() == "") or \
-            arg.startswith("--out=") and arg[len("--out="):].strip() == ""
-        if empty:
-            typer.echo("error: --out is empty; give a folder (or file) name, e.g. --out reports/run1", err=True)
-            raise SystemExit(2)
+def out_path(value) -> Path:
+    """The parser of every ``--out``: a path, refused when empty (a path option
+    would read ``--out ""`` as the current folder and write into it)."""
+    if isinstance(value, Path):
+        return value
+    if str(value).strip() == "":
+        fail("--out is empty; give a folder (or file) name, e.g. --out reports/run1")
+    return Path(value)
 
 
 def check_out_folder(out: Optional[Path]) -> None:

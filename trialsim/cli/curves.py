@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import examples, fail
+from trialsim.cli.common import out_path, examples, fail
 from trialsim.scenario import ScenarioError
 
 #: the largest --n-at-risk: more patients than any trial, and still a cohort the fit can hold
@@ -78,7 +78,8 @@ def curves_list(
 def curves_fit(
     data: Path = typer.Argument(..., help="CSV: 'time,event' (patient data) or 'time,survival[,at_risk]' "
                                           "(a digitised Kaplan-Meier curve)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the chosen curve here (YAML)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
+                                       help="Write the chosen curve here (YAML)."),
     model: Optional[Model] = typer.Option(None, "--model", "-m",
                                           help="Curve to write (default: lowest AIC among parametric models)."),
     time_unit: TimeUnit = typer.Option(TimeUnit.months, "--time-unit", help="Unit of the time column."),
@@ -129,7 +130,7 @@ def curves_fit(
 def curves_plot(
     what: str = typer.Argument(..., metavar="CURVE_OR_SCENARIO",
                                help="A curve YAML file, a reference name (e.g. pan2017/T1N0) or a scenario file."),
-    out: Path = typer.Option(..., "--out", "-o", help="Figure file: .png or .svg."),
+    out: Path = typer.Option(..., "--out", "-o", parser=out_path, help="Figure file: .png or .svg."),
     data: Optional[Path] = typer.Option(None, "--data", help="Data to overlay (its Kaplan-Meier curve, "
                                                               "or the digitised points)."),
     months: Optional[float] = typer.Option(None, "--months", help="Length of the time axis, in months."),

@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import examples, fail
+from trialsim.cli.common import out_path, examples, fail
 from trialsim.scenario import Scenario, ScenarioError, parse_yaml
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "templates"
@@ -108,7 +108,7 @@ def init(
     template: Optional[Template] = typer.Option(
         None, "--template", "-t", metavar="NAME",
         help="conventional, ctdna or marrow: write that starting scenario without asking."),
-    out: Path = typer.Option(Path("scenario.yaml"), "--out", "-o", help="The file to write."),
+    out: Path = typer.Option(Path("scenario.yaml"), "--out", "-o", parser=out_path, help="The file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
 ):
     """Write a commented starting scenario, from a template or a few questions."""

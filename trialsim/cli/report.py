@@ -6,13 +6,26 @@ sweep file that cannot be read, an --out that cannot be written) with one messag
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from trialsim.cli.common import ProgressBar, check_out_folder, check_seed, check_workers, fail, printable
+from trialsim.cli.common import (out_path, ProgressBar, check_out_folder, check_seed, check_workers, fail,
+                                 printable)
 from trialsim.scenario import MAX_REPLICATES, ScenarioError
+
+
+class ReportFormat(str, Enum):
+    """Which files `trialsim report` writes."""
+
+    html = "html"
+    pdf = "pdf"
+    both = "both"
+
+
+_FORMATS = {"html": ("html",), "pdf": ("pdf",), "both": ("html", "pdf")}
 
 
 def report(
@@ -24,22 +37,35 @@ def report(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default: the scenario's; drawn and recorded if absent)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: all cores; "
                                           "results do not depend on it)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for report.html and report.pdf "
+    out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
+                                       help="Folder for report.html and report.pdf "
                                        "(default: reports/<scenario file stem>/)."),
+    fmt: ReportFormat = typer.Option(ReportFormat.both, "--format", "-f", case_sensitive=False,
+                                     help="Which files to write: html (report.html), pdf (report.pdf) or both."),
+    null_replicates: Optional[int] = typer.Option(None, "--null-replicates", help="Simulated trials of the design "
+                                                  "with no effect, for the type I error (default: --replicates)."),
+    sensitivity_replicates: Optional[int] = typer.Option(None, "--sensitivity-replicates", help="Simulated trials "
+                                                         "per design of the sensitivity analysis (default: 200, at "
+                                                         "most --replicates)."),
 ):
     """Write the simulation report of a scenario: report.html (self-contained) and report.pdf (A4).
 
-    Sections: assumptions with their sources, the screening funnel, power curves
-    and the size for 80% and 90% power, timelines, Kaplan-Meier curves of a typical
-    trial, the analytic cross-check, and how to reproduce it all.
+    Results first: key results with the simulated type I error, the screening
+    funnel, power curves and the size for 80% and 90% power, the sensitivity to
+    uncertain inputs, timelines, Kaplan-Meier curves of a typical trial and the
+    analytic cross-check; then the assumptions with their sources, and how to
+    reproduce it all.
     """
     # deferred: the report brings in numpy, matplotlib and reportlab; --help and validate never need them
     from trialsim.report import ReportError, ScenarioFile, make_report, reproduce_command
 
-    if replicates is not None and replicates < 2:
-        fail(f"--replicates must be at least 2 for a report, got {replicates}")
-    if replicates is not None and replicates > MAX_REPLICATES:
-        fail(f"--replicates {replicates:,}: at most {MAX_REPLICATES:,} simulated trials per run; use fewer")
+    for name, n in (("--replicates", replicates), ("--null-replicates", null_replicates),
+                    ("--sensitivity-replicates", sensitivity_replicates)):
+        if n is not None and n < 2:
+            fail(f"{name} must be at least 2 for a report, got {n}")
+        if n is not None and n > MAX_REPLICATES:
+            fail(f"{name} {n:,}: at most {MAX_REPLICATES:,} simulated trials per run; use fewer")
+    formats = _FORMATS[fmt.value]
     check_seed(seed)
     check_workers(workers)
     if out is None:
@@ -56,10 +82,13 @@ def report(
 
             seed = draw_seed()          # drawn here so the command below names it
         use_seed = seed if seed is not None else sf.scenario.simulation.seed
-        command = reproduce_command(scenario, replicates=rep_n, seed=use_seed, sweep=sweep, out=out)
+        command = reproduce_command(scenario, replicates=rep_n, seed=use_seed, sweep=sweep, out=out,
+                                    null_replicates=null_replicates, sensitivity_replicates=sensitivity_replicates,
+                                    formats=formats)
         with ProgressBar(f"report of {sf.scenario.name}") as tick:
             rep = make_report(scenario, out=out, sweep=sweep, replicates=rep_n, seed=use_seed, workers=workers,
-                              progress=tick, command=command)
+                              progress=tick, command=command, formats=formats, null_replicates=null_replicates,
+                              sensitivity_replicates=sensitivity_replicates)
     except ScenarioError as exc:
         if exc.source is None:              # a plan or size check: name the file when it names a field
             if not all(p for p, _, _ in exc.problems):
@@ -75,5 +104,8 @@ def report(
     s = rep.result.summary()
     typer.echo(f"{printable(sf.scenario.name)}: power {s['power']:.3f} ± {s['power_mcse']:.3f} "
                f"({s['replicates']:,} simulated trials, seed {s['seed']})")
-    typer.echo(f"  wrote {rep.html_path} and {rep.pdf_path}")
+    if rep.type1 is not None:
+        typer.echo(f"  type I error {rep.type1['value']:.4f} ({rep.type1['replicates']:,} simulated trials "
+                   "with no effect)")
+    typer.echo("  wrote " + " and ".join(str(p) for p in (rep.html_path, rep.pdf_path) if p is not None))
 

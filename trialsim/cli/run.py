@@ -13,8 +13,8 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import (Format, ProgressBar, check_run, check_simulation_options, fail, printable,
-                                 read_scenario)
+from trialsim.cli.common import (out_path, Format, ProgressBar, check_run, check_simulation_options, fail,
+                                 printable, read_scenario)
 from trialsim.scenario import json_schema
 
 
@@ -24,7 +24,8 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (overrides the file; drawn and recorded if absent)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: all cores)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (one object)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write replicates.csv and results.json here."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
+                                       help="Also write replicates.csv and results.json here."),
 ):
     """Simulate a scenario and print its operating characteristics."""
     sc = read_scenario(scenario)

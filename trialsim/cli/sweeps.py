@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from trialsim.cli.common import Format, check_simulation_options, fail, printable, read_scenario
+from trialsim.cli.common import out_path, Format, check_simulation_options, fail, printable, read_scenario
 
 VARY_HELP = ("PATH=VALUES: a dotted path into the scenario (arms.treatment.eradication, "
              "population.strata.0.mrd.prevalence, screening.test.sensitivity, trial.enrollment) and a list "
@@ -90,7 +90,7 @@ def sweep(
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: all cores)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (needs the dask extra)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (a list of rows)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o",
+    out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
                                        help="Checkpoint each point here; write CSV, Parquet, JSON and figures."),
     resume: bool = typer.Option(False, "--resume", help="Skip the points already finished in --out."),
 ):
@@ -141,7 +141,8 @@ def size(
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: all cores)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (needs the dask extra)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint and write the results here."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
+                                       help="Checkpoint and write the results here."),
     resume: bool = typer.Option(False, "--resume", help="Skip the grid points already finished in --out."),
     budget: Optional[int] = typer.Option(None, "--budget", help="Simulated trials one search may use "
                                          "(default: 50 times --replicates); beyond it the search stops."),

@@ -1,10 +1,12 @@
 """Protocol reports: the simulation report a protocol's statistical section can attach.
 
 ``make_report(path, ...)`` simulates a scenario file, runs the default power
-sweeps (or reads a sweep's results), and writes ``report.html`` (self-contained:
-figures as base64 PNG, CSS inline, no network needed) and ``report.pdf`` (A4)
-of the same content, atomically. Both are rendered from one document model, so
-they cannot disagree.
+sweeps (or reads a sweep's results), the design with no effect (the simulated
+type I error) and a one-at-a-time sensitivity analysis, and writes
+``report.html`` (self-contained: figures as SVG data URIs, CSS inline, no
+network needed) and/or ``report.pdf`` (A4, figures as PNG) of the same
+content, atomically. Both are rendered from one document model, so they
+cannot disagree.
 
 The modules, in the order a report is made:
 
@@ -12,6 +14,8 @@ The modules, in the order a report is made:
 * :mod:`~trialsim.report.assumptions`: the assumptions table (values, units, sources);
 * :mod:`~trialsim.report.power_curves`: power curves, default sweeps, sizes read off;
 * :mod:`~trialsim.report.sweep_results`: power curves from ``trialsim sweep`` results;
+* :mod:`~trialsim.report.sensitivity`: the null design (type I error) and the sensitivity analysis;
+* :mod:`~trialsim.report.runs`: the extra designs simulated in one batch with the run's seed;
 * :mod:`~trialsim.report.document`: the document model (sections of blocks, numbers);
 * :mod:`~trialsim.report.sections`, :mod:`~trialsim.report.power_section`,
   :mod:`~trialsim.report.crosscheck`: the sections (closed forms from

@@ -81,7 +81,9 @@ def unit(path: tuple, sc: Scenario) -> str:
         "lead_time": "months", "dormant_share": "proportion", "prevalence": "proportion",
         "hazard_ratio": "ratio", "onset_rate": "per month", "clearance_rate": "per month",
         "name": "-", "sensitivity": "probability per test", "specificity": "probability per test",
-        "failure": "probability per test", "turnaround": "months", "cost": "currency units per test",
+        "failure": "probability per test", "turnaround": "months",
+        "cost": f"{sc.screening.test.currency} per test" if sc.screening is not None and sc.screening.test.currency
+        else "per test", "currency": "-",
         "imaging_lead": "months", "consent": "probability", "max_screened": "survivors",
         "max_months": "months", "allocation": "ratio weight", "eradication": "probability", "delay": "months",
         "enrollment": "patients", "endpoint": "-", "death": "-", "annual": "proportion per year",

@@ -69,24 +69,46 @@ class Table:
 
 @dataclass
 class FigureBlock:
-    png: bytes
+    """A figure: SVG in the HTML, PNG in the PDF, both drawn from one
+    matplotlib figure when first asked for (a report that writes only one
+    format renders only that one)."""
+
     width_px: int
     height_px: int
     caption: list
     alt: str
     id: str
     kind: str = "figure"
+    fig: Any = field(default=None, repr=False, compare=False)
+    _png: bytes | None = field(default=None, repr=False)
+    _svg: bytes | None = field(default=None, repr=False)
+
+    @property
+    def png(self) -> bytes:
+        if self._png is None:
+            self._png = figures.to_png(self.fig)
+        return self._png
+
+    @property
+    def svg(self) -> bytes:
+        if self._svg is None:
+            self._svg = figures.to_svg(self.fig)
+        return self._svg
 
     @property
     def data_uri(self) -> str:
+        """The SVG as a data URI, for the HTML's <img>."""
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
+
+    @property
+    def png_data_uri(self) -> str:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
     @classmethod
     def from_figure(cls, fig, *, caption: list, alt: str, id: str) -> "FigureBlock":
-        """The block of a matplotlib figure: its PNG at the figures' resolution."""
-        png = figures.to_png(fig)
+        """The block of a matplotlib figure; its size in CSS pixels at the figures' resolution."""
         w, h = (int(round(v * figures.DPI)) for v in fig.get_size_inches())
-        return cls(png=png, width_px=w, height_px=h, caption=caption, alt=alt, id=id)
+        return cls(width_px=w, height_px=h, caption=caption, alt=alt, id=id, fig=fig)
 
 
 @dataclass
@@ -110,6 +132,8 @@ class Document:
     meta: list[tuple[str, Any]]
     key_results: Table
     sections: list[Section]
+    warnings: list[str] = field(default_factory=list)    # the run's warnings, shown above the key results
+    key_note: list = field(default_factory=list)         # fragments under the key results (trials behind each)
 
 
 # --------------------------------------------------------------------------

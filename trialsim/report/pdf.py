@@ -97,6 +97,10 @@ def render_pdf(doc: Document) -> bytes:
         "cellsmall": ParagraphStyle("cellsmall", parent=base, fontSize=7.4, leading=9.2),
         "caption": ParagraphStyle("caption", parent=base, fontSize=8, leading=10.5, textColor=grey, spaceAfter=8),
         "pretitle": ParagraphStyle("pretitle", parent=base, fontName="DejaVu-Bold", fontSize=8.5, spaceBefore=4),
+        "warnhead": ParagraphStyle("warnhead", parent=base, fontName="DejaVu-Bold", fontSize=11, leading=14,
+                                   spaceBefore=6, spaceAfter=3, textColor=colors.HexColor("#A04400")),
+        "warning": ParagraphStyle("warning", parent=base, fontSize=8.8, leading=11.5, leftIndent=8, spaceAfter=3,
+                                  textColor=colors.HexColor("#A04400")),
         "pre": ParagraphStyle("pre", parent=base, fontName="DejaVuMono", fontSize=6.9, leading=8.6,
                               textColor=ink, backColor=colors.HexColor("#F4F4F4"), borderPadding=4,
                               spaceBefore=2, spaceAfter=8),
@@ -170,8 +174,14 @@ def render_pdf(doc: Document) -> bytes:
     if doc.subtitle:
         story.append(Paragraph(html.escape(" ".join(doc.subtitle.split())), st["subtitle"]))
     story.append(Paragraph(" · ".join(f"{k}: {_markup(v)}" for k, v in doc.meta), st["subtitle"]))
+    if doc.warnings:
+        story.append(Paragraph("Warnings", st["warnhead"]))
+        for w in doc.warnings:
+            story.append(Paragraph("• " + html.escape(w, quote=False), st["warning"]))
     story.append(Paragraph("Key results", st["h2"]))
     story.append(table_flowable(doc.key_results))
+    if doc.key_note:
+        story.append(Paragraph(_markup(doc.key_note), st["note"]))
     story.append(Spacer(1, 4))
     story.append(Paragraph("Contents: " + "; ".join(f"{i}. {html.escape(s.title)}"
                                                     for i, s in enumerate(doc.sections, 1)), st["note"]))

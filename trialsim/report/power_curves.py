@@ -10,6 +10,10 @@ common random numbers (the run's seed at every point) over
 * the enrolment at the design's effect, with the events target scaled in
   proportion (the same design, larger or smaller).
 
+:func:`sweep_requests` lists these designs and :func:`sweep_curves` makes the
+curves of their summaries, so that a report simulates them in one batch with
+its other designs (:mod:`trialsim.report.runs`).
+
 Sizes for 80% and 90% power are read off the simulated enrolment curve by
 linear interpolation between grid points (:func:`read_off`).
 """
@@ -25,8 +29,9 @@ import numpy as np
 from trialsim.companions import is_conventional, schoenfeld_at
 from trialsim.montecarlo import wilson_interval
 from trialsim.report.assumptions import value_text
+from trialsim.report.runs import run_batch
 from trialsim.scenario import Scenario
-from trialsim.sweeps import get_path, run_sweep
+from trialsim.sweeps import get_path, set_path
 
 TARGETS = (0.8, 0.9)
 ENROLMENT_FACTORS = (0.4, 0.55, 0.7, 0.85, 1.0, 1.2, 1.4)
@@ -149,50 +154,52 @@ def summary_point(s: dict) -> dict[str, float]:
     return out
 
 
-def default_sweeps(sc: Scenario, design_point: dict, *, replicates: int, seed: int, workers: int,
-                   progress: Callable[[int], None] | None = None) -> list[PowerCurve]:
-    """Power over the treatment effect and over the enrolment (events scaled),
-    with trialsim.sweep and the run's seed at every point (common random
-    numbers). ``design_point`` is the run itself (a sweep gives the same)."""
+def sweep_requests(sc: Scenario, replicates: int) -> list[tuple[tuple, Scenario, int]]:
+    """The designs of the default sweeps but the design itself (the run is that
+    point): (key, scenario, replicates) for :func:`trialsim.report.runs.run_batch`."""
     base = sc.to_dict()
     epath = effect_path(sc)
     design_effect = float(get_path(base, epath))
-    egrid = effect_grid(sc)
-    ngrid = enrolment_grid(sc)
-
-    def ticker():
-        last = [0]
-
-        def tick(points_done, points, reps_done, reps):
-            if progress and reps_done > last[0]:
-                progress(reps_done - last[0])
-                last[0] = reps_done
-        return tick
-
-    eff = [design_point if v == design_effect else None for v in egrid]
-    others = [v for v in egrid if v != design_effect]
-    if others:
-        res = run_sweep(sc, {epath: others}, replicates=replicates, seed=seed, workers=workers, progress=ticker())
-        for p in res.points:
-            eff[egrid.index(others[p["point"]])] = summary_point(p["summary"])
-    enr = []
-    for n, e in ngrid:
+    out = []
+    for v in effect_grid(sc):
+        if v != design_effect:
+            out.append((("effect", v), Scenario.from_dict(set_path(base, epath, v)), replicates))
+    for n, e in enrolment_grid(sc):
         if n == sc.trial.enrollment:
-            enr.append(design_point)
             continue
         d = copy.deepcopy(base)
         d["trial"]["enrollment"] = n
         if e is not None:
             d["trial"]["analysis"]["events"] = e
-        res = run_sweep(Scenario.from_dict(d), None, replicates=replicates, seed=seed, workers=workers,
-                        progress=ticker())
-        enr.append(summary_point(res.points[0]["summary"]))
+        out.append((("enrolment", n, e), Scenario.from_dict(d), replicates))
+    return out
+
+
+def sweep_curves(sc: Scenario, design_point: dict, summaries: dict) -> list[PowerCurve]:
+    """The default power curves from the run (``design_point``) and the
+    summaries of :func:`sweep_requests`' designs, keyed as there."""
+    epath = effect_path(sc)
+    design_effect = float(get_path(sc.to_dict(), epath))
+    egrid = effect_grid(sc)
+    ngrid = enrolment_grid(sc)
+    eff = [design_point if v == design_effect else summary_point(summaries[("effect", v)]) for v in egrid]
+    enr = [design_point if n == sc.trial.enrollment else summary_point(summaries[("enrolment", n, e)])
+           for n, e in ngrid]
     return [
         _curve(epath, np.array(egrid), eff, design_x=design_effect),
         _curve("trial.enrollment", np.array([n for n, _ in ngrid], dtype=float), enr,
                design_x=float(sc.trial.enrollment),
                extra={"trial.analysis.events": np.array([np.nan if e is None else e for _, e in ngrid], float)}),
     ]
+
+
+def default_sweeps(sc: Scenario, design_point: dict, *, replicates: int, seed: int, workers: int,
+                   progress: Callable[[int], None] | None = None) -> list[PowerCurve]:
+    """Power over the treatment effect and over the enrolment (events scaled),
+    with the run's seed at every point (common random numbers). ``design_point``
+    is the run itself (a sweep gives the same)."""
+    summaries = run_batch(sweep_requests(sc, replicates), seed=seed, workers=workers, progress=progress)
+    return sweep_curves(sc, design_point, summaries)
 
 
 def _curve(path: str, x: np.ndarray, rows: list[dict], design_x=None, extra=None) -> PowerCurve:

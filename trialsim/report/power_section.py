@@ -1,6 +1,6 @@
 """The report's power section: the power curves, and the sizes and effects read off them.
 
-A figure of every power curve (with Wilson bands and, for conventional
+First the simulated type I error beside the power; then a figure of every power curve (with Wilson bands and, for conventional
 designs, Schoenfeld's power at each point), the enrolment or events needed
 for 80% and 90% power, the effect detectable at the design's enrolment, and
 the grid of every curve.
@@ -33,11 +33,15 @@ from trialsim.report.power_curves import (
     curve_key,
     effect_path,
 )
+from trialsim.report.sensitivity import power_type1_para
 from trialsim.scenario import Scenario
 
 
-def section_power(sc: Scenario, s: dict, curves: list[PowerCurve], reads: dict, sweep_info: dict | None) -> Section:
+def section_power(sc: Scenario, s: dict, curves: list[PowerCurve], reads: dict, sweep_info: dict | None, *,
+                  type1: dict | None = None) -> Section:
     blocks: list = []
+    if type1 is not None:
+        blocks.append(power_type1_para(type1, s["power"], s["replicates"]))
     if sweep_info is None:
         epath = effect_path(sc)
         blocks.append(Para([

@@ -1,10 +1,12 @@
 """The report's sections, and the document they make.
 
 :func:`build_document` assembles the key results and the sections in the
-order of docs/reports.md: assumptions, screening funnel, power (in
-:mod:`~trialsim.report.power_section`), timelines, Kaplan-Meier curves,
-analytic cross-check (in :mod:`~trialsim.report.crosscheck`),
-reproducibility. Every section reads the run's summary; none simulates.
+order of docs/reports.md, results first: screening funnel, power with the
+simulated type I error (in :mod:`~trialsim.report.power_section`), the
+sensitivity analysis (in :mod:`~trialsim.report.sensitivity`), timelines,
+Kaplan-Meier curves, analytic cross-check (in
+:mod:`~trialsim.report.crosscheck`); then the assumptions and
+reproducibility. Every section reads summaries of runs; none simulates.
 """
 
 from __future__ import annotations
@@ -36,24 +38,31 @@ from trialsim.report.document import (
 from trialsim.report.power_curves import TARGETS, PowerCurve, curve_key, read_off
 from trialsim.report.power_section import read_fragments, section_power
 from trialsim.report.scenario_file import ScenarioFile
+from trialsim.report.sensitivity import section_sensitivity, type1_fragments
 from trialsim.scenario import Scenario
 from trialsim.version import __version__
 
 
 def build_document(sf: ScenarioFile, result, curves: list[PowerCurve], patients: dict, typical_row: int, *,
-                   sweep_info: dict | None, command: str, workers: int) -> tuple[Document, dict]:
+                   sweep_info: dict | None, command: str, workers: int, type1: dict | None = None,
+                   sensitivity: dict | None = None) -> tuple[Document, dict]:
     sc = result.scenario
     s = result.summary()
     screening = sc.screening is not None
     reads = _reads(curves, sc)
     sections = [
-        _section_assumptions(sf, replicates=result.replicates, seed=s["seed"]),
         _section_funnel(sc, s) if screening else _section_no_funnel(sc, s),
-        section_power(sc, s, curves, reads, sweep_info),
+        section_power(sc, s, curves, reads, sweep_info, type1=type1),
+    ]
+    if sensitivity is not None:
+        sections.append(section_sensitivity(sc, sensitivity["inputs"], sensitivity["summaries"],
+                                            replicates=sensitivity["replicates"], seed=s["seed"]))
+    sections += [
         _section_timelines(sc, s, result),
         _section_km(sc, s, result, patients, typical_row),
         section_crosscheck(sc, s, curves, result),
-        _section_reproducibility(sf, result, command, sweep_info, curves),
+        _section_assumptions(sf, replicates=result.replicates, seed=s["seed"]),
+        _section_reproducibility(sf, result, command, sweep_info, curves, type1=type1, sensitivity=sensitivity),
     ]
     a = sc.trial.analysis
     crit = f"{a.test}, {'one' if a.sided == 1 else 'two'}-sided alpha {a.alpha:g}"
@@ -61,8 +70,37 @@ def build_document(sf: ScenarioFile, result, curves: list[PowerCurve], patients:
             ("seed", Num("meta-seed", int(result.seed), str(result.seed))),
             ("trialsim", __version__), ("created", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))]
     doc = Document(title=f"Simulation report: {sc.name}", subtitle=(sc.description or "").strip(), meta=meta,
-                   key_results=_key_results(sc, s, reads, crit), sections=sections)
+                   key_results=_key_results(sc, s, reads, crit, type1), sections=sections,
+                   warnings=_warnings(s), key_note=_trials_note(s, curves, sweep_info, type1, sensitivity))
     return doc, reads
+
+
+def _warnings(s: dict) -> list[str]:
+    """The run's warnings as text (a summary's ``warnings``: strings, or mappings with a message)."""
+    out = []
+    for w in s.get("warnings") or []:
+        if isinstance(w, dict):
+            w = w.get("message") or "; ".join(f"{k}: {v}" for k, v in w.items())
+        out.append(str(w))
+    return out
+
+
+def _trials_note(s: dict, curves: list[PowerCurve], sweep_info: dict | None, type1: dict | None,
+                 sensitivity: dict | None) -> list:
+    """How many simulated trials each part of the report rests on."""
+    n = f"{s['replicates']:,}"
+    parts: list = [f"Simulated trials behind each part: {n} for the key results, funnel, timelines and "
+                   f"Kaplan-Meier curves (one run)"]
+    if sweep_info is None and curves:
+        parts.append(f"; {n} at each point of the power curves")
+    elif curves:
+        parts.append("; the power curves as the sweep results say")
+    if type1 is not None:
+        parts.append(f"; {type1['replicates']:,} for the type I error")
+    if sensitivity is not None:
+        parts.append(f"; {sensitivity['replicates']:,} for each design of the sensitivity analysis")
+    parts.append(f". Every design uses the seed {s['seed']}.")
+    return parts
 
 
 def _reads(curves: list[PowerCurve], sc: Scenario) -> dict:
@@ -73,12 +111,19 @@ def _reads(curves: list[PowerCurve], sc: Scenario) -> dict:
     return reads
 
 
-def _key_results(sc: Scenario, s: dict, reads: dict, crit: str) -> Table:
+def cost_unit(sc: Scenario) -> str:
+    """The currency of costs (screening.test.currency), or '' when the scenario names none."""
+    return (sc.screening.test.currency or "") if sc.screening is not None else ""
+
+
+def _key_results(sc: Scenario, s: dict, reads: dict, crit: str, type1: dict | None = None) -> Table:
     lo, hi = wilson_interval(s["power"], s["replicates"])
     rows: list[list] = [
         ["power", [num("power", s["power"], 3), " ± ", num("power-mcse", s["power_mcse"], 3),
                    f" (Monte Carlo SE; 95% interval {lo:.3f} to {hi:.3f}; {crit})"]],
     ]
+    if type1 is not None:
+        rows.append(["type I error (simulated)", type1_fragments(type1, f"alpha {type1['alpha']:g}")])
     if sc.screening is not None:
         rows.append(["survivors screened", [num("key-screened", s["screened"]["mean"], 0),
                                             f" (10-90%: {fmt(s['screened']['p10'])} to {fmt(s['screened']['p90'])})"]])
@@ -97,8 +142,9 @@ def _key_results(sc: Scenario, s: dict, reads: dict, crit: str) -> Table:
                                      f" (median; 10-90%: {fmt(s['analysis_month']['p10'], 1)} to "
                                      f"{fmt(s['analysis_month']['p90'], 1)})"]])
     if s.get("assay_cost"):
+        unit = cost_unit(sc)
         rows.append(["assay cost", [num("key-assay-cost", s["assay_cost"]["mean"], 0),
-                                    f" currency units ({fmt(s['assays']['mean'])} assays)"]])
+                                    f"{' ' + unit if unit else ''} ({fmt(s['assays']['mean'])} assays)"]])
     r = reads.get("trial.enrollment")
     if r:
         for t in TARGETS:
@@ -152,7 +198,9 @@ def _section_funnel(sc: Scenario, s: dict) -> Section:
     if s.get("assays"):
         rows.append(["assays performed", *dist_cells("assays", s["assays"], 0), "-"])
     if s.get("assay_cost"):
-        rows.append(["assay cost (currency units)", *dist_cells("assay-cost", s["assay_cost"], 0), "-"])
+        unit = cost_unit(sc)
+        rows.append([f"assay cost ({unit})" if unit else "assay cost", *dist_cells("assay-cost", s["assay_cost"], 0),
+                     "-"])
     if s.get("screening_closed_month"):
         rows.append(["enrolment closed, month", *dist_cells("closed-month", s["screening_closed_month"], 1), "-"])
     table = Table(header=["stage", "mean", "median", "10th to 90th centile", "share of stage above"], rows=rows,
@@ -264,7 +312,8 @@ def _section_km(sc: Scenario, s: dict, result, patients: dict, row: int) -> Sect
 
 
 def _section_reproducibility(sf: ScenarioFile, result, command: str, sweep_info: dict | None,
-                             curves: list[PowerCurve]) -> Section:
+                             curves: list[PowerCurve], *, type1: dict | None = None,
+                             sensitivity: dict | None = None) -> Section:
     prov = result.provenance
     rows = [
         ["trialsim version", Num("trialsim-version", __version__, __version__)],
@@ -279,6 +328,12 @@ def _section_reproducibility(sf: ScenarioFile, result, command: str, sweep_info:
     else:
         rows.append(["power curves", "default sweep, same seed and replicates at every point: "
                      + "; ".join(f"{c.path} over {', '.join(f'{float(v):.4g}' for v in c.x)}" for c in curves)])
+    if type1 is not None:
+        rows.append(["type I error", f"the design with no effect (every arm's eradication 0, hazard ratio 1, delay 0), "
+                     f"{type1['replicates']:,} simulated trials, seed {type1['seed']}"])
+    if sensitivity is not None:
+        rows.append(["sensitivity analysis", f"each input at 75% and 125% of the design's value, "
+                     f"{sensitivity['replicates']:,} simulated trials per design, the same seed"])
     versions = ", ".join(f"{k} {v}" for k, v in prov.get("versions", {}).items() if v)
     rows += [["versions", versions], ["Python, platform", f"{prov.get('python')}, {prov.get('platform')}"],
              ["simulated", prov.get("created", "")]]

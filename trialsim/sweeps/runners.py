@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from trialsim.engine import TrialModel, default_workers, simulate_chunk
+from trialsim.limits import as_workers
 from trialsim.processes import init_worker
 from trialsim.scenario import Scenario
 from trialsim.sweeps.errors import SweepError
@@ -179,8 +180,6 @@ def make_runner(workers: int | None, scheduler) -> LocalRunner | DaskRunner:
     """Dask when a scheduler is given, else local worker processes (default: all cores)."""
     if scheduler is not None:
         return DaskRunner(scheduler)
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    workers = default_workers() if workers is None else as_workers(workers)
     return LocalRunner(workers)
 
