@@ -27,7 +27,7 @@ from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.design import plan_boundaries
 from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
 from trialsim.intervention import ArmModel
-from trialsim.processes import init_worker
+from trialsim.processes import init_worker, usable_cores
 from trialsim.limits import as_count, as_workers, check_size
 from trialsim.plan_checks import check_plan
 from trialsim.results import SimulationResult, provenance
@@ -186,7 +186,9 @@ def _run_chunk(args):
 
 
 def default_workers() -> int:
-    return os.cpu_count() or 1
+    """One worker per usable core: the CPU affinity (``taskset``, a batch
+    scheduler's allocation) where there is one, else every core."""
+    return usable_cores()
 
 
 def _indices(value, name: str, replicates: int) -> np.ndarray:

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import math
 import operator
-import os
 from dataclasses import dataclass
 from typing import Any
 
+from trialsim.processes import usable_cores
 from trialsim.scenario import MAX_REPLICATES, MAX_SITES, Scenario, ScenarioError
 
 __all__ = ["MAX_REPLICATES", "MAX_SITES", "MAX_SURVIVORS_PER_TRIAL", "MAX_VISITS_PER_SURVIVOR", "MAX_WINDOWS",
@@ -104,7 +104,7 @@ def as_workers(value: Any, name: str = "workers") -> int:
     workers = as_count(value, name)
     if workers > MAX_WORKERS:
         raise ValueError(f"{name} {_fmt(workers)}: at most {MAX_WORKERS} worker processes on one machine "
-                         f"(this one has {os.cpu_count() or 1} cores); use fewer, or a Dask --scheduler")
+                         f"(this one may use {usable_cores()} cores); use fewer, or a Dask --scheduler")
     return workers
 
 

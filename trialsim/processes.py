@@ -22,9 +22,18 @@ import sys
 import threading
 import time
 
-__all__ = ["init_worker", "die_with_parent", "quiet_stdout"]
+__all__ = ["init_worker", "die_with_parent", "quiet_stdout", "usable_cores"]
 
 _PR_SET_PDEATHSIG = 1
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system
+    has one (``taskset``, a batch scheduler's cgroup cpuset), else all cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):     # no sched_getaffinity (macOS, Windows)
+        return os.cpu_count() or 1
 WATCHDOG_SECONDS = 0.5
 
 

@@ -35,7 +35,7 @@ def report(
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials per design point "
                                              "(default: the scenario's)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default: the scenario's; drawn and recorded if absent)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: all cores; "
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: one per usable core; "
                                           "results do not depend on it)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
                                        help="Folder for report.html and report.pdf "

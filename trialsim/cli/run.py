@@ -22,7 +22,7 @@ def run(
     scenario: Path = typer.Argument(..., help="Scenario YAML file."),
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials (overrides the file)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (overrides the file; drawn and recorded if absent)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: all cores)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: one per usable core)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (one object)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
                                        help="Also write replicates.csv and results.json here."),
