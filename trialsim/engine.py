@@ -83,6 +83,7 @@ class TrialModel:
             primary=sc.trial.endpoints[0],
             clearance=ClearancePlan(cl.at, cl.test, cl.alpha, cl.sided) if cl is not None else None,
             test_model=test,
+            imaging_lead=ops.imaging_lead,
         )
         return cls(scenario=sc, population=population, operations=ops, follow_up=follow_up)
 

@@ -57,6 +57,7 @@ class FollowUpModel:
     primary: str = "drfs"                 # drfs | mrd_clearance: decides `rejected`
     clearance: ClearancePlan | None = None
     test_model: TestModel | None = None
+    imaging_lead: float = 0.0             # months a metastasis shows on imaging before it recurs
 
 
 @dataclass
@@ -183,7 +184,7 @@ def apply_effects(m: FollowUpModel, enrol, treat: np.ndarray, tu: TrialUniforms)
             continue
         idx = np.flatnonzero(mask)
         if idx.size:
-            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1])
+            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], m.imaging_lead)
             t_rec[idx], effect_start[idx] = out.t_rec, out.effect_start
             mrd_start[idx], mrd_end[idx] = out.mrd_start, out.mrd_end
     return Histories(t_rec, mrd_start, mrd_end, effect_start)

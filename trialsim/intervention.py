@@ -5,9 +5,12 @@ probability ``eradication`` it eradicates MRD that is detectable at
 randomisation: in the lead_time model the recurrence that MRD would have
 caused is removed; in the prevalence model the MRD-positive interval ends and
 the hazard reverts to the MRD-negative curve. Otherwise (not eradicated, or no
-detectable MRD to eradicate) it multiplies the residual recurrence hazard by
-``hazard_ratio``. Recurrences before the effect starts are untouched. Both
-arms go through the same code: the control arm usually has no effect.
+detectable MRD to eradicate) ``hazard_ratio`` multiplies, from the effect's
+start, the hazard of the patient's own progression from MRD to a visible
+metastasis when she is in the lead_time model with MRD present (and no
+metastasis visible yet), and her recurrence hazard otherwise (docs/model.md
+gives the formulas). Recurrences before the effect starts are untouched.
+Both arms go through the same code: the control arm usually has no effect.
 """
 
 from __future__ import annotations
@@ -66,9 +69,10 @@ def assign_arms(u: np.ndarray, control: float, treatment: float) -> np.ndarray:
 
 
 def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: ArmModel,
-              u_erad: np.ndarray) -> "ArmOutcome":
+              u_erad: np.ndarray, imaging_lead: float = 0.0) -> "ArmOutcome":
     """Latent histories under ``arm`` for patients randomised ``since_entry``
-    months after entering (times from entry)."""
+    months after entering (times from entry). ``imaging_lead``: months before
+    its clinical recurrence that a metastasis shows on imaging (staging)."""
     n = len(s)
     tau = since_entry + arm.delay
     if not arm.has_effect:
@@ -81,17 +85,52 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
     t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=hr, mrd_end=mrd_end)
     # lead_time model: eradication removes the recurrence the MRD would have caused.
     t_rec = np.where(eradicated & lead_kind, np.inf, t_rec)
-    # The MRD window after the effect starts. lead_time: the same lead time
-    # before the (possibly delayed) recurrence; eradicated MRD is gone.
+    # lead_time model, MRD present when the effect starts, not eradicated and
+    # no metastasis visible yet: the effect multiplies the hazard of the
+    # patient's own progression from MRD to (visible) metastasis.
+    with np.errstate(invalid="ignore"):
+        present = (lead_kind & ~eradicated & (s.mrd_start <= tau) & (tau < s.t_rec - imaging_lead)
+                   & np.isfinite(s.t_rec))
+    if arm.hazard_ratio != 1.0 and present.any():
+        t_rec[present] = _lead_time_effect(pop, s, present, tau, arm.hazard_ratio, imaging_lead)
+    # The MRD window after the effect starts. lead_time: MRD not yet present
+    # keeps its lead time before the (possibly delayed) recurrence; MRD present
+    # keeps its start and ends at the new recurrence; eradicated MRD is gone.
     recurs = lead_kind & np.isfinite(s.t_rec) & np.isfinite(s.mrd_start)
     with np.errstate(invalid="ignore"):   # inf - inf where the window is empty; masked by `recurs`
         lead = s.t_rec - s.mrd_start
-        mrd_start = np.where(recurs, t_rec - lead, s.mrd_start)
+        mrd_start = np.where(recurs & ~present, t_rec - lead, s.mrd_start)
     mrd_end = np.where(recurs, t_rec, mrd_end)
     gone = eradicated & lead_kind
     mrd_start = np.where(gone, np.inf, mrd_start)
     mrd_end = np.where(gone, np.inf, mrd_end)
     return ArmOutcome(t_rec, eradicated, tau, mrd_start, mrd_end)
+
+
+def _lead_time_effect(pop: PopulationModel, s: Survivors, present: np.ndarray, tau: np.ndarray,
+                      hazard_ratio: float, imaging_lead: float) -> np.ndarray:
+    """New recurrence times (from entry) of the ``present`` patients.
+
+    MRD that started at ``mrd_start`` would recur clinically after lead time
+    L, its metastasis visible on imaging from L - c on (c = ``imaging_lead``).
+    The effect starts at MRD age a = tau - mrd_start, before the metastasis
+    shows (L > a + c), and multiplies the hazard of progression to a visible
+    metastasis from then on. With Λ_L the lead-time curve's cumulative hazard
+    (progression M = L - c has Λ_M(m) = Λ_L(m + c)), the same uniform draw gives
+    Λ_L(L') = Λ_L(a + c) + (Λ_L(L) - Λ_L(a + c)) / hazard_ratio."""
+    idx = np.flatnonzero(present)
+    out = np.empty(idx.size)
+    start = s.mrd_start[idx]
+    shown = tau[idx] - start + imaging_lead        # the lead time at which a metastasis would show now
+    lead = s.t_rec[idx] - start
+    strata = s.stratum[idx]
+    for j in np.unique(strata):
+        k = strata == j
+        curve = pop.strata[j].mrd.lead_time
+        lam_a = curve.cumhaz(shown[k])
+        x = lam_a + (curve.cumhaz(lead[k]) - lam_a) / hazard_ratio
+        out[k] = start[k] + np.maximum(curve.inv_cumhaz(x), shown[k])
+    return out
 
 
 @dataclass

@@ -2,4 +2,4 @@
 from here). Modules that record it (provenance, report headers, written
 curves) import it from this module, which imports nothing."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
