@@ -66,3 +66,26 @@ def test_theory_trial_sees_the_input_hazard_ratio_with_an_exponential_lead_time(
     mean, se = log_hr.mean(), log_hr.std(ddof=1) / math.sqrt(log_hr.size)
     assert abs(mean - math.log(0.7)) < 4 * se, (math.exp(mean), se)
     assert abs(mean - math.log(0.60)) > 4 * se          # the old definition is excluded
+
+
+def test_theory_model_hazard_ratio_of_a_conventional_design_is_the_input():
+    """Proportional hazards, every patient in both arms: the model's hazard
+    ratio is the input 0.7 (mean log within four Monte Carlo SE), and it
+    varies far less from trial to trial than the trial's own estimate."""
+    result = simulate(load_scenario("scenarios/conventional_logrank.yaml"), replicates=200, seed=5, workers=1)
+    f = result.to_frame()
+    log_ahr = np.log(f["average_hazard_ratio"].to_numpy())
+    se = log_ahr.std(ddof=1) / math.sqrt(log_ahr.size)
+    assert abs(log_ahr.mean() - math.log(0.7)) < 4 * se, (math.exp(log_ahr.mean()), se)
+    assert log_ahr.std() < 0.8 * np.log(f["hazard_ratio_estimate"]).std()
+    s = result.summary()
+    assert s["average_hazard_ratio_mrd"] is None and s["effect_diluted_share"] is None
+
+
+def test_theory_no_effect_gives_a_model_hazard_ratio_of_one_and_true_positives_alone_dilute_nothing():
+    null = _scenario(1.4, hazard_ratio=1.0, enrollment=60, analysis={"events": 30, "months": 24})
+    s = simulate(null, replicates=20, seed=2, workers=1).summary()
+    assert s["average_hazard_ratio"] == 1.0
+    # specificity 1: every randomised patient is truly MRD-positive, so nothing dilutes the effect
+    f = simulate(_scenario(1.4, enrollment=60, analysis={"events": 30, "months": 24}), replicates=20, seed=2, workers=1).to_frame()
+    np.testing.assert_array_equal(f["average_hazard_ratio"], f["average_hazard_ratio_mrd"])

@@ -308,6 +308,8 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     out["treatment_randomized"] = np.bincount(rep[treat], minlength=R)
     out["last_randomized_month"] = d.last_rand
 
+    out.update(model_effect(m, enrol, treat, tu, x, a, truly))
+
     if m.clearance is not None:
         out.update(_clearance(m, enrol, since_entry, x.x_rec, x.x_death, x.x_drop, h.effect_start,
                               h.mrd_start, h.mrd_end, p, treat, tu.uc, tu.pad, R))
@@ -322,6 +324,62 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         out["_looks"] = looks_rows
     ev = a.obs_event[rep, col]
     out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + a.obs_time[rep, col][ev])
+    return out
+
+
+def model_effect(m: FollowUpModel, enrol, treat: np.ndarray, tu: TrialUniforms, x: OutcomeTimes, a: Analysis,
+                 truly: np.ndarray) -> dict:
+    """The effect the simulated trial sees, from the model rather than from
+    one randomisation: every randomised patient observed in both arms.
+
+    Each patient's recurrence under the arm she was not given is drawn with
+    her own uniforms (the same latent history, the same eradication draw);
+    her death, dropout and follow-up to the deciding analysis are the same in
+    both. The log-rank hazard-ratio estimator on these 2n potential outcomes
+    is ``average_hazard_ratio``: the trial's own estimator without the chance
+    imbalance of randomisation. ``average_hazard_ratio_mrd`` is the same among
+    the truly MRD-positive (NaN without any)."""
+    R = a.cut.size
+    nan = np.full(R, np.nan)
+    if not (m.control.has_effect or m.treatment.has_effect):
+        ones = np.ones(R)
+        return {"average_hazard_ratio": ones, "average_hazard_ratio_mrd": np.where(
+            np.bincount(enrol.rep[truly], minlength=R) > 0, 1.0, np.nan)}
+    other = apply_effects(m, enrol, ~treat, tu)
+    since_entry = enrol.randomized_at - enrol.entered_at
+    x_rec_other = other.t_rec - since_entry
+    if m.death_is_event:
+        x_event_other = np.minimum(x_rec_other, x.x_death)
+    else:
+        x_event_other = x_rec_other
+    rep, col = tu.pad.rep, tu.pad.col
+    follow = np.maximum(a.cut[rep] - enrol.randomized_at, 0.0)
+    inside = a.in_analysis[rep, col]
+
+    def observed(x_event):
+        end = np.minimum(x.x_cens, follow)
+        return np.minimum(x_event, end), (x_event <= end) & inside
+
+    t_given, e_given = observed(x.x_event)
+    t_other, e_other = observed(x_event_other)
+    # The twins: each patient twice, in the treatment arm with her treated
+    # outcome and in the control arm with her untreated one.
+    t_treat = np.where(treat, t_given, t_other)
+    e_treat = np.where(treat, e_given, e_other)
+    t_ctrl = np.where(treat, t_other, t_given)
+    e_ctrl = np.where(treat, e_other, e_given)
+    out = {}
+    for key, keep in (("average_hazard_ratio", inside), ("average_hazard_ratio_mrd", inside & truly)):
+        if not keep.any():
+            out[key] = nan.copy()
+            continue
+        twins = Padded(R, np.concatenate([rep[keep], rep[keep]]),
+                       np.concatenate([col[keep], col[keep] + tu.pad.width]), 2 * tu.pad.width)
+        time = twins(np.concatenate([t_treat[keep], t_ctrl[keep]]), np.inf)
+        event = twins(np.concatenate([e_treat[keep], e_ctrl[keep]]), False)
+        group = twins(np.concatenate([np.ones(keep.sum(), bool), np.zeros(keep.sum(), bool)]), False)
+        valid = twins(np.ones(2 * keep.sum(), bool), False)
+        out[key] = np.asarray(analysis.logrank(time, event, group, valid).hazard_ratio, dtype=float)
     return out
 
 

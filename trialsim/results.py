@@ -188,6 +188,7 @@ class SimulationResult:
         out["hazard_ratio_estimate"] = distribution(hr)
         finite = hr[np.isfinite(hr) & (hr > 0)]
         out["hazard_ratio_geometric_mean"] = float(np.exp(np.mean(np.log(finite)))) if finite.size else None
+        out.update(_model_effect(t, sc))
         out["assays"] = distribution(t["assays"]) if "assays" in t else None
         out["assay_cost"] = distribution(t["assay_cost"]) if "assay_cost" in t else None
         if "safety_horizon_hit" in t:
@@ -292,6 +293,27 @@ def _fmt(d, digits=0) -> str:
     return f"{f.format(d['mean'])}  (median {f.format(d['median'])}, 10-90%: {f.format(d['p10'])}-{f.format(d['p90'])})"
 
 
+def _geometric_mean(values) -> float | None:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    return float(np.exp(np.mean(np.log(v)))) if v.size else None
+
+
+def _model_effect(t: dict, sc) -> dict:
+    """The effect the trials see according to the model (followup.model_effect):
+    geometric means over trials, and the share of the true positives' log
+    hazard ratio that the rest of the randomised (false positives, MRD that
+    would not recur) dilute away."""
+    if "average_hazard_ratio" not in t:
+        return {}
+    ahr = _geometric_mean(t["average_hazard_ratio"])
+    ahr_mrd = _geometric_mean(t["average_hazard_ratio_mrd"]) if sc.mrd is not None else None
+    diluted = None
+    if ahr is not None and ahr_mrd is not None and abs(math.log(ahr_mrd)) > 1e-9:
+        diluted = 1.0 - math.log(ahr) / math.log(ahr_mrd)
+    return {"average_hazard_ratio": ahr, "average_hazard_ratio_mrd": ahr_mrd, "effect_diluted_share": diluted}
+
+
 def format_summary(s: dict) -> str:
     """A readable table of the operating characteristics."""
     lines = [printable(s["scenario"]), f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
@@ -317,6 +339,13 @@ def format_summary(s: dict) -> str:
     for label, key, digits in rows:
         if s.get(key) is not None:
             lines.append(f"  {label:<26}{_fmt(s[key], digits)}")
+    if s.get("average_hazard_ratio") is not None:
+        mrd = (f"; truly MRD-positive {s['average_hazard_ratio_mrd']:.3f}"
+               if s.get("average_hazard_ratio_mrd") is not None else "")
+        dil = (f", {s['effect_diluted_share']:.0%} of it diluted"
+               if s.get("effect_diluted_share") is not None else "")
+        lines.append(f"  {'hazard ratio, model':<26}{s['average_hazard_ratio']:.3f} (every patient in both "
+                     f"arms{mrd}{dil})")
     gs = s.get("group_sequential")
     if gs:
         bounds = ", ".join(f"{f:g}: z>={b:.3f}" for f, b in zip(gs["information_fractions"], gs["efficacy_bounds_z"]))

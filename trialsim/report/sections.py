@@ -308,6 +308,16 @@ def _section_km(sc: Scenario, s: dict, result, patients: dict, row: int) -> Sect
                      num("hr-geomean", s.get("hazard_ratio_geometric_mean"), 3)]],
               widths=[0.28, 0.14, 0.14, 0.26, 0.18], numeric={1, 2, 3, 4}, id="hr-table"),
     ]
+    if s.get("average_hazard_ratio") is not None:
+        words = ["The effect the trials see according to the model, with every randomised patient observed in "
+                 "both arms (her outcome under the other arm drawn from her own latent history): hazard ratio ",
+                 num("model-hr", s["average_hazard_ratio"], 3)]
+        if s.get("average_hazard_ratio_mrd") is not None:
+            words += [" (truly MRD-positive alone: ", num("model-hr-mrd", s["average_hazard_ratio_mrd"], 3), ")"]
+        if s.get("effect_diluted_share") is not None:
+            words += ["; the other randomised patients dilute ", num("model-hr-diluted", s["effect_diluted_share"], 0, pct=True),
+                      " of the true positives' log hazard ratio"]
+        blocks.append(Para(words + [". Geometric means over the simulated trials."]))
     return Section("km", "Kaplan-Meier curves and the hazard-ratio estimate", blocks)
 
 
