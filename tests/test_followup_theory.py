@@ -99,3 +99,39 @@ def test_theory_other_tests_hold_type_one_error(tmp_path, test, sided, alpha):
     n = 2000
     r = simulate(load_scenario(write(tmp_path, text)), replicates=n, seed=35, workers=2)
     within(r.power, alpha, math.sqrt(alpha * (1 - alpha) / n))
+
+
+def _three_arm_null(multiplicity: str):
+    from trialsim.scenario import Scenario
+
+    return Scenario.from_dict({
+        "name": "three arms, no effect", "accrual": {"rate": 30},
+        "population": {"strata": [{"name": "all", "share": 1, "recurrence": {"exponential": {"median": 24}}}]},
+        "arms": {"control": {"allocation": 1}, "a": {"allocation": 1}, "b": {"allocation": 1}},
+        "trial": {"enrollment": 300, "analysis": {"events": 150, "alpha": 0.025, "multiplicity": multiplicity}}})
+
+
+def test_theory_familywise_error_of_two_comparisons_with_one_control():
+    """Global null, two treatment arms against one control (correlation 1/2):
+    Dunnett's family-wise error is alpha; unadjusted it is
+    P(max(Z1, Z2) >= z_alpha) = 1 - Phi2(z, z; 1/2) (0.0455 at 0.025); Holm and
+    Bonferroni reject at least one in exactly the same trials (the smallest
+    p-value at alpha / 2), at most alpha. Within four Monte Carlo SE; the same
+    seed for every adjustment, so the trials are the same."""
+    from scipy.stats import multivariate_normal, norm
+
+    n, seed = 3000, 17
+    runs = {m: simulate(_three_arm_null(m), replicates=n, seed=seed, workers=1) for m in
+            ("dunnett", "holm", "bonferroni", "none")}
+    fwer = {m: r.summary()["familywise_error"] for m, r in runs.items()}
+    zc = norm.isf(0.025)
+    unadjusted = 1 - multivariate_normal.cdf([zc, zc], mean=[0, 0], cov=[[1, 0.5], [0.5, 1]])
+    within(fwer["dunnett"], 0.025, math.sqrt(0.025 * 0.975 / n))
+    within(fwer["none"], unadjusted, math.sqrt(unadjusted * (1 - unadjusted) / n))
+    np.testing.assert_array_equal(runs["holm"].table["rejected"], runs["bonferroni"].table["rejected"])
+    assert fwer["bonferroni"] <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n)
+    assert fwer["bonferroni"] <= fwer["dunnett"] <= fwer["none"]
+    s = runs["dunnett"].summary()
+    assert [c["arm"] for c in s["comparisons"]] == ["a", "b"] and s["multiplicity"] == "dunnett"
+    for c in s["comparisons"]:       # each comparison alone: rejected in about alpha / 2 of the trials or less
+        assert c["power"] <= 0.025

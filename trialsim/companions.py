@@ -46,8 +46,9 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
     out: dict[str, Any] = {}
     an = sc.trial.analysis
     c, tr = sc.arms[sc.control_arm], sc.arms[sc.treatment_arm]
+    several = len(sc.arms) > 2
     proportional = (c.eradication == 0 and tr.eradication == 0 and c.delay == 0 and tr.delay == 0
-                    and sc.mrd is None and sc.screening is None)
+                    and sc.mrd is None and sc.screening is None and not several)
     if proportional and an.test in ("logrank", "cox") and an.looks:
         # Schoenfeld's drift in the canonical joint distribution of the statistics at the looks.
         hr = tr.hazard_ratio / c.hazard_ratio
@@ -76,7 +77,9 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
                           "approximation of the log-rank statistic at a fixed number of events")
     else:
         why = []
-        if not proportional:
+        if several:
+            why.append(f"{len(sc.arms) - 1} treatment arms (each comparison's simulated power is under comparisons)")
+        elif not proportional:
             why.append("hazards are not proportional (MRD, screening, eradication or a delayed effect)")
         if an.test not in ("logrank", "cox"):
             why.append(f"the test is {an.test}, not the log-rank")
@@ -166,7 +169,7 @@ def is_conventional(sc: Scenario) -> bool:
     proportional effect from randomisation, the log-rank test."""
     t = sc.arms[sc.treatment_arm]
     c = sc.arms[sc.control_arm]
-    return (sc.screening is None and sc.mrd is None and t.delay == 0 and c.delay == 0
+    return (sc.screening is None and sc.mrd is None and t.delay == 0 and c.delay == 0 and len(sc.arms) == 2
             and sc.trial.analysis.test == "logrank" and sc.trial.endpoints[0] == "drfs")
 
 
@@ -271,9 +274,10 @@ def dilution_companion(sc: Scenario, s: dict, timeline: dict) -> dict | None:
     ``{"withheld": "lead_time"}`` for a lead-time model (a true positive's
     recurrence comes within her residual lead time, not at a constant rate);
     ``{"withheld": "error", "error": message}`` when the closed form refuses
-    its inputs; otherwise the figures and the inputs it used.
+    its inputs; otherwise the figures and the inputs it used. None, too, with
+    several treatment arms (the closed form compares two).
     """
-    if sc.mrd is None:
+    if sc.mrd is None or len(sc.arms) > 2:
         return None
     if any(sc.stratum_mrd(i)["model"] != "prevalence" for i in range(len(sc.population.strata))):
         return {"withheld": "lead_time"}

@@ -84,6 +84,8 @@ class TrialModel:
             clearance=ClearancePlan(cl.at, cl.test, cl.alpha, cl.sided) if cl is not None else None,
             test_model=test,
             imaging_lead=ops.imaging_lead,
+            more_treatments=tuple(ArmModel.from_spec(a, sc.arms[a]) for a in sc.treatment_arms[1:]),
+            multiplicity=sc.trial.analysis.multiplicity_method,
         )
         return cls(scenario=sc, population=population, operations=ops, follow_up=follow_up)
 

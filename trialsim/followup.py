@@ -9,6 +9,7 @@ for trials with interim looks one row per replicate per look performed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -58,6 +59,13 @@ class FollowUpModel:
     clearance: ClearancePlan | None = None
     test_model: TestModel | None = None
     imaging_lead: float = 0.0             # months a metastasis shows on imaging before it recurs
+    more_treatments: tuple[ArmModel, ...] = ()   # treatment arms after the first, in the file's order
+    multiplicity: str = "holm"            # with several treatment arms: holm | bonferroni | dunnett | none
+
+    @property
+    def arms(self) -> tuple[ArmModel, ...]:
+        """Control first, then every treatment arm (arm index = position)."""
+        return (self.control, self.treatment, *self.more_treatments)
 
 
 @dataclass
@@ -167,19 +175,22 @@ def draw_trial_uniforms(m: FollowUpModel, enrol, trial_rngs) -> TrialUniforms:
 
 
 def randomise(m: FollowUpModel, tu: TrialUniforms) -> np.ndarray:
-    """Treatment-arm indicator per patient (permuted blocks in each replicate)."""
+    """Arm index per patient (0 = control, 1, 2, ... the treatment arms;
+    permuted blocks in each replicate)."""
     pad = tu.pad
-    return assign_arms_padded(pad(tu.u[:, 0], 2.0), m.control.allocation, m.treatment.allocation)[pad.rep, pad.col]
+    return assign_arms_padded(pad(tu.u[:, 0], 2.0), *(a.allocation for a in m.arms))[pad.rep, pad.col]
 
 
-def apply_effects(m: FollowUpModel, enrol, treat: np.ndarray, tu: TrialUniforms) -> Histories:
-    """Each arm's effect (eradication, hazard ratio, delay) on its patients' histories."""
+def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms) -> Histories:
+    """Each arm's effect (eradication, hazard ratio, delay) on its patients'
+    histories (``arm_of``: arm index per patient)."""
     p = enrol.patients
     since_entry = enrol.randomized_at - enrol.entered_at
     t_rec = p.t_rec.copy()
     mrd_start, mrd_end = p.mrd_start.copy(), p.mrd_end.copy()
     effect_start = np.full(enrol.rep.size, np.inf)
-    for arm, mask in ((m.control, ~treat), (m.treatment, treat)):
+    for k, arm in enumerate(m.arms):
+        mask = arm_of == k
         if not arm.has_effect:
             continue
         idx = np.flatnonzero(mask)
@@ -277,8 +288,9 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     R = len(trial_rngs)
     plan = m.plan
     tu = draw_trial_uniforms(m, enrol, trial_rngs)
-    treat = randomise(m, tu)
-    h = apply_effects(m, enrol, treat, tu)
+    arm_of = randomise(m, tu)
+    treat = arm_of != 0            # any treatment arm (the only one in a two-arm trial)
+    h = apply_effects(m, enrol, arm_of, tu)
     x = outcome_times(m, enrol, h, tu)
     d = lay_out(m, enrol, treat, x, tu.pad)
     final_cut = final_analysis_cut(plan, d)
@@ -296,6 +308,10 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         # The test's own p-value decides: MaxCombo's two-sided p is not a function of its z.
         rejected = np.asarray(a.result.p_value(plan.sided), dtype=float) <= plan.alpha
     out.update(summarise(plan, d, a, rejected, out.get("stopped_at_look")))
+    if len(m.arms) > 2:
+        # Several treatment arms: each against control at the same cut; the
+        # pooled comparison above stays descriptive and `rejected` is "any".
+        out.update(compare_arms(m, d, a.cut, arm_of, tu.pad))
 
     # Truly MRD-positive: detectable at the positive test's sample (screening),
     # or at randomisation without screening.
@@ -308,7 +324,7 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     out["treatment_randomized"] = np.bincount(rep[treat], minlength=R)
     out["last_randomized_month"] = d.last_rand
 
-    out.update(model_effect(m, enrol, treat, tu, x, a, truly))
+    out.update(model_effect(m, enrol, arm_of, tu, x, a, truly))
 
     if m.clearance is not None:
         out.update(_clearance(m, enrol, since_entry, x.x_rec, x.x_death, x.x_drop, h.effect_start,
@@ -319,7 +335,7 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
             out["rejected"] = out["clearance_rejected"]
 
     if patients is not None:
-        patients.update(patient_records(m, enrol, treat, truly, a, x, out["analysis_month"], tu.pad))
+        patients.update(patient_records(m, enrol, arm_of, truly, a, x, out["analysis_month"], tu.pad))
     if looks_rows is not None:
         out["_looks"] = looks_rows
     ev = a.obs_event[rep, col]
@@ -327,7 +343,106 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     return out
 
 
-def model_effect(m: FollowUpModel, enrol, treat: np.ndarray, tu: TrialUniforms, x: OutcomeTimes, a: Analysis,
+def compare_arms(m: FollowUpModel, d: TrialData, cut: np.ndarray, arm_of: np.ndarray, pad: Padded) -> dict:
+    """Each treatment arm against control at the calendar ``cut``, and the
+    decisions after the multiplicity adjustment (``m.multiplicity``):
+
+    * ``bonferroni``: adjusted p = min(1, K p);
+    * ``holm``: step-down, adjusted p_(i) = max over j <= i of min(1, (K - j + 1) p_(j));
+    * ``dunnett``: single-step, adjusted p_k = P(max_j Z_j >= z_k) (two-sided:
+      |Z_j| >= |z_k|) for Z jointly normal under the null with the shared
+      control's correlation sqrt(w_j w_k), w_k = n_k / (n_k + n_0) from the
+      patients in each comparison (quasi-Monte Carlo, ``analysis.mvn``);
+    * ``none``: each comparison at the full alpha.
+
+    A comparison is rejected when its adjusted p-value is at most alpha;
+    ``rejected`` is then "at least one"."""
+    plan = m.plan
+    R = cut.size
+    P_arm = pad(arm_of.astype(np.int16), -1)
+    names = [a.name for a in m.arms]
+    K = len(names) - 1
+    z = np.empty((R, K))
+    p = np.empty((R, K))
+    n_in = np.empty((R, K + 1))
+    n_in[:, 0] = (d.valid & (P_arm == 0) & (cut[:, None] >= d.P_rand)).sum(axis=1)
+    out: dict[str, np.ndarray] = {}
+    for k in range(1, K + 1):
+        dk = dataclasses.replace(d, valid=d.valid & ((P_arm == 0) | (P_arm == k)), group=P_arm == k)
+        ak = analyse(plan, dk, cut)
+        sk = summarise(plan, dk, ak, np.zeros(R, dtype=bool), None)
+        z[:, k - 1] = sk["z"]
+        p[:, k - 1] = np.asarray(ak.result.p_value(plan.sided), dtype=float)
+        n_in[:, k] = (ak.in_analysis & (P_arm == k)).sum(axis=1)
+        name = names[k]
+        out[f"randomized_{name}"] = (d.valid & (P_arm == k)).sum(axis=1).astype(np.int64)
+        out[f"events_{name}"] = sk["events"]
+        out[f"z_{name}"] = sk["z"]
+        out[f"hazard_ratio_estimate_{name}"] = sk["hazard_ratio_estimate"]
+        out[f"p_value_{name}"] = p[:, k - 1]
+    adjusted = adjust_p_values(p, z, n_in, m.multiplicity, plan.sided)
+    reject = adjusted <= plan.alpha
+    for k in range(1, K + 1):
+        out[f"p_value_adjusted_{names[k]}"] = adjusted[:, k - 1]
+        out[f"rejected_{names[k]}"] = reject[:, k - 1]
+    out["rejected"] = reject.any(axis=1)
+    return out
+
+
+def adjust_p_values(p: np.ndarray, z: np.ndarray, n_in: np.ndarray, method: str, sided: int) -> np.ndarray:
+    """Adjusted p-values (R, K) of K comparisons with one control (see
+    :func:`compare_arms`); NaN p-values (a comparison without data) stay NaN
+    and count as not rejected."""
+    R, K = p.shape
+    if method == "none":
+        return p.copy()
+    if method == "bonferroni":
+        return np.minimum(1.0, K * p)
+    if method == "holm":
+        filled = np.where(np.isnan(p), np.inf, p)
+        order = np.argsort(filled, axis=1, kind="stable")
+        ranked = np.take_along_axis(filled, order, axis=1)
+        step = np.minimum(1.0, ranked * (K - np.arange(K))[None, :])
+        step = np.maximum.accumulate(step, axis=1)
+        out = np.empty_like(step)
+        np.put_along_axis(out, order, step, axis=1)
+        return np.where(np.isnan(p), np.nan, out)
+    if method == "dunnett":
+        w = n_in[:, 1:] / np.maximum(n_in[:, 1:] + n_in[:, :1], 1.0)
+        corr = np.sqrt(w[:, :, None] * w[:, None, :])
+        idx = np.arange(K)
+        corr[:, idx, idx] = 1.0
+        has = np.isfinite(z) & (n_in[:, 1:] > 0) & (n_in[:, :1] > 0)
+        stat = np.abs(z) if sided == 2 else z
+        out = np.full((R, K), np.nan)
+        for k in range(K):
+            m = np.where(has[:, k], stat[:, k], np.inf)
+            out[:, k] = np.where(has[:, k], analysis.max_normal_tail(m, corr, has, two_sided=sided == 2), np.nan)
+        return out
+    raise ValueError(f"unknown multiplicity adjustment {method!r}")
+
+
+def _x_event_under(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms, x: OutcomeTimes,
+                   j: int) -> np.ndarray:
+    """Each patient's event time from randomisation under arm ``j``: her own
+    where she was given arm j, else drawn from her latent history and uniforms."""
+    arm = m.arms[j]
+    out = x.x_event.copy()
+    idx = np.flatnonzero(arm_of != j)
+    if idx.size == 0:
+        return out
+    p = enrol.patients
+    since_entry = enrol.randomized_at - enrol.entered_at
+    if arm.has_effect:
+        t_rec = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], m.imaging_lead).t_rec
+    else:
+        t_rec = p.t_rec[idx]
+    x_rec = t_rec - since_entry[idx]
+    out[idx] = np.minimum(x_rec, x.x_death[idx]) if m.death_is_event else x_rec
+    return out
+
+
+def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms, x: OutcomeTimes, a: Analysis,
                  truly: np.ndarray) -> dict:
     """The effect the simulated trial sees, from the model rather than from
     one randomisation: every randomised patient observed in both arms.
@@ -338,21 +453,23 @@ def model_effect(m: FollowUpModel, enrol, treat: np.ndarray, tu: TrialUniforms, 
     both. The log-rank hazard-ratio estimator on these 2n potential outcomes
     is ``average_hazard_ratio``: the trial's own estimator without the chance
     imbalance of randomisation. ``average_hazard_ratio_mrd`` is the same among
-    the truly MRD-positive (NaN without any)."""
+    the truly MRD-positive (NaN without any). With several treatment arms, one
+    pair per arm (``average_hazard_ratio_<arm>``, ...), each over the patients
+    of that arm and control."""
     R = a.cut.size
-    nan = np.full(R, np.nan)
-    if not (m.control.has_effect or m.treatment.has_effect):
-        ones = np.ones(R)
-        return {"average_hazard_ratio": ones, "average_hazard_ratio_mrd": np.where(
-            np.bincount(enrol.rep[truly], minlength=R) > 0, 1.0, np.nan)}
-    other = apply_effects(m, enrol, ~treat, tu)
-    since_entry = enrol.randomized_at - enrol.entered_at
-    x_rec_other = other.t_rec - since_entry
-    if m.death_is_event:
-        x_event_other = np.minimum(x_rec_other, x.x_death)
-    else:
-        x_event_other = x_rec_other
     rep, col = tu.pad.rep, tu.pad.col
+    several = len(m.arms) > 2
+    if not any(arm.has_effect for arm in m.arms):
+        out = {}
+        for k in range(1, len(m.arms)):
+            suffix = f"_{m.arms[k].name}" if several else ""
+            mine = (arm_of == 0) | (arm_of == k)
+            out[f"average_hazard_ratio{suffix}"] = np.where(np.bincount(rep[mine], minlength=R) > 0, 1.0, np.nan)
+            out[f"average_hazard_ratio_mrd{suffix}"] = np.where(
+                np.bincount(rep[mine & truly], minlength=R) > 0, 1.0, np.nan)
+        if not several:
+            out["average_hazard_ratio"] = np.ones(R)
+        return out
     follow = np.maximum(a.cut[rep] - enrol.randomized_at, 0.0)
     inside = a.in_analysis[rep, col]
 
@@ -360,30 +477,30 @@ def model_effect(m: FollowUpModel, enrol, treat: np.ndarray, tu: TrialUniforms, 
         end = np.minimum(x.x_cens, follow)
         return np.minimum(x_event, end), (x_event <= end) & inside
 
-    t_given, e_given = observed(x.x_event)
-    t_other, e_other = observed(x_event_other)
-    # The twins: each patient twice, in the treatment arm with her treated
-    # outcome and in the control arm with her untreated one.
-    t_treat = np.where(treat, t_given, t_other)
-    e_treat = np.where(treat, e_given, e_other)
-    t_ctrl = np.where(treat, t_other, t_given)
-    e_ctrl = np.where(treat, e_other, e_given)
+    t_ctrl, e_ctrl = observed(_x_event_under(m, enrol, arm_of, tu, x, 0))
     out = {}
-    for key, keep in (("average_hazard_ratio", inside), ("average_hazard_ratio_mrd", inside & truly)):
-        if not keep.any():
-            out[key] = nan.copy()
-            continue
-        twins = Padded(R, np.concatenate([rep[keep], rep[keep]]),
-                       np.concatenate([col[keep], col[keep] + tu.pad.width]), 2 * tu.pad.width)
-        time = twins(np.concatenate([t_treat[keep], t_ctrl[keep]]), np.inf)
-        event = twins(np.concatenate([e_treat[keep], e_ctrl[keep]]), False)
-        group = twins(np.concatenate([np.ones(keep.sum(), bool), np.zeros(keep.sum(), bool)]), False)
-        valid = twins(np.ones(2 * keep.sum(), bool), False)
-        out[key] = np.asarray(analysis.logrank(time, event, group, valid).hazard_ratio, dtype=float)
+    for k in range(1, len(m.arms)):
+        # The twins: each patient twice, in arm k with her outcome under it
+        # and in control with her outcome there.
+        t_treat, e_treat = observed(_x_event_under(m, enrol, arm_of, tu, x, k))
+        mine = inside & ((arm_of == 0) | (arm_of == k))
+        suffix = f"_{m.arms[k].name}" if several else ""
+        for key, keep in ((f"average_hazard_ratio{suffix}", mine), (f"average_hazard_ratio_mrd{suffix}", mine & truly)):
+            if not keep.any():
+                out[key] = np.full(R, np.nan)
+                continue
+            nk = int(keep.sum())
+            twins = Padded(R, np.concatenate([rep[keep], rep[keep]]),
+                           np.concatenate([col[keep], col[keep] + tu.pad.width]), 2 * tu.pad.width)
+            time = twins(np.concatenate([t_treat[keep], t_ctrl[keep]]), np.inf)
+            event = twins(np.concatenate([e_treat[keep], e_ctrl[keep]]), False)
+            group = twins(np.concatenate([np.ones(nk, bool), np.zeros(nk, bool)]), False)
+            valid = twins(np.ones(2 * nk, bool), False)
+            out[key] = np.asarray(analysis.logrank(time, event, group, valid).hazard_ratio, dtype=float)
     return out
 
 
-def patient_records(m: FollowUpModel, enrol, treat, truly, a: Analysis, x: OutcomeTimes, analysis_month,
+def patient_records(m: FollowUpModel, enrol, arm_of, truly, a: Analysis, x: OutcomeTimes, analysis_month,
                     pad: Padded) -> dict:
     """One row per randomised patient (columns as in docs/results.md)."""
     rep, col = pad.rep, pad.col
@@ -393,7 +510,7 @@ def patient_records(m: FollowUpModel, enrol, treat, truly, a: Analysis, x: Outco
         "_row": rep,
         "entered_month": enrol.entered_at,
         "randomized_month": enrol.randomized_at,
-        "arm": np.where(treat, m.treatment.name, m.control.name),
+        "arm": np.array([arm.name for arm in m.arms])[arm_of],
         "stratum": np.array([st.name for st in m.population.strata])[p.stratum],
         "truly_mrd_positive": truly,
         "in_analysis": in_an,

@@ -39,31 +39,42 @@ class ArmModel:
         return self.eradication > 0 or self.hazard_ratio != 1.0
 
 
-def allocation_pattern(control: float, treatment: float) -> np.ndarray | None:
-    """One permuted block (False = control, True = treatment) when both
-    allocations are whole numbers; None means simple randomisation."""
-    if float(control).is_integer() and float(treatment).is_integer() and control + treatment <= 64:
-        return np.array([False] * int(control) + [True] * int(treatment))
+def allocation_pattern(*allocations: float) -> np.ndarray | None:
+    """One permuted block (arm index per slot: 0 = control, 1, 2, ... the
+    treatment arms) when every allocation is a whole number; None means simple
+    randomisation."""
+    if all(float(a).is_integer() for a in allocations) and sum(allocations) <= 64:
+        return np.repeat(np.arange(len(allocations)), [int(a) for a in allocations])
     return None
 
 
-def assign_arms(u: np.ndarray, control: float, treatment: float) -> np.ndarray:
-    """Arms for patients in randomisation order from uniforms ``u`` (one per patient).
+def _simple(u: np.ndarray, allocations) -> np.ndarray:
+    """Simple randomisation: the treatment arms take the low end of [0, 1) in
+    their order (arm 1 when u < a_1 / total, ...), control the rest."""
+    a = np.asarray(allocations, dtype=float)
+    cum = np.cumsum(a[1:]) / a.sum()
+    k = np.searchsorted(cum, u, side="right")
+    return np.where(k < cum.size, k + 1, 0)
 
-    Permuted blocks of size control + treatment when both are whole numbers
-    (each block holds the exact ratio, in random order), else simple
-    randomisation with P(treatment) = treatment / (control + treatment).
-    """
+
+def assign_arms(u: np.ndarray, *allocations: float) -> np.ndarray:
+    """Arms (0 = control, 1, 2, ... treatment arms) for patients in
+    randomisation order from uniforms ``u`` (one per patient).
+
+    Permuted blocks of size sum(allocations) when all are whole numbers (each
+    block holds the exact ratio, in random order), else simple randomisation
+    with P(arm k) = allocation_k / sum(allocations). With two arms, ``arms == 1``
+    is the treatment indicator."""
     n = u.size
-    block = allocation_pattern(control, treatment)
+    block = allocation_pattern(*allocations)
     if block is None:
-        return u < treatment / (control + treatment)
+        return _simple(u, allocations)
     b = block.size
     nblocks = -(-n // b)
     keys = np.full(nblocks * b, 2.0)
     keys[:n] = u
     order = np.argsort(keys.reshape(nblocks, b), axis=1, kind="stable")
-    arms = np.empty((nblocks, b), dtype=bool)
+    arms = np.empty((nblocks, b), dtype=block.dtype)
     np.put_along_axis(arms, order, np.broadcast_to(block, (nblocks, b)), axis=1)
     return arms.reshape(-1)[:n]
 
@@ -146,18 +157,18 @@ class ArmOutcome:
     mrd_end: np.ndarray
 
 
-def assign_arms_padded(u: np.ndarray, control: float, treatment: float) -> np.ndarray:
+def assign_arms_padded(u: np.ndarray, *allocations: float) -> np.ndarray:
     """:func:`assign_arms` for every row of ``u`` (replicates x patients in
     randomisation order) at once; blocks restart in each row."""
     R, n = u.shape
-    block = allocation_pattern(control, treatment)
+    block = allocation_pattern(*allocations)
     if block is None:
-        return u < treatment / (control + treatment)
+        return _simple(u, allocations)
     b = block.size
     nb = -(-n // b)
     keys = np.full((R, nb * b), 2.0)
     keys[:, :n] = u
     order = np.argsort(keys.reshape(R, nb, b), axis=2, kind="stable")
-    arms = np.empty((R, nb, b), dtype=bool)
+    arms = np.empty((R, nb, b), dtype=block.dtype)
     np.put_along_axis(arms, order, np.broadcast_to(block, (R, nb, b)), axis=2)
     return arms.reshape(R, nb * b)[:, :n]

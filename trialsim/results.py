@@ -189,6 +189,8 @@ class SimulationResult:
         finite = hr[np.isfinite(hr) & (hr > 0)]
         out["hazard_ratio_geometric_mean"] = float(np.exp(np.mean(np.log(finite)))) if finite.size else None
         out.update(_model_effect(t, sc))
+        if len(sc.arms) > 2:
+            out.update(_comparisons(t, sc))
         out["assays"] = distribution(t["assays"]) if "assays" in t else None
         out["assay_cost"] = distribution(t["assay_cost"]) if "assay_cost" in t else None
         if "safety_horizon_hit" in t:
@@ -314,6 +316,35 @@ def _model_effect(t: dict, sc) -> dict:
     return {"average_hazard_ratio": ahr, "average_hazard_ratio_mrd": ahr_mrd, "effect_diluted_share": diluted}
 
 
+def _comparisons(t: dict, sc) -> dict:
+    """With several treatment arms: one entry per arm against control, the
+    adjustment used, and the family-wise error when no arm has an effect."""
+    R = len(t["replicate"])
+    entries = []
+    for name in sc.treatment_arms:
+        rej = np.asarray(t[f"rejected_{name}"], dtype=float)
+        power = float(rej.mean()) if R else float("nan")
+        entry = {
+            "arm": name,
+            "power": power,
+            "power_mcse": float(math.sqrt(power * (1 - power) / R)) if R else float("nan"),
+            "randomized": distribution(t[f"randomized_{name}"]),
+            "events": distribution(t[f"events_{name}"]),
+            "hazard_ratio_estimate": distribution(t[f"hazard_ratio_estimate_{name}"]),
+            "hazard_ratio_geometric_mean": _geometric_mean(t[f"hazard_ratio_estimate_{name}"]),
+            "average_hazard_ratio": _geometric_mean(t[f"average_hazard_ratio_{name}"]),
+            "average_hazard_ratio_mrd": (_geometric_mean(t[f"average_hazard_ratio_mrd_{name}"])
+                                         if sc.mrd is not None else None),
+        }
+        entries.append(entry)
+    out = {"comparisons": entries, "multiplicity": sc.trial.analysis.multiplicity_method}
+    no_effect = all(a.eradication == 0 and a.hazard_ratio == sc.arms[sc.control_arm].hazard_ratio
+                    and sc.arms[sc.control_arm].eradication == 0 for a in sc.arms.values())
+    if no_effect:
+        out["familywise_error"] = float(np.mean(t["rejected"]))
+    return out
+
+
 def format_summary(s: dict) -> str:
     """A readable table of the operating characteristics."""
     lines = [printable(s["scenario"]), f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
@@ -339,6 +370,18 @@ def format_summary(s: dict) -> str:
     for label, key, digits in rows:
         if s.get(key) is not None:
             lines.append(f"  {label:<26}{_fmt(s[key], digits)}")
+    if s.get("comparisons"):
+        lines.append(f"  comparisons with control ({s['multiplicity']} adjustment; power = at least one rejected):")
+        for c in s["comparisons"]:
+            hr = c["hazard_ratio_geometric_mean"]
+            ahr = c["average_hazard_ratio"]
+            lines.append(f"    {printable(c['arm']):<24}power {c['power']:.4f} ± {c['power_mcse']:.4f}; "
+                         f"HR estimate {hr:.3f}" if hr is not None else f"    {printable(c['arm']):<24}"
+                         f"power {c['power']:.4f} ± {c['power_mcse']:.4f}")
+            if ahr is not None:
+                lines[-1] += f"; HR, model {ahr:.3f}"
+        if s.get("familywise_error") is not None:
+            lines.append(f"  {'family-wise error':<26}{s['familywise_error']:.4f} (no arm has an effect)")
     if s.get("average_hazard_ratio") is not None:
         mrd = (f"; truly MRD-positive {s['average_hazard_ratio_mrd']:.3f}"
                if s.get("average_hazard_ratio_mrd") is not None else "")

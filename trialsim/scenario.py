@@ -40,6 +40,7 @@ from trialsim.loading import ScenarioError, parse_yaml, read_text
 FORMAT_VERSION = 1
 MAX_REPLICATES = 1_000_000   # simulated trials per run (trialsim.limits holds the other limits)
 MAX_SITES = 10_000           # accrual sites (each is a piece of the accrual schedule)
+MAX_ARMS = 10                # a control arm and up to nine treatment arms
 
 
 # --------------------------------------------------------------------------
@@ -478,6 +479,13 @@ class AnalysisSpec(Strict):
     looks: list[_num(gt=0.0, lt=1.0)] | None = None
     spending: str = "obrien_fleming"
     futility: FutilitySpec | None = None
+    # with several treatment arms: how the comparisons with control share alpha (absent: holm)
+    multiplicity: Literal["holm", "bonferroni", "dunnett", "none"] | None = None
+
+    @property
+    def multiplicity_method(self) -> str:
+        """The adjustment for several comparisons with control: holm unless set."""
+        return self.multiplicity or "holm"
 
     @field_validator("test", "spending")
     @classmethod
@@ -578,8 +586,21 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self):
-        if len(self.arms) != 2:
-            raise FieldProblem(("arms",), f"a trial has two arms (control first, then treatment), got {len(self.arms)}")
+        if not 2 <= len(self.arms) <= MAX_ARMS:
+            raise FieldProblem(("arms",), f"a trial has a control arm (first) and 1 to {MAX_ARMS - 1} treatment "
+                                          f"arms, got {len(self.arms)} arm{'s' if len(self.arms) != 1 else ''}")
+        if len(self.arms) > 2:
+            a = self.trial.analysis
+            if a.looks:
+                raise FieldProblem(("trial", "analysis", "looks"), "interim looks are implemented for two arms only; "
+                                   f"this trial has {len(self.arms) - 1} treatment arms")
+            if "mrd_clearance" in self.trial.endpoints:
+                raise FieldProblem(("trial", "endpoint"), "the MRD-clearance endpoint is implemented for two arms "
+                                   f"only; this trial has {len(self.arms) - 1} treatment arms")
+            if a.multiplicity_method == "dunnett" and a.test not in ("logrank", "cox"):
+                raise FieldProblem(("trial", "analysis", "multiplicity"),
+                                   f"dunnett needs the statistics' joint normal distribution, known here for "
+                                   f"logrank and cox; with {a.test} use holm or bonferroni")
         for i, stratum in enumerate(self.population.strata):
             eff = self.stratum_mrd(i)
             if stratum.mrd is not None and self.mrd is None:
@@ -619,7 +640,13 @@ class Scenario(Strict):
 
     @property
     def treatment_arm(self) -> str:
+        """The first treatment arm (the only one in a two-arm trial)."""
         return list(self.arms)[1]
+
+    @property
+    def treatment_arms(self) -> list[str]:
+        """Every treatment arm, in the file's order (control excluded)."""
+        return list(self.arms)[1:]
 
     def stratum_mrd(self, i: int) -> dict | None:
         """The mrd block in force for stratum i (top level merged with its overrides)."""

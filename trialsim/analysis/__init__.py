@@ -37,6 +37,7 @@ from trialsim.analysis.dispatch import parse_test, run_test
 from trialsim.analysis.fleming_harrington import MAXCOMBO_TESTS, maxcombo, weighted_logrank
 from trialsim.analysis.kaplan_meier import milestone_difference, rmst_difference
 from trialsim.analysis.logrank_test import logrank
+from trialsim.analysis.mvn import max_normal_tail
 from trialsim.analysis.proportional_hazards import cox
 from trialsim.analysis.results import (
     CMHResult,
@@ -73,4 +74,5 @@ __all__ = [
     "parse_test",
     "critical_value",
     "reject",
+    "max_normal_tail",
 ]

@@ -47,6 +47,13 @@ def _integration_rule(dim: int):
     return _RULES[dim]
 
 
+def max_normal_tail(m, corr, has, *, two_sided: bool = False) -> np.ndarray:
+    """``P(max_k Z_k >= m)`` (two-sided: ``P(max_k |Z_k| >= m)``) per row,
+    ``Z ~ N(0, corr)`` over the components where ``has`` (R, K); ``corr`` is
+    (R, K, K). MaxCombo's p-value and Dunnett's adjusted p-values."""
+    return _mvn_max_tail(m, corr, has, two_sided=two_sided)
+
+
 def _mvn_max_tail(m, corr, has, *, two_sided: bool) -> np.ndarray:
     """``P(max_k Z_k >= m)`` (or ``P(max_k |Z_k| >= m)``) per row for
     ``Z ~ N(0, corr)`` over the components where ``has``; 1 where none or

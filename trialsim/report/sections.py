@@ -118,12 +118,23 @@ def cost_unit(sc: Scenario) -> str:
 
 def _key_results(sc: Scenario, s: dict, reads: dict, crit: str, type1: dict | None = None) -> Table:
     lo, hi = wilson_interval(s["power"], s["replicates"])
+    several = bool(s.get("comparisons"))
     rows: list[list] = [
-        ["power", [num("power", s["power"], 3), " ± ", num("power-mcse", s["power_mcse"], 3),
-                   f" (Monte Carlo SE; 95% interval {lo:.3f} to {hi:.3f}; {crit})"]],
+        ["power (at least one comparison)" if several else "power",
+         [num("power", s["power"], 3), " ± ", num("power-mcse", s["power_mcse"], 3),
+          f" (Monte Carlo SE; 95% interval {lo:.3f} to {hi:.3f}; {crit}"
+          + (f"; {s['multiplicity']} adjustment for {len(s['comparisons'])} comparisons with control)"
+             if several else ")")]],
     ]
+    for i, c in enumerate(s.get("comparisons") or []):
+        clo, chi = wilson_interval(c["power"], s["replicates"])
+        rows.append([f"power, {c['arm']} vs {sc.control_arm}",
+                     [num(f"power-{i + 1}", c["power"], 3), " ± ", num(f"power-mcse-{i + 1}", c["power_mcse"], 3),
+                      f" (95% interval {clo:.3f} to {chi:.3f}); hazard-ratio estimate ",
+                      num(f"hr-geomean-{i + 1}", c["hazard_ratio_geometric_mean"], 3), " (geometric mean)"]])
     if type1 is not None:
-        rows.append(["type I error (simulated)", type1_fragments(type1, f"alpha {type1['alpha']:g}")])
+        rows.append(["family-wise type I error (simulated)" if several else "type I error (simulated)",
+                     type1_fragments(type1, f"alpha {type1['alpha']:g}")])
     if sc.screening is not None:
         rows.append(["survivors screened", [num("key-screened", s["screened"]["mean"], 0),
                                             f" (10-90%: {fmt(s['screened']['p10'])} to {fmt(s['screened']['p90'])})"]])
@@ -275,12 +286,11 @@ def _section_timelines(sc: Scenario, s: dict, result) -> Section:
 
 
 def _section_km(sc: Scenario, s: dict, result, patients: dict, row: int) -> Section:
-    c_name, t_name = sc.control_arm, sc.treatment_arm
     keep = np.asarray(patients["in_analysis"], dtype=bool)
     arm = np.asarray(patients["arm"])
     time = np.asarray(patients["time"], dtype=float)
     event = np.asarray(patients["event"], dtype=bool)
-    arms = [(name, time[keep & (arm == name)], event[keep & (arm == name)]) for name in (c_name, t_name)]
+    arms = [(name, time[keep & (arm == name)], event[keep & (arm == name)]) for name in sc.arms]
     t = result.table
     rep = int(t["replicate"][row])
     z, hr = float(t["z"][row]), float(t["hazard_ratio_estimate"][row])

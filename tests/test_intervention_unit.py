@@ -1,0 +1,28 @@
+"""Allocation to several arms: exact ratios in permuted blocks, the two-arm
+assignment unchanged."""
+
+import numpy as np
+
+from trialsim.intervention import allocation_pattern, assign_arms, assign_arms_padded
+
+
+def test_unit_three_arm_blocks_hold_the_ratio():
+    u = np.random.default_rng(11).random(400)
+    arms = assign_arms(u, 2, 1, 1)
+    blocks = arms.reshape(100, 4)
+    assert np.all((blocks == 0).sum(axis=1) == 2)
+    assert np.all((blocks == 1).sum(axis=1) == 1) and np.all((blocks == 2).sum(axis=1) == 1)
+    padded = assign_arms_padded(u.reshape(4, 100), 2, 1, 1)
+    for r in range(4):
+        np.testing.assert_array_equal(padded[r], assign_arms(u.reshape(4, 100)[r], 2, 1, 1))
+
+
+def test_unit_two_arm_assignment_is_the_treatment_indicator():
+    u = np.random.default_rng(12).random(300)
+    arms = assign_arms(u, 1, 2)
+    assert set(np.unique(arms)) == {0, 1} and arms.sum() == 200
+    np.testing.assert_array_equal(allocation_pattern(1, 2), [0, 1, 1])
+    # simple randomisation: the treatment arms take the low end of [0, 1), in order
+    arms = assign_arms(np.array([0.05, 0.15, 0.35, 0.9]), 0.5, 0.25, 0.25)
+    np.testing.assert_array_equal(arms, [1, 1, 2, 0])
+    np.testing.assert_array_equal(assign_arms(np.array([0.1, 0.5, 0.9]), 1.5, 1.5), [1, 0, 0])
