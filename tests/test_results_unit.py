@@ -49,3 +49,27 @@ def test_unit_to_frame_one_row_per_replicate(looked):
     f = looked.to_frame()
     assert isinstance(f, pd.DataFrame) and len(f) == looked.replicates
     assert f["replicate"].tolist() == list(range(looked.replicates))
+
+
+def test_unit_write_puts_parquet_beside_csv_and_json(ctdna, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    r = simulate(ctdna, replicates=6, seed=4, workers=1)
+    written = r.write(tmp_path / "out")
+    assert [p.name for p in written] == ["replicates.csv", "replicates.parquet", "results.json"]
+    table = pq.read_table(tmp_path / "out" / "replicates.parquet")
+    types = {f.name: str(f.type) for f in table.schema}
+    assert list(types) == r.columns()
+    assert types["replicate"] == "int64" and types["z"] == "double" and types["rejected"] == "bool"
+    assert types["screened"] == "int64" and types["assay_cost"] == "double"
+    frame = table.to_pandas()
+    pd.testing.assert_frame_equal(frame, r.to_frame(), check_dtype=True)
+    csv_frame = pd.read_csv(tmp_path / "out" / "replicates.csv")
+    assert np.allclose(csv_frame["z"], frame["z"]) and (csv_frame["events"] == frame["events"]).all()
+    # the provenance, as results.json holds it, JSON-encoded under the metadata key "trialsim"
+    meta = json.loads(table.schema.metadata[b"trialsim"])
+    on_disk = json.loads((tmp_path / "out" / "results.json").read_text())["provenance"]
+    assert meta == on_disk
+    assert meta["seed"] == 4 and meta["replicates"] == 6 and meta["scenario"]["name"] == "small ctDNA surveillance"

@@ -246,23 +246,49 @@ class SimulationResult:
     def __str__(self) -> str:
         return format_summary(self.summary())
 
+    def to_arrow(self):
+        """The per-replicate table as a pyarrow Table with explicit types
+        (int64, float64, bool) and the run's provenance (as in results.json),
+        JSON-encoded under the key ``trialsim`` of the schema metadata."""
+        import pyarrow as pa  # deferred: pyarrow is loaded only to write Parquet
+
+        kinds = {"b": pa.bool_(), "i": pa.int64(), "u": pa.int64(), "f": pa.float64()}
+        fields, arrays = [], []
+        for c in self.columns():
+            values = np.asarray(self.table[c])
+            if values.dtype.kind not in kinds:
+                raise TypeError(f"column {c!r} has no Parquet type (numpy dtype {values.dtype})")
+            fields.append(pa.field(c, kinds[values.dtype.kind]))
+            arrays.append(pa.array(values, type=kinds[values.dtype.kind]))
+        meta = {PARQUET_METADATA_KEY: json.dumps(self.provenance, allow_nan=False, default=_json_default)}
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
+
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
-        """Write replicates.csv and results.json into ``out_dir``, together and
-        atomically: a failure or a kill at any moment leaves the folder's
-        previous pair whole, never a new file beside an old one."""
+        """Write replicates.csv, replicates.parquet and results.json into
+        ``out_dir``, together and atomically: a failure or a kill at any moment
+        leaves the folder's previous set whole, never a new file beside an old
+        one."""
+        import pyarrow.parquet as pq  # deferred: pyarrow is loaded only to write Parquet
+
         out = Path(out_dir)
         cols = self.columns()
         rows = zip(*[self.table[c].tolist() for c in cols])
+        arrow = self.to_arrow()
         with replace_folder(out) as stage:
             with open(stage / "replicates.csv", "w", encoding="utf-8", newline="") as f:
                 w = csv.writer(f, lineterminator="\n")
                 w.writerow(cols)
                 for row in rows:
                     w.writerow([_csv_cell(x) for x in row])
+            pq.write_table(arrow, stage / "replicates.parquet")
             with open(stage / "results.json", "w", encoding="utf-8", newline="") as f:
                 f.write(self.to_json())
                 f.write("\n")
-        return [out / "replicates.csv", out / "results.json"]
+        return [out / "replicates.csv", out / "replicates.parquet", out / "results.json"]
+
+
+#: the key of the Parquet key-value metadata that holds the run's provenance (JSON)
+PARQUET_METADATA_KEY = "trialsim"
 
 
 def _csv_cell(x):

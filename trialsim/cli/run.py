@@ -25,7 +25,7 @@ def run(
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: one per usable core)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (one object)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
-                                       help="Also write replicates.csv and results.json here."),
+                                       help="Also write replicates.csv, replicates.parquet and results.json here."),
 ):
     """Simulate a scenario and print its operating characteristics."""
     sc = read_scenario(scenario)
@@ -48,7 +48,7 @@ def run(
     else:
         typer.echo(str(result))
         if out is not None:
-            typer.echo(f"\n  wrote {out / 'replicates.csv'} and {out / 'results.json'}")
+            typer.echo(f"\n  wrote {out / 'replicates.csv'}, {out / 'replicates.parquet'} and {out / 'results.json'}")
 
 
 def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
