@@ -165,3 +165,18 @@ def test_unit_frames_have_stable_dtypes(looked):
 
     assert {c: str(t) for c, t in looked.looks_frame().dtypes.items()} == LOOK_COLUMNS
     assert {c: str(t) for c, t in looked.timeline_frame().dtypes.items()} == TIMELINE_COLUMNS
+
+
+def test_unit_patients_frame_of_a_replicate_nobody_entered(tmp_path):
+    from tests.conftest import CTDNA
+    from trialsim.results import PATIENT_COLUMNS
+
+    text = CTDNA.replace("max_months: 36", "max_months: 2").replace(
+        "accrual: {rate: 60, sites: {count: 10, open_over: 6}}", "accrual: {rate: 1}")
+    r = simulate(load_scenario(text=text), replicates=30, seed=1, workers=1)
+    empty = [i for i in range(30) if r.table["screened"][i] == 0]
+    assert empty                                   # about 1 in 7 replicates screens nobody
+    for i in (empty[0], int(np.argmax(r.table["screened"]))):
+        f = r.patients_frame(i)
+        assert len(f) == r.table["screened"][i]
+        assert {c: str(t) for c, t in f.dtypes.items()} == PATIENT_COLUMNS

@@ -362,7 +362,7 @@ def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients:
         arrival.append(batch.arrival[keep])
         first_result.append(batch.first_result[keep])
         parts.append(batch.surv.take(keep))
-    if not parts:
+    if sum(len(p) for p in parts) == 0:       # nobody entered screening before it closed
         return {c: np.zeros(0) for c in SCREENED_COLUMNS}
     key, row, arrival, first_result = (np.concatenate(x) for x in (keys, rows, arrival, first_result))
     surv = Survivors.concat(parts)
