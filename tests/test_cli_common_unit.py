@@ -71,3 +71,161 @@ def test_unit_format_names_and_a_silent_progress_bar_off_a_terminal(capsys):
         tick(1, 10)
         tick(10, 10)
     assert capsys.readouterr() == ("", "")
+
+
+# --------------------------------------------------------------------------
+# `-`: the scenario from standard input, for every command that takes one
+
+
+def _app_invoke(*args, input=None, env=None, catch_exceptions=True):
+    from trialsim.cli import app
+
+    return runner.invoke(app, [str(a) for a in args], input=input, env=env, catch_exceptions=catch_exceptions)
+
+
+def _one_error(res, *fragments):
+    assert res.exit_code == 2, res.output
+    err = res.stderr.strip()
+    assert err.startswith("error: ") and "Traceback" not in res.output, err
+    for f in fragments:
+        assert f in err, (f, err)
+    return err
+
+
+def test_unit_stdin_validate_run_and_json_match_the_file(tmp_path):
+    from tests.conftest import CONVENTIONAL
+
+    path = write(tmp_path, CONVENTIONAL)
+    res = _app_invoke("validate", "-", input=CONVENTIONAL)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("<stdin>: valid: conventional log-rank design")
+    piped = _app_invoke("run", "-", "-n", 8, "--seed", 3, "-w", 1, "--format", "json", input=CONVENTIONAL)
+    filed = _app_invoke("run", path, "-n", 8, "--seed", 3, "-w", 1, "--format", "json")
+    assert piped.exit_code == 0 and filed.exit_code == 0, piped.output + filed.output
+    import json
+
+    a, b = json.loads(piped.stdout), json.loads(filed.stdout)
+    assert a["power"] == b["power"] and a["events"] == b["events"]
+    assert a["provenance"]["scenario"] == b["provenance"]["scenario"]
+
+
+def test_unit_stdin_mistakes_name_stdin_line_and_field():
+    bad = CTDNA.replace("sensitivity: 0.88", "sensitivity: 1.88")
+    err = _one_error(_app_invoke("run", "-", "-n", 5, input=bad), "<stdin>:", "screening.test.sensitivity")
+    line = next(i for i, text in enumerate(bad.splitlines(), 1) if "1.88" in text)
+    assert f"<stdin>:{line}:" in err
+    _one_error(_app_invoke("validate", "-", input="name: [unclosed\n"), "<stdin>:", "not valid YAML")
+    _one_error(_app_invoke("validate", "-", input=b"name: caf\xe9\n"), "<stdin>:", "not UTF-8")
+
+
+@pytest.mark.parametrize("command", [["validate"], ["run", "-n", "5"], ["sweep", "--vary", "trial.enrollment=50,60"],
+                                     ["size"], ["report", "-n", "5"], ["curves", "plot", "--out", "x.png"]])
+def test_unit_stdin_empty_is_one_error_in_every_command(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = command[:1] + ["-"] + command[1:] if command[0] != "curves" else ["curves", "plot", "-", *command[2:]]
+    for empty in ("", "  \n\n"):
+        _one_error(_app_invoke(*args, input=empty), "<stdin>: standard input is empty", "cat scenario.yaml |")
+    assert list(tmp_path.iterdir()) == []           # nothing written
+
+
+def test_unit_stdin_is_bounded_like_a_file():
+    big = CTDNA + "#" + "x" * 5000 + "\n"
+    err = _one_error(_app_invoke("validate", "-", input=big, env={"TRIALSIM_MAX_SCENARIO_BYTES": "4000"}),
+                     "<stdin>:", "limit of 4,000 bytes", "TRIALSIM_MAX_SCENARIO_BYTES")
+    assert "\n" not in err
+    ok = _app_invoke("validate", "-", input=big, env={"TRIALSIM_MAX_SCENARIO_BYTES": str(len(big.encode()))})
+    assert ok.exit_code == 0, ok.output
+
+
+def test_unit_stdin_terminal_is_refused_without_waiting(monkeypatch, capsys):
+    import io
+    import sys
+
+    class Terminal(io.BytesIO):
+        def isatty(self):
+            return True
+
+        def read(self, *args):
+            raise AssertionError("a terminal must not be read")
+
+    for stdin, message in ((io.TextIOWrapper(Terminal()), "<stdin>: standard input is a terminal, not a scenario"),
+                           (None, "<stdin>: there is no standard input to read")):
+        monkeypatch.setattr(sys, "stdin", stdin)
+        with pytest.raises(typer.Exit) as exc:
+            read_scenario(Path("-"))
+        assert exc.value.exit_code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1, err
+
+
+def test_unit_stdin_sweep_size_and_curves_plot(tmp_path, monkeypatch):
+    from tests.conftest import SMALL
+
+    monkeypatch.chdir(tmp_path)
+    res = _app_invoke("sweep", "-", "--vary", "arms.treatment.hazard_ratio=0.6,0.8", "-n", 5, "--seed", 1, "-w", 1,
+                      "--out", "sw", input=SMALL)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "sw" / "sweep.parquet").exists()
+    res = _app_invoke("curves", "plot", "-", "--out", "strata.svg", input=CTDNA)
+    assert res.exit_code == 0, res.output
+    assert b"<svg" in (tmp_path / "strata.svg").read_bytes()[:400]
+
+
+def test_unit_stdin_report_reads_the_text_once_and_names_it(tmp_path, monkeypatch):
+    """The report command's wiring for -: the text read once, named <stdin>, the
+    default folder reports/stdin/, the reproduce command with -."""
+    import trialsim.report as report_pkg
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_make_report(path, **kw):
+        seen.update(path=str(path), **kw)
+        raise Stop
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(report_pkg, "make_report", fake_make_report)
+    with pytest.raises(Stop):
+        _app_invoke("report", "-", "-n", 4, "--seed", 2, input=CTDNA, catch_exceptions=False)
+    assert seen["path"] == "<stdin>" and seen["scenario_text"] == CTDNA
+    assert seen["out"] == Path("reports") / "stdin"
+    assert seen["command"].startswith("trialsim report - --replicates 4 --seed 2")
+    err = _one_error(_app_invoke("report", "-", input=CTDNA.replace("consent: 0.8", "consent: 8")),
+                     "<stdin>:", "screening.consent")
+    assert "\n" not in err
+
+
+@pytest.mark.slow
+def test_unit_stdin_report_defaults_to_reports_stdin(tmp_path, monkeypatch):
+    from tests.conftest import SMALL
+
+    monkeypatch.chdir(tmp_path)
+    res = _app_invoke("report", "-", "-n", 4, "--seed", 2, "-w", 1, "--format", "html",
+                      "--sensitivity-replicates", 2, input=SMALL)
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "reports" / "stdin" / "report.html").read_text()
+    assert "&lt;stdin&gt;" in html
+    assert "trialsim report - --replicates 4 --seed 2" in html
+
+
+def test_unit_stdin_pipe_into_the_installed_command(tmp_path):
+    """`cat scenario.yaml | trialsim run -` as a user types it, in a real process and pipe."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, SMALL
+
+    path = write(tmp_path, SMALL)
+    exe = ROOT / ".venv" / "bin" / "trialsim"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "trialsim.cli"]
+    cat = subprocess.Popen(["cat", str(path)], stdout=subprocess.PIPE)
+    proc = subprocess.run(cmd + ["run", "-", "-n", "6", "--seed", "5", "-w", "1", "--out", str(tmp_path / "o")],
+                          stdin=cat.stdout, capture_output=True, text=True, timeout=120)
+    cat.stdout.close()
+    cat.wait()
+    assert proc.returncode == 0, proc.stderr
+    assert "6 simulated trials, seed 5" in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["replicates.csv", "replicates.parquet",
+                                                                  "results.json"]

@@ -102,7 +102,7 @@ def test_fault_kill9_while_run_writes_keeps_the_previous_results(tmp_path):
     assert again.exit_code == 0, again.output
     assert _temporaries(out) == []                    # ... the next run into the folder removes
     assert _consistent_run_folder(out) == (2, 60)
-    assert sorted(p.name for p in out.iterdir()) == ["replicates.csv", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["replicates.csv", "replicates.parquet", "results.json"]
 
 
 def _kill_at_random_moments(tmp_path: Path, tries: int, seed: int) -> dict[str, int]:

@@ -478,3 +478,27 @@ def test_unit_curve_files_and_vary_values_are_read_with_the_same_limits(tmp_path
     with pytest.raises(SweepError, match="nested more than"):
         parse_values("[" * 5000)
     assert parse_values("[1e-3, 2]") == ([0.001, 2],)
+
+
+def test_unit_read_stream_reads_at_most_the_limit_plus_one_byte():
+    import io
+
+    from trialsim.loading import read_stream
+
+    class Counting(io.BytesIO):
+        asked: list = []
+
+        def read(self, n=-1):
+            self.asked.append(n)
+            return super().read(n)
+
+    stream = Counting(b"x" * 10_000)
+    with pytest.raises(ScenarioError, match=r"^<stdin>: is larger than the limit of 100 bytes"):
+        read_stream(stream, max_bytes=100)
+    assert stream.asked == [101]
+    assert read_stream(io.BytesIO("name: é\n".encode()), max_bytes=100) == "name: é\n"
+    assert read_stream(io.StringIO("name: a\n"), "piped") == "name: a\n"
+    with pytest.raises(ScenarioError, match=r"^piped:1: is not UTF-8 text"):
+        read_stream(io.BytesIO(b"\xff\n"), "piped")
+    with pytest.raises(ScenarioError, match="standard input is empty"):
+        read_stream(io.BytesIO(b""))

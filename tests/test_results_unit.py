@@ -49,3 +49,134 @@ def test_unit_to_frame_one_row_per_replicate(looked):
     f = looked.to_frame()
     assert isinstance(f, pd.DataFrame) and len(f) == looked.replicates
     assert f["replicate"].tolist() == list(range(looked.replicates))
+
+
+def test_unit_write_puts_parquet_beside_csv_and_json(ctdna, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    r = simulate(ctdna, replicates=6, seed=4, workers=1)
+    written = r.write(tmp_path / "out")
+    assert [p.name for p in written] == ["replicates.csv", "replicates.parquet", "results.json"]
+    table = pq.read_table(tmp_path / "out" / "replicates.parquet")
+    types = {f.name: str(f.type) for f in table.schema}
+    assert list(types) == r.columns()
+    assert types["replicate"] == "int64" and types["z"] == "double" and types["rejected"] == "bool"
+    assert types["screened"] == "int64" and types["assay_cost"] == "double"
+    frame = table.to_pandas()
+    pd.testing.assert_frame_equal(frame, r.to_frame(), check_dtype=True)
+    csv_frame = pd.read_csv(tmp_path / "out" / "replicates.csv")
+    assert np.allclose(csv_frame["z"], frame["z"]) and (csv_frame["events"] == frame["events"]).all()
+    # the provenance, as results.json holds it, JSON-encoded under the metadata key "trialsim"
+    meta = json.loads(table.schema.metadata[b"trialsim"])
+    on_disk = json.loads((tmp_path / "out" / "results.json").read_text())["provenance"]
+    assert meta == on_disk
+    assert meta["seed"] == 4 and meta["replicates"] == 6 and meta["scenario"]["name"] == "small ctDNA surveillance"
+
+
+def _agrees_with_its_row(result, frame, i):
+    """The survivors' counts of replicate i equal its row of to_frame()."""
+    row = result.to_frame().iloc[i]
+    assert (frame["replicate"] == i).all()
+    got = {"screened": len(frame), "randomized": int(frame["randomized"].sum()),
+           "events": int(frame["event"].fillna(False).sum()),
+           "treatment_randomized": int((frame["arm"] == result.scenario.treatment_arm).fillna(False).sum()),
+           "truly_mrd_positive": int(frame["truly_mrd_positive"].fillna(False)[frame["randomized"]].sum())}
+    if result.scenario.screening is not None:
+        got.update(tested=int(frame["tested"].sum()), assays=int(frame["visits"].sum()),
+                   test_positive=int(frame["test_positive"].sum()), eligible=int(frame["eligible"].fillna(False).sum()),
+                   consented=int(frame["consented"].fillna(False).sum()))
+        assert (frame["positives"] == frame["test_positive"].astype("Int64")).all()
+    for key, value in got.items():
+        assert value == row[key], (i, key, value, row[key])
+    assert frame["event"].fillna(False).le(frame["in_analysis"].fillna(False)).all()
+    return got
+
+
+def test_unit_patients_frame_screened_survivors_agree_with_the_replicate_table(ctdna):
+    from trialsim.results import PATIENT_COLUMNS
+
+    r = simulate(ctdna, replicates=5, seed=11, workers=1)
+    seen = []
+    for i in range(5):
+        f = r.patients_frame(i)
+        assert {c: str(t) for c, t in f.dtypes.items()} == {c: ("string" if t == "string" else t)
+                                                            for c, t in PATIENT_COLUMNS.items()}
+        seen.append(_agrees_with_its_row(r, f, i))
+        assert (f["survivor"] == np.arange(len(f))).all() and f["entered_month"].is_monotonic_increasing
+        # the screening record: a positive comes from a visit, staging only after a positive by the close
+        pos = f["test_positive"]
+        assert f.loc[pos, "positive_visit"].between(1, 4).all() and f.loc[~pos, "positive_visit"].isna().all()
+        assert (f.loc[pos, "positive_result_month"] <= f.loc[pos, "screening_closed_month"]).all()
+        assert f.loc[~pos, "eligible"].isna().all() and f.loc[pos, "eligible"].notna().all()
+        assert not (f["eligible"] & f["metastatic_at_staging"]).fillna(False).any()
+        assert (f["visits"] <= 4).all() and ((f["visits"] > 0) | ~f["tested"]).all()
+        rand = f["randomized"]
+        assert f.loc[rand, "arm"].isin(["control", "treatment"]).all() and f.loc[~rand, "arm"].isna().all()
+        assert (f.loc[rand, "randomized_month"] == f.loc[rand, "positive_result_month"]).all()
+        assert f.loc[~rand, "randomized_month"].isna().all() and f.loc[~rand, "time"].isna().all()
+    assert sum(s["randomized"] for s in seen) > 0 and sum(s["test_positive"] for s in seen) > sum(
+        s["randomized"] for s in seen)
+
+
+def test_unit_patients_frame_is_the_same_whatever_the_workers(ctdna):
+    one = simulate(ctdna, replicates=4, seed=7, workers=1)
+    two = simulate(ctdna, replicates=4, seed=7, workers=2, chunk_size=1)
+    a, b = one.patients_frame(3), two.patients_frame(3)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == one.table["screened"][3]
+    # the randomised rows are the patient table's rows of that replicate
+    from trialsim.engine import patient_table
+
+    pt = pd.DataFrame(patient_table(ctdna, seed=7, replicate=3, replicates=4))
+    rand = a[a["randomized"]].sort_values("randomized_month", kind="stable")
+    assert np.allclose(np.sort(rand["randomized_month"].to_numpy()), np.sort(pt["randomized_month"].to_numpy()))
+    assert sorted(rand["arm"].tolist()) == sorted(pt["arm"].tolist())
+    assert int(rand["event"].sum()) == int(pt["event"].sum())
+
+
+def test_unit_patients_frame_conventional_one_row_per_randomised(conventional, looked):
+    r = simulate(conventional, replicates=3, seed=5, workers=1)
+    f = r.patients_frame(2)
+    assert len(f) == 500 and f["randomized"].all()
+    _agrees_with_its_row(r, f, 2)
+    for col in ("visits", "tested", "positive_visit", "test_positive", "eligible", "consented",
+                "mrd_detectable_at_entry", "truly_mrd_positive"):
+        assert f[col].isna().all(), col
+    assert (f["randomized_month"] == f["entered_month"]).all()
+    # a design with an interim look: the events of the analysis that decided
+    for i in (0, 1):
+        _agrees_with_its_row(looked, looked.patients_frame(i), i)
+
+
+def test_unit_patients_frame_refuses_bad_replicates(conventional):
+    r = simulate(conventional, replicates=3, seed=5, workers=1)
+    with pytest.raises(ValueError, match=r"replicate must lie in \[0, 3\)"):
+        r.patients_frame(3)
+    with pytest.raises(TypeError, match="one replicate index"):
+        r.patients_frame(True)
+    with pytest.raises(TypeError, match="one replicate index"):
+        r.patients_frame([0, 1])
+
+
+def test_unit_frames_have_stable_dtypes(looked):
+    from trialsim.results import LOOK_COLUMNS, TIMELINE_COLUMNS
+
+    assert {c: str(t) for c, t in looked.looks_frame().dtypes.items()} == LOOK_COLUMNS
+    assert {c: str(t) for c, t in looked.timeline_frame().dtypes.items()} == TIMELINE_COLUMNS
+
+
+def test_unit_patients_frame_of_a_replicate_nobody_entered(tmp_path):
+    from tests.conftest import CTDNA
+    from trialsim.results import PATIENT_COLUMNS
+
+    text = CTDNA.replace("max_months: 36", "max_months: 2").replace(
+        "accrual: {rate: 60, sites: {count: 10, open_over: 6}}", "accrual: {rate: 1}")
+    r = simulate(load_scenario(text=text), replicates=30, seed=1, workers=1)
+    empty = [i for i in range(30) if r.table["screened"][i] == 0]
+    assert empty                                   # about 1 in 7 replicates screens nobody
+    for i in (empty[0], int(np.argmax(r.table["screened"]))):
+        f = r.patients_frame(i)
+        assert len(f) == r.table["screened"][i]
+        assert {c: str(t) for c, t in f.dtypes.items()} == PATIENT_COLUMNS

@@ -128,16 +128,21 @@ class Enrolment:
     tested_at: np.ndarray
     patients: Survivors
     screened_at: list = field(default_factory=list)   # (replicate, calendar month) of the screened, per batch
+    record: dict | None = None      # with record=True: what the screened-survivor table needs (engine.patient_table)
 
 
 class TrialOperations:
     """simpy model of screening and enrolment for a chunk of replicates.
 
     ``rngs`` holds one generator per replicate (its screening stream).
+    ``record``: also keep every test and positive result per survivor (for the
+    table of screened survivors; it draws nothing, so results do not change).
     """
 
-    def __init__(self, ops: Operations, pop: PopulationModel, rngs: list[np.random.Generator]):
+    def __init__(self, ops: Operations, pop: PopulationModel, rngs: list[np.random.Generator],
+                 record: bool = False):
         self.ops = ops
+        self.record = {"tests": [], "positives": []} if record else None
         self.pop = pop
         self.rngs = rngs
         self.R = R = len(rngs)
@@ -312,6 +317,8 @@ class TrialOperations:
             visit = batch.arrival[idx] + since
             res = run_tests(ops.test, s.detectable(since), uu)
             self._log("assays", r, visit)
+            if self.record is not None:
+                self.record["tests"].append((b, idx, visit))
             got = ~res.failed
             result_at = visit + res.turnaround
             fr = batch.first_result[idx]
@@ -329,6 +336,8 @@ class TrialOperations:
             self._log("eligible", pr[ok], pt[ok])
             agree = ok & (batch.surv.u_consent[pi] < ops.consent)
             self._log("consented", pr[agree], pt[agree])
+            if self.record is not None:
+                self.record["positives"].append((b, pi, since, pt, ok, agree))
             self._pend(pr[agree], pt[agree], b, pi[agree], np.full(int(agree.sum()), since))
 
     def _log(self, key, rep, time) -> None:
@@ -448,6 +457,8 @@ class TrialOperations:
         counts["randomized"] = np.bincount(rep, minlength=self.R)
         out = Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
         out.screened_at = self.screened_at
+        if self.record is not None:
+            out.record = {**self.record, "batches": self.batches, "randomized": (pb, pi)}
         return out
 
 

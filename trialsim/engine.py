@@ -18,11 +18,12 @@ import secrets
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from trialsim.cohort import PopulationModel
+from trialsim.cohort import PopulationModel, Survivors
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.design import plan_boundaries
 from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
@@ -124,19 +125,26 @@ def _monthly(rep: np.ndarray, month: np.ndarray, R: int, months: int) -> np.ndar
 
 
 def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
-                   patients: dict | None = None, timeline_months: int | None = None) -> dict[str, np.ndarray]:
+                   patients: dict | None = None, timeline_months: int | None = None,
+                   screened: dict | None = None) -> dict[str, np.ndarray]:
     """Simulate the replicates ``indices``; one row per replicate. If
-    ``patients`` is a dict, it receives the patient-level table. Interim
-    looks, when planned, come back under the key ``_looks`` (one row per
-    replicate per look)."""
+    ``patients`` is a dict, it receives the patient-level table; if
+    ``screened`` is, the table of every screened survivor (see
+    :func:`patient_table`). Interim looks, when planned, come back under the
+    key ``_looks`` (one row per replicate per look)."""
     indices = np.asarray(indices, dtype=np.int64)
     streams = [replicate_streams(seed, int(i)) for i in indices]
-    enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams]).run()
+    if screened is not None and patients is None:
+        patients = {}
+    enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams],
+                            record=screened is not None).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
     out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))
     if patients is not None:
         patients["replicate"] = indices[patients.pop("_row")]
+    if screened is not None:
+        screened.update(_screened_survivors(model, enrol, indices, patients, out))
     event_rep, event_month = out.pop("_event_months")
     if timeline_months is not None:
         R, M = indices.size, timeline_months
@@ -291,11 +299,13 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
         tl["month"] = np.arange(1, months + 1)
     table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if not k.startswith("_")}
     return SimulationResult(scenario=scenario, table=table, provenance=provenance(scenario, seed, replicates),
-                            model=model, looks=looks, timeline=tl)
+                            model=model, looks=looks, timeline=tl,
+                            patient_source=partial(patient_table, scenario, seed=seed, replicates=replicates,
+                                                   screened=True))
 
 
 def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[int] = 0,
-                  replicates: int | None = None) -> dict[str, np.ndarray]:
+                  replicates: int | None = None, screened: bool = False) -> dict[str, np.ndarray]:
     """Patient-level data of replicate(s) of a seeded run, re-simulated alone.
 
     One row per randomised patient: replicate, entered_month,
@@ -303,6 +313,12 @@ def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[in
     (months from randomisation to event or censoring at the analysis), event,
     recurrence_month, death_month, dropout_month (calendar months, inf: never),
     analysis_month. The replicate-level row equals the run's row for it.
+
+    ``screened=True``: one row per screened survivor instead (without
+    screening, per randomised patient), with the columns of
+    :data:`SCREENED_COLUMNS`; a column that may be absent for a survivor is a
+    numpy masked array (masked: absent). ``SimulationResult.patients_frame``
+    gives it as a DataFrame.
     """
     if not isinstance(scenario, Scenario):
         raise TypeError("patient_table() takes a Scenario; use trialsim.load_scenario(path) first")
@@ -313,8 +329,146 @@ def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[in
     check_size(scenario, int(idx.size))
     model = TrialModel.from_scenario(scenario)
     table: dict = {}
-    simulate_chunk(model, seed, idx, patients=table)
+    if screened:
+        simulate_chunk(model, seed, idx, screened=table)
+    else:
+        simulate_chunk(model, seed, idx, patients=table)
     return table
+
+
+#: the columns of ``patient_table(..., screened=True)`` (docs/results.md describes each)
+SCREENED_COLUMNS = (
+    "replicate", "survivor", "stratum", "entered_month", "months_since_diagnosis", "mrd_detectable_at_entry",
+    "visits", "tested", "first_result_month", "positive_visit", "positive_result_month", "positives",
+    "test_positive", "truly_mrd_positive", "metastatic_at_staging", "eligible", "consented", "randomized",
+    "randomized_month", "arm", "in_analysis", "time", "event", "recurrence_month", "death_month",
+    "dropout_month", "screening_closed_month", "analysis_month",
+)
+_KEY = np.int64(1) << 32     # (window, index in its batch) -> one int64 key
+
+
+def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients: dict, out: dict) -> dict:
+    """One row per screened survivor (entered before the close of screening),
+    in (replicate, entry) order: the screening record by the close (tests,
+    positive result, staging, consent) and, for the randomised, the
+    patient-level columns of the follow-up."""
+    ops = model.operations
+    rec = enrol.record
+    close = enrol.close_time
+    batches = rec["batches"]
+    keys, rows, arrival, first_result, parts = [], [], [], [], []
+    for b in sorted(batches):
+        batch = batches[b]
+        keep = np.flatnonzero(batch.arrival <= close[batch.rep])
+        keys.append(b * _KEY + keep)
+        rows.append(batch.rep[keep].astype(np.int64))
+        arrival.append(batch.arrival[keep])
+        first_result.append(batch.first_result[keep])
+        parts.append(batch.surv.take(keep))
+    if sum(len(p) for p in parts) == 0:       # nobody entered screening before it closed
+        return {c: np.zeros(0) for c in SCREENED_COLUMNS}
+    key, row, arrival, first_result = (np.concatenate(x) for x in (keys, rows, arrival, first_result))
+    surv = Survivors.concat(parts)
+    order = np.lexsort((arrival, row))
+    key, row, arrival, first_result = key[order], row[order], arrival[order], first_result[order]
+    surv = surv.take(order)
+    n = key.size
+    sorter = np.argsort(key, kind="stable")
+
+    def locate(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows of the keys k among the screened, which of k are screened)."""
+        at = np.clip(np.searchsorted(key, k, sorter=sorter), 0, max(n - 1, 0))
+        pos = sorter[at]
+        return pos, key[pos] == k
+
+    def masked(values, mask):
+        return np.ma.MaskedArray(values, mask=mask)
+
+    screening = ops.screening
+    visits = np.zeros(n, dtype=np.int64)
+    pos_visit = np.zeros(n, dtype=np.int64)
+    pos_month = np.full(n, np.nan)
+    positive = np.zeros(n, dtype=bool)
+    eligible = np.zeros(n, dtype=bool)
+    consented = np.zeros(n, dtype=bool)
+    truly = np.zeros(n, dtype=bool)
+    for b, idx, visit in rec["tests"]:
+        by_close = visit <= close[batches[b].rep[idx]]
+        at, found = locate(b * _KEY + idx[by_close])
+        np.add.at(visits, at[found], 1)
+    for b, idx, since, result_at, ok, agree in rec["positives"]:
+        by_close = result_at <= close[batches[b].rep[idx]]
+        at, found = locate(b * _KEY + idx[by_close])
+        sel = np.flatnonzero(by_close)[found]
+        at = at[found]
+        positive[at] = True
+        pos_visit[at] = int(round(since / ops.every)) + 1
+        pos_month[at] = result_at[sel]
+        eligible[at] = ok[sel]
+        consented[at] = agree[sel]
+        truly[at] = batches[b].surv.take(idx[sel]).detectable(since)    # at the positive sample
+    stage_since = pos_month - arrival
+    metastatic = positive & ~eligible & (surv.t_death > stage_since) & (surv.t_rec - ops.imaging_lead <= stage_since)
+    # the randomised: their follow-up columns
+    randomized = np.zeros(n, dtype=bool)
+    at, found = locate(rec["randomized"][0].astype(np.int64) * _KEY + rec["randomized"][1])
+    assert found.all(), "every randomised patient was screened"
+    randomized[at] = True
+    n_rand = at.size
+    follow = {}
+    for col, fill in (("randomized_month", np.nan), ("time", np.nan), ("recurrence_month", np.nan),
+                      ("death_month", np.nan), ("dropout_month", np.nan)):
+        v = np.full(n, fill)
+        v[at] = patients[col]
+        follow[col] = v
+    # survivors not randomised: their natural history (calendar months; inf: never)
+    follow["recurrence_month"] = np.where(randomized, follow["recurrence_month"], arrival + surv.t_rec)
+    follow["death_month"] = np.where(randomized, follow["death_month"], arrival + surv.t_death)
+    arm = np.full(n, "", dtype=object)
+    arm[at] = patients["arm"]
+    in_an = np.zeros(n, dtype=bool)
+    in_an[at] = patients["in_analysis"]
+    event = np.zeros(n, dtype=bool)
+    event[at] = patients["event"]
+    truly_rand = np.zeros(n, dtype=bool)
+    truly_rand[at] = patients["truly_mrd_positive"]
+    truly = np.where(randomized, truly_rand, truly)
+    survivor = np.arange(n) - np.searchsorted(row, row)      # 0-based order of entry within the replicate
+    strata = np.array([st.name for st in model.population.strata], dtype=object)
+    no_mrd = model.scenario.mrd is None
+    not_rand = ~randomized
+    col = {
+        "replicate": indices[row],
+        "survivor": survivor.astype(np.int64),
+        "stratum": strata[surv.stratum],
+        "entered_month": arrival.astype(float),
+        "months_since_diagnosis": surv.tsd.astype(float),
+        "mrd_detectable_at_entry": masked(surv.detectable(np.zeros(n)), np.full(n, no_mrd)),
+        "visits": masked(visits, np.full(n, not screening)),
+        "tested": masked(first_result <= close[row], np.full(n, not screening)),
+        "first_result_month": np.where(first_result <= close[row], first_result, np.nan),
+        "positive_visit": masked(pos_visit, ~positive),
+        "positive_result_month": pos_month,
+        "positives": masked(positive.astype(np.int64), np.full(n, not screening)),
+        "test_positive": masked(positive, np.full(n, not screening)),
+        "truly_mrd_positive": masked(truly, ~(positive | randomized) | no_mrd),
+        "metastatic_at_staging": masked(metastatic, ~positive),
+        "eligible": masked(eligible, ~positive),
+        "consented": masked(consented, ~(positive & eligible)),
+        "randomized": randomized,
+        "randomized_month": follow["randomized_month"],
+        "arm": masked(arm, not_rand),
+        "in_analysis": masked(in_an, not_rand),
+        "time": follow["time"],
+        "event": masked(event, not_rand),
+        "recurrence_month": follow["recurrence_month"],
+        "death_month": follow["death_month"],
+        "dropout_month": follow["dropout_month"],
+        "screening_closed_month": close[row].astype(float),
+        "analysis_month": np.asarray(out["analysis_month"], dtype=float)[row],
+    }
+    assert n_rand == int(randomized.sum())
+    return col
 
 
 def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | None = None,

@@ -5,7 +5,8 @@ either the data (and the line of every key path) or a :class:`ScenarioError`
 naming the file and, where known, the line. The limits (docs/scenario-format.md):
 
 * only regular files are read (not a folder, a named pipe or a device such as
-  ``/dev/zero``), and at most :data:`DEFAULT_MAX_BYTES` of them unless the
+  ``/dev/zero``; standard input is read by :func:`read_stream`, bounded the
+  same way), and at most :data:`DEFAULT_MAX_BYTES` of them unless the
   caller or the ``TRIALSIM_MAX_SCENARIO_BYTES`` environment variable says otherwise;
 * UTF-8 text without NUL bytes;
 * YAML read with the safe loader, nested at most :data:`MAX_DEPTH` deep, keys
@@ -159,6 +160,47 @@ def read_text(path: str | os.PathLike, *, max_bytes: int | None = None) -> str:
         os.close(fd)
     if len(raw) > limit:
         raise _fail(source, _too_big(None, limit))
+    return decode(raw, source)
+
+
+#: the name messages give a scenario read from standard input
+STDIN_SOURCE = "<stdin>"
+
+
+def read_stream(stream, source: str = STDIN_SOURCE, *, max_bytes: int | None = None) -> str:
+    """The text of a scenario piped into ``stream`` (standard input), read in
+    bounded memory: at most the size limit of a file (:func:`max_scenario_bytes`)
+    plus one byte is read, so a larger input is refused without being read
+    whole. Refused (a :class:`ScenarioError` naming ``source``): no stream, a
+    terminal (nothing was piped in; reading would wait for typing), an empty
+    input, text that is not UTF-8."""
+    if max_bytes is not None:
+        limit = max_scenario_bytes(max_bytes)
+    else:
+        try:
+            limit = max_scenario_bytes()
+        except ValueError as exc:
+            raise _fail(source, f"cannot be read: {exc}") from None
+    pipe_hint = "pipe a scenario into it (cat scenario.yaml | trialsim run -) or give a file name instead of -"
+    if stream is None or getattr(stream, "closed", False):
+        raise _fail(source, f"there is no standard input to read; {pipe_hint}")
+    try:
+        interactive = stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        interactive = False
+    if interactive:
+        raise _fail(source, f"standard input is a terminal, not a scenario; {pipe_hint}")
+    binary = getattr(stream, "buffer", stream)
+    try:
+        raw = binary.read(limit + 1)
+    except (OSError, ValueError) as exc:
+        raise _fail(source, f"cannot be read: {exc}") from None
+    if isinstance(raw, str):            # a text stream without a buffer (a StringIO)
+        raw = raw.encode("utf-8")
+    if len(raw) > limit:
+        raise _fail(source, _too_big(None, limit))
+    if not raw.strip():
+        raise _fail(source, f"standard input is empty; {pipe_hint}")
     return decode(raw, source)
 
 

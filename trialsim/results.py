@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -92,6 +92,8 @@ class SimulationResult:
     model: Any = field(default=None, repr=False)
     looks: dict[str, np.ndarray] | None = None   # one row per replicate per look performed
     timeline: dict[str, np.ndarray] | None = None  # month (M,), screened/randomized/events (R, M) cumulative
+    # replicate index -> its screened survivors, re-simulated (engine.patient_table(..., screened=True))
+    patient_source: Callable[..., dict] | None = field(default=None, repr=False, compare=False)
 
     @property
     def replicates(self) -> int:
@@ -128,9 +130,7 @@ class SimulationResult:
 
         if self.looks is None:
             raise ValueError("this design has no interim looks (trial.analysis.looks): use to_frame()")
-        order = ["replicate", "look", "month", "events", "randomized", "z", "efficacy_bound", "futility_bound",
-                 "decision"]
-        frame = pd.DataFrame({k: self.looks[k] for k in order if k in self.looks})
+        frame = pd.DataFrame({k: self.looks[k] for k in LOOK_COLUMNS if k in self.looks}).astype(LOOK_COLUMNS)
         return frame.sort_values(["replicate", "look"], kind="stable").reset_index(drop=True)
 
     def timeline_frame(self):
@@ -148,7 +148,25 @@ class SimulationResult:
         frame = {"replicate": np.repeat(self.table["replicate"], months.size), "month": np.tile(months, R)}
         for key in ("screened", "randomized", "events"):
             frame[key] = np.asarray(tl[key]).reshape(-1)
-        return pd.DataFrame(frame)
+        return pd.DataFrame(frame).astype(TIMELINE_COLUMNS)
+
+    def patients_frame(self, replicate: int = 0):
+        """One row per screened survivor of one replicate (without screening:
+        per randomised patient), re-simulated alone from the run's seed, so
+        the same frame whatever the workers; its counts agree with that
+        replicate's row of ``to_frame()``. Columns and their types:
+        :data:`PATIENT_COLUMNS` (docs/results.md describes each); a value
+        absent for a survivor is ``<NA>`` (integer and boolean columns) or
+        NaN (times)."""
+        import pandas as pd  # deferred: pandas costs about 0.3 s of start-up; only frames need it
+
+        if self.patient_source is None:
+            raise ValueError("this result cannot re-simulate its patients: use trialsim.simulate() "
+                             "(or trialsim.replay()) to get one that can")
+        if isinstance(replicate, (bool, np.bool_)) or not isinstance(replicate, (int, np.integer)):
+            raise TypeError(f"replicate must be one replicate index (an int), got {replicate!r}")
+        data = self.patient_source(replicate=int(replicate))
+        return pd.DataFrame({c: _column(data[c], kind) for c, kind in PATIENT_COLUMNS.items()})
 
     def summary(self) -> dict:
         t = self.table
@@ -249,23 +267,85 @@ class SimulationResult:
     def __str__(self) -> str:
         return format_summary(self.summary())
 
+    def to_arrow(self):
+        """The per-replicate table as a pyarrow Table with explicit types
+        (int64, float64, bool) and the run's provenance (as in results.json),
+        JSON-encoded under the key ``trialsim`` of the schema metadata."""
+        import pyarrow as pa  # deferred: pyarrow is loaded only to write Parquet
+
+        kinds = {"b": pa.bool_(), "i": pa.int64(), "u": pa.int64(), "f": pa.float64()}
+        fields, arrays = [], []
+        for c in self.columns():
+            values = np.asarray(self.table[c])
+            if values.dtype.kind not in kinds:
+                raise TypeError(f"column {c!r} has no Parquet type (numpy dtype {values.dtype})")
+            fields.append(pa.field(c, kinds[values.dtype.kind]))
+            arrays.append(pa.array(values, type=kinds[values.dtype.kind]))
+        meta = {PARQUET_METADATA_KEY: json.dumps(self.provenance, allow_nan=False, default=_json_default)}
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
+
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
-        """Write replicates.csv and results.json into ``out_dir``, together and
-        atomically: a failure or a kill at any moment leaves the folder's
-        previous pair whole, never a new file beside an old one."""
+        """Write replicates.csv, replicates.parquet and results.json into
+        ``out_dir``, together and atomically: a failure or a kill at any moment
+        leaves the folder's previous set whole, never a new file beside an old
+        one."""
+        import pyarrow.parquet as pq  # deferred: pyarrow is loaded only to write Parquet
+
         out = Path(out_dir)
         cols = self.columns()
         rows = zip(*[self.table[c].tolist() for c in cols])
+        arrow = self.to_arrow()
         with replace_folder(out) as stage:
             with open(stage / "replicates.csv", "w", encoding="utf-8", newline="") as f:
                 w = csv.writer(f, lineterminator="\n")
                 w.writerow(cols)
                 for row in rows:
                     w.writerow([_csv_cell(x) for x in row])
+            pq.write_table(arrow, stage / "replicates.parquet")
             with open(stage / "results.json", "w", encoding="utf-8", newline="") as f:
                 f.write(self.to_json())
                 f.write("\n")
-        return [out / "replicates.csv", out / "results.json"]
+        return [out / "replicates.csv", out / "replicates.parquet", out / "results.json"]
+
+
+#: the columns of ``SimulationResult.looks_frame()`` and their pandas dtypes
+LOOK_COLUMNS = {"replicate": "int64", "look": "int64", "month": "float64", "events": "int64", "randomized": "int64",
+                "z": "float64", "efficacy_bound": "float64", "futility_bound": "float64", "decision": "string"}
+#: the columns of ``SimulationResult.timeline_frame()`` and their pandas dtypes
+TIMELINE_COLUMNS = {"replicate": "int64", "month": "int64", "screened": "int64", "randomized": "int64",
+                    "events": "int64"}
+#: the columns of ``SimulationResult.patients_frame()`` and their pandas dtypes
+PATIENT_COLUMNS = {
+    "replicate": "int64", "survivor": "int64", "stratum": "string", "entered_month": "float64",
+    "months_since_diagnosis": "float64", "mrd_detectable_at_entry": "boolean", "visits": "Int64",
+    "tested": "boolean", "first_result_month": "float64", "positive_visit": "Int64",
+    "positive_result_month": "float64", "positives": "Int64", "test_positive": "boolean",
+    "truly_mrd_positive": "boolean", "metastatic_at_staging": "boolean", "eligible": "boolean",
+    "consented": "boolean", "randomized": "bool", "randomized_month": "float64", "arm": "string",
+    "in_analysis": "boolean", "time": "float64", "event": "boolean", "recurrence_month": "float64",
+    "death_month": "float64", "dropout_month": "float64", "screening_closed_month": "float64",
+    "analysis_month": "float64",
+}
+
+
+def _column(values, dtype: str):
+    """A column of the patient table as pandas ``dtype``; masked entries (a
+    numpy masked array) become <NA>."""
+    import pandas as pd  # deferred: pandas costs about 0.3 s of start-up; only frames need it
+
+    mask = np.ma.getmaskarray(values)
+    data = np.ma.getdata(values)
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.asarray(data, dtype=np.int64), mask.copy())
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.asarray(data, dtype=bool), mask.copy())
+    if dtype == "string":
+        return pd.array([None if m else str(v) for v, m in zip(data.tolist(), mask.tolist())], dtype="string")
+    return np.asarray(data, dtype=dtype)
+
+
+#: the key of the Parquet key-value metadata that holds the run's provenance (JSON)
+PARQUET_METADATA_KEY = "trialsim"
 
 
 def _csv_cell(x):

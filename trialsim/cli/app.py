@@ -54,23 +54,25 @@ def _main(version: Optional[bool] = typer.Option(
 # The order here is the order of `trialsim --help` (commands first, then the curves group).
 app.command("run", epilog=examples(
     "trialsim run scenarios/ctdna_er_positive.yaml -n 2000 --seed 7",
-    "trialsim run scenarios/conventional_logrank.yaml --format json --out reports/conventional"))(run.run)
+    "cat scenarios/conventional_logrank.yaml | trialsim run - --format json --out reports/conventional"))(run.run)
 app.command("validate", epilog=examples(
-    "trialsim validate scenarios/dtc_bone_marrow.yaml"))(run.validate)
+    "trialsim validate scenarios/dtc_bone_marrow.yaml",
+    "sed s/0.7/0.75/ scenarios/conventional_logrank.yaml | trialsim validate -"))(run.validate)
 app.command("schema", epilog=examples(
     "trialsim schema > scenario.schema.json"))(run.schema)
 app.add_typer(curves.curves_app, name="curves")
 app.command("sweep", epilog=examples(
     "trialsim sweep scenarios/ctdna_er_positive.yaml --vary arms.treatment.eradication=0:0.6:7 --out sweeps/ctdna",
-    "trialsim sweep scenarios/conventional_logrank.yaml --vary arms.treatment.hazard_ratio=0.6,0.7,0.8 "
+    "cat scenarios/conventional_logrank.yaml | trialsim sweep - --vary arms.treatment.hazard_ratio=0.6,0.7,0.8 "
     "--vary trial.enrollment=400,500 -n 500"))(sweeps.sweep)
 app.command("size", epilog=examples(
     "trialsim size scenarios/conventional_logrank.yaml --target-power 0.8 --solve trial.enrollment",
-    "trialsim size scenarios/ctdna_er_positive.yaml --target-power 0.9 --solve trial.analysis.events"))(sweeps.size)
+    "cat scenarios/ctdna_er_positive.yaml | trialsim size - --target-power 0.9 --solve trial.analysis.events"))(
+    sweeps.size)
 app.command("init", epilog=init.INIT_EXAMPLES)(init.init)
 app.command("report", epilog=examples(
     "trialsim report scenarios/ctdna_er_positive.yaml",
-    "trialsim report scenarios/ctdna_er_positive.yaml --sweep sweeps/ctdna"))(report.report)
+    "cat scenarios/ctdna_er_positive.yaml | trialsim report - --sweep sweeps/ctdna --out reports/ctdna"))(report.report)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from typing import NoReturn, Optional
 import typer
 
 from trialsim.limits import MAX_WORKERS
-from trialsim.loading import printable
+from trialsim.loading import STDIN_SOURCE, printable, read_stream
 from trialsim.scenario import MAX_REPLICATES, Scenario, ScenarioError, load_scenario
 
 
@@ -35,9 +35,39 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
-def read_scenario(path: Path) -> Scenario:
-    """The scenario in ``path``; a bad file exits 2 with the one message naming file, line and field."""
+#: the help of every command's scenario argument
+SCENARIO_HELP = "Scenario YAML file; - reads it from standard input."
+
+#: the scenario argument that reads the scenario from standard input
+STDIN = "-"
+
+
+def is_stdin(path) -> bool:
+    """Is this scenario argument ``-`` (standard input)?"""
+    return str(path) == STDIN
+
+
+def scenario_source(path) -> str:
+    """How messages name a scenario argument: the path, or ``<stdin>`` for ``-``."""
+    return STDIN_SOURCE if is_stdin(path) else str(path)
+
+
+def read_stdin_text() -> str:
+    """The scenario text piped into standard input (bounded like a file); no
+    input, a terminal or an empty input exits 2 with one message."""
     try:
+        return read_stream(sys.stdin)
+    except ScenarioError as exc:
+        fail(str(exc))
+
+
+def read_scenario(path: Path) -> Scenario:
+    """The scenario in ``path`` (``-``: read from standard input, named
+    ``<stdin>`` in messages, relative paths inside it read from the current
+    folder); a bad file exits 2 with the one message naming file, line and field."""
+    try:
+        if is_stdin(path):
+            return load_scenario(STDIN_SOURCE, text=read_stdin_text())
         return load_scenario(path)
     except ScenarioError as exc:
         fail(str(exc))
@@ -56,7 +86,7 @@ def check_run(path: Path, sc: Scenario, replicates: Optional[int]) -> list[str]:
         return check_plan(sc)
     except ScenarioError as exc:
         if all(p for p, _, _ in exc.problems):
-            exc.source = str(path)
+            exc.source = scenario_source(path)
             fail(exc.render())
         fail("; ".join(m for _, _, m in exc.problems))     # an option's problem: no file to name
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import out_path, examples, fail
+from trialsim.cli.common import examples, fail, is_stdin, out_path, read_scenario
 from trialsim.scenario import ScenarioError
 
 #: the largest --n-at-risk: more patients than any trial, and still a cohort the fit can hold
@@ -129,7 +129,8 @@ def curves_fit(
     "trialsim curves plot scenarios/ctdna_er_positive.yaml --out strata.svg"))
 def curves_plot(
     what: str = typer.Argument(..., metavar="CURVE_OR_SCENARIO",
-                               help="A curve YAML file, a reference name (e.g. pan2017/T1N0) or a scenario file."),
+                               help="A curve YAML file, a reference name (e.g. pan2017/T1N0) or a scenario file "
+                               "(- reads a scenario from standard input)."),
     out: Path = typer.Option(..., "--out", "-o", parser=out_path, help="Figure file: .png or .svg."),
     data: Optional[Path] = typer.Option(None, "--data", help="Data to overlay (its Kaplan-Meier curve, "
                                                               "or the digitised points)."),
@@ -143,6 +144,8 @@ def curves_plot(
     _check_out(out, (".png", ".svg"))
     if months is not None and not months > 0:
         fail(f"--months must be positive, got {months:g}")
+    if is_stdin(what):
+        what = read_scenario(what)      # a scenario piped in (a curve file is read from its path)
     try:
         plot(what, out=out, data=data, months=months, time_unit=time_unit.value)
     except _user_errors() as exc:

@@ -12,8 +12,8 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import (out_path, ProgressBar, check_out_folder, check_seed, check_workers, fail,
-                                 printable)
+from trialsim.cli.common import (SCENARIO_HELP, out_path, ProgressBar, check_out_folder, check_seed, check_workers,
+                                 fail, is_stdin, printable, read_stdin_text, scenario_source)
 from trialsim.scenario import MAX_REPLICATES, ScenarioError
 
 
@@ -27,9 +27,12 @@ class ReportFormat(str, Enum):
 
 _FORMATS = {"html": ("html",), "pdf": ("pdf",), "both": ("html", "pdf")}
 
+#: the default report folder of a scenario read from standard input: reports/stdin/
+STDIN_STEM = "stdin"
+
 
 def report(
-    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    scenario: Path = typer.Argument(..., help=SCENARIO_HELP),
     sweep: Optional[Path] = typer.Option(None, "--sweep", help="Power-curve results of `trialsim sweep` "
                                          "(its --out folder, or a .json/.csv/.parquet file) instead of the default sweep."),
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials per design point "
@@ -39,7 +42,7 @@ def report(
                                           "results do not depend on it)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
                                        help="Folder for report.html and report.pdf "
-                                       "(default: reports/<scenario file stem>/)."),
+                                       "(default: reports/<scenario file stem>/; reports/stdin/ for -)."),
     fmt: ReportFormat = typer.Option(ReportFormat.both, "--format", "-f", case_sensitive=False,
                                      help="Which files to write: html (report.html), pdf (report.pdf) or both."),
     null_replicates: Optional[int] = typer.Option(None, "--null-replicates", help="Simulated trials of the design "
@@ -69,12 +72,14 @@ def report(
     check_seed(seed)
     check_workers(workers)
     if out is None:
-        out = Path("reports") / scenario.stem
+        out = Path("reports") / (STDIN_STEM if is_stdin(scenario) else scenario.stem)
     check_out_folder(out)
     if sweep is not None and not sweep.exists():
         fail(f"--sweep {sweep}: no such file or folder")
+    text = read_stdin_text() if is_stdin(scenario) else None
+    source = scenario_source(scenario)      # <stdin> for -: the name the report and its messages give it
     try:
-        sf = ScenarioFile.read(scenario)
+        sf = ScenarioFile.read(source, text=text) if text is not None else ScenarioFile.read(scenario)
         rep_n = replicates if replicates is not None else sf.scenario.simulation.replicates
         if seed is None and sf.scenario.simulation.seed is None:
             # deferred: the engine imports simpy and scipy (0.4 s); --help and validate never need them
@@ -86,19 +91,20 @@ def report(
                                     null_replicates=null_replicates, sensitivity_replicates=sensitivity_replicates,
                                     formats=formats)
         with ProgressBar(f"report of {sf.scenario.name}") as tick:
-            rep = make_report(scenario, out=out, sweep=sweep, replicates=rep_n, seed=use_seed, workers=workers,
-                              progress=tick, command=command, formats=formats, null_replicates=null_replicates,
-                              sensitivity_replicates=sensitivity_replicates)
+            rep = make_report(source if text is not None else scenario, out=out, sweep=sweep, replicates=rep_n,
+                              seed=use_seed, workers=workers, progress=tick, command=command, formats=formats,
+                              null_replicates=null_replicates, sensitivity_replicates=sensitivity_replicates,
+                              scenario_text=text)
     except ScenarioError as exc:
         if exc.source is None:              # a plan or size check: name the file when it names a field
             if not all(p for p, _, _ in exc.problems):
                 fail("; ".join(m for _, _, m in exc.problems))
-            exc.source = str(scenario)
+            exc.source = source
         fail(exc.render())
     except ReportError as exc:
         fail(str(exc))
     except UnicodeDecodeError as exc:
-        fail(f"{scenario}: not UTF-8 text: {exc}")
+        fail(f"{source}: not UTF-8 text: {exc}")
     except OSError as exc:
         fail(f"--out {out}: cannot write: {exc}")
     s = rep.result.summary()

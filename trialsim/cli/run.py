@@ -13,19 +13,19 @@ from typing import Optional
 
 import typer
 
-from trialsim.cli.common import (out_path, Format, ProgressBar, check_run, check_simulation_options, fail,
-                                 printable, read_scenario)
+from trialsim.cli.common import (SCENARIO_HELP, out_path, Format, ProgressBar, check_run, check_simulation_options,
+                                 fail, printable, read_scenario, scenario_source)
 from trialsim.scenario import json_schema
 
 
 def run(
-    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    scenario: Path = typer.Argument(..., help=SCENARIO_HELP),
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials (overrides the file)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (overrides the file; drawn and recorded if absent)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: one per usable core)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (one object)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
-                                       help="Also write replicates.csv and results.json here."),
+                                       help="Also write replicates.csv, replicates.parquet and results.json here."),
 ):
     """Simulate a scenario and print its operating characteristics."""
     sc = read_scenario(scenario)
@@ -48,10 +48,10 @@ def run(
     else:
         typer.echo(str(result))
         if out is not None:
-            typer.echo(f"\n  wrote {out / 'replicates.csv'} and {out / 'results.json'}")
+            typer.echo(f"\n  wrote {out / 'replicates.csv'}, {out / 'replicates.parquet'} and {out / 'results.json'}")
 
 
-def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
+def validate(scenario: Path = typer.Argument(..., help=SCENARIO_HELP)):
     """Check a scenario file; exit 2 with the field and line of each problem."""
     sc = read_scenario(scenario)
     for warning in check_run(scenario, sc, None):
@@ -60,7 +60,7 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
     parts.append(f"mrd {sc.mrd.model}" if sc.mrd else "no MRD model")
     parts.append(f"screening with {sc.screening.test.name}" if sc.screening else "no screening (conventional trial)")
     parts.append(f"enrollment {sc.trial.enrollment}")
-    typer.echo(printable(f"{scenario}: valid: {sc.name} ({', '.join(parts)})"))
+    typer.echo(printable(f"{scenario_source(scenario)}: valid: {sc.name} ({', '.join(parts)})"))
 
 
 def schema():

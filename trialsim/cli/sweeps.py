@@ -15,7 +15,8 @@ from typing import List, Optional
 
 import typer
 
-from trialsim.cli.common import out_path, Format, check_simulation_options, fail, printable, read_scenario
+from trialsim.cli.common import (SCENARIO_HELP, out_path, Format, check_simulation_options, fail, printable,
+                                 read_scenario)
 
 VARY_HELP = ("PATH=VALUES: a dotted path into the scenario (arms.treatment.eradication, "
              "population.strata.0.mrd.prevalence, screening.test.sensitivity, trial.enrollment) and a list "
@@ -83,7 +84,7 @@ def _interrupted(out: Optional[Path], progress: GridProgress, what: str) -> None
 
 
 def sweep(
-    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    scenario: Path = typer.Argument(..., help=SCENARIO_HELP),
     vary: Optional[List[str]] = typer.Option(None, "--vary", "-v", help=VARY_HELP),
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials per design."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed, the same for every design (common random numbers)."),
@@ -130,7 +131,7 @@ def sweep(
 
 
 def size(
-    scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+    scenario: Path = typer.Argument(..., help=SCENARIO_HELP),
     target_power: float = typer.Option(0.8, "--target-power", "-p", help="Power to reach."),
     solve: str = typer.Option("trial.enrollment", "--solve",
                               help="trial.enrollment (events scale with it) or trial.analysis.events."),

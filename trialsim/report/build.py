@@ -104,7 +104,7 @@ def make_report(scenario_path: str | os.PathLike, *, out: str | os.PathLike | No
                 sweep: str | os.PathLike | None = None, replicates: int | None = None, seed: int | None = None,
                 workers: int | None = None, progress: Callable[[int, int], None] | None = None,
                 command: str | None = None, formats=FORMATS, null_replicates: int | None = None,
-                sensitivity_replicates: int | None = None) -> Report:
+                sensitivity_replicates: int | None = None, scenario_text: str | None = None) -> Report:
     """Simulate a scenario file and build its report; write ``report.html``
     and/or ``report.pdf`` (``formats``: "html", "pdf") into ``out``
     (atomically) when given.
@@ -112,13 +112,15 @@ def make_report(scenario_path: str | os.PathLike, *, out: str | os.PathLike | No
     ``null_replicates``: simulated trials of the type I error's null design
     (default: ``replicates``); ``sensitivity_replicates``: of each design of
     the sensitivity analysis (default: ``SENSITIVITY_REPLICATES``, at most
-    ``replicates``). Every design uses the run's seed.
+    ``replicates``). Every design uses the run's seed. ``scenario_text``: the
+    scenario's YAML (read from standard input), ``scenario_path`` then only
+    its name.
 
     Raises :class:`~trialsim.scenario.ScenarioError` for a bad scenario and
     :class:`ReportError` for a bad sweep or option.
     """
     formats = check_formats(formats)
-    sf = ScenarioFile.read(scenario_path)
+    sf = ScenarioFile.read(scenario_path, text=scenario_text)
     sc = sf.scenario
     replicates = replicates if replicates is not None else sc.simulation.replicates
     if replicates < 2:

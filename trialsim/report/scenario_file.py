@@ -115,11 +115,17 @@ class ScenarioFile:
     preceding: dict[int, str]
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "ScenarioFile":
+    def read(cls, path: str | os.PathLike, *, text: str | None = None) -> "ScenarioFile":
+        """The scenario file ``path``; or, given ``text`` (a scenario read
+        from standard input), that text, with ``path`` only its name."""
         path = Path(path)
-        scenario = load_scenario(path)            # ScenarioError names file, line and field
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        if text is not None:
+            scenario = load_scenario(str(path), text=text)
+            raw = text.encode("utf-8")
+        else:
+            scenario = load_scenario(path)            # ScenarioError names file, line and field
+            raw = path.read_bytes()
+            text = raw.decode("utf-8")
         data, lines = parse_yaml(text, str(path))
         header, trailing, preceding = read_comments(text)
         return cls(path=path, text=text, sha256=hashlib.sha256(raw).hexdigest(), scenario=scenario, data=data,

@@ -30,7 +30,8 @@ from trialsim.sweeps.grid import build_grid, check_grid_size
 from trialsim.sweeps.paths import Vary, parse_varies
 from trialsim.sweeps.plots import plot_power_curve
 from trialsim.sweeps.runners import make_runner
-from trialsim.sweeps.tables import fmt_number, fmt_value, flatten_row, mean_of, text_table, write_table, write_text
+from trialsim.sweeps.tables import (fmt_number, fmt_value, flatten_row, mean_of, stable_frame, text_table, write_table,
+                                    write_text)
 
 
 @dataclass
@@ -62,12 +63,8 @@ class SweepResult:
     def to_frame(self):
         """The tidy table: one row per grid point; distributions flattened
         (``screened`` = mean, ``screened_median``, ``screened_p10``, ``screened_p90``)."""
-        import pandas as pd  # deferred: importing pandas takes about a second
-
         flat = [flatten_row(r) for r in self.rows()]
-        df = pd.DataFrame(flat)
-        first = ["point", *self.paths, "power", "power_mcse", "power_low", "power_high"]
-        df = df[[c for c in first if c in df] + [c for c in df.columns if c not in first]]
+        df = stable_frame(flat, ["point", *self.paths])     # the same columns and types for every scenario
         df.attrs["provenance"] = self.provenance
         return df
 

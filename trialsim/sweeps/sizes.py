@@ -42,7 +42,9 @@ from trialsim.sweeps.tables import (
     flatten_row,
     fmt_number,
     fmt_value,
+    SIZE_COLUMNS,
     mean_of,
+    stable_frame,
     text_table,
     write_table,
     write_text,
@@ -255,8 +257,6 @@ class SizeGridResult:
         return out
 
     def to_frame(self):
-        import pandas as pd  # deferred: importing pandas takes about a second
-
         keep = ("solve", "target_power", "value", "power", "power_mcse", "enrollment", "events_target",
                 "screened", "randomized", "events", "analysis_month", "assays", "assay_cost",
                 "simulated_trials", "error")
@@ -268,7 +268,7 @@ class SizeGridResult:
             c = r.get("confidence") or {}
             row["value_low"], row["value_high"] = c.get("low"), c.get("high")
             flat.append(row)
-        df = pd.DataFrame(flat)
+        df = stable_frame(flat, ["point", *self.paths], SIZE_COLUMNS)    # the same columns whatever the scenario
         df.attrs["provenance"] = self.provenance
         return df
 
