@@ -35,7 +35,8 @@ def _dist(name: str) -> list[tuple[str, str]]:
 # The columns every sweep table has, whatever the scenario, in this order after
 # the point and its varied paths: (name, type), types "int", "float", "str".
 # A column the scenario does not define is there, empty. Columns of a variable
-# number (a design's per-look figures) follow, typed by their values.
+# number (a design's per-look figures, the comparisons of several treatment
+# arms: comparisons_1_arm, comparisons_1_power, ...) follow, typed by their values.
 SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("power", "float"), ("power_mcse", "float"), ("power_low", "float"), ("power_high", "float"),
     ("replicates", "int"), ("seed", "int"), ("alpha", "float"), ("sided", "int"), ("test", "str"),
@@ -44,7 +45,9 @@ SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (
     *_dist("randomized"), ("enrollment_reached_share", "float"), *_dist("truly_mrd_positive_share"),
     *_dist("events"), ("events_reached_share", "float"), *_dist("analysis_month"),
     *_dist("last_randomized_month"), *_dist("screening_closed_month"), *_dist("hazard_ratio_estimate"),
-    ("hazard_ratio_geometric_mean", "float"), *_dist("assays"), *_dist("assay_cost"),
+    ("hazard_ratio_geometric_mean", "float"), ("average_hazard_ratio", "float"),
+    ("average_hazard_ratio_mrd", "float"), ("effect_diluted_share", "float"), ("multiplicity", "str"),
+    ("familywise_error", "float"), *_dist("assays"), *_dist("assay_cost"),
     ("safety_horizon_share", "float"),
     *_dist("rmst_difference_estimate"), *_dist("milestone_difference_estimate"),
     ("group_sequential_expected_events", "float"), ("group_sequential_expected_analysis_month", "float"),
