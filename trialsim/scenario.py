@@ -11,11 +11,13 @@ numpy arrays: curves are kept as specifications (read by the one curve grammar,
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import numbers
 import os
 import re
 import sys
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -32,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from trialsim import curves
+from trialsim import curves, schema_text
 from trialsim.curves import grammar
 from trialsim.loading import ScenarioError, parse_yaml, read_text
 
@@ -777,8 +779,144 @@ def _refs_for_inner_curves(node: Any) -> Any:
     return node
 
 
+# --------------------------------------------------------------------------
+# The JSON Schema (`trialsim schema`): pydantic's, with the words of
+# trialsim.schema_text, the constraints pydantic does not write, and examples.
+
+
+def _models_in(annotation: Any) -> list[type]:
+    if isinstance(annotation, type) and issubclass(annotation, Strict):
+        return [annotation]
+    return [m for a in typing.get_args(annotation) for m in _models_in(a)]
+
+
+def field_paths() -> dict[str, tuple[type, str]]:
+    """Every field of a scenario: its path (``population.strata.*.share``, ``*`` for a
+    list item or an arm's name) -> (the model class holding it, the field's name)."""
+    out: dict[str, tuple[type, str]] = {}
+
+    def walk(model: type, prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            out[prefix + name] = (model, name)
+            many = typing.get_origin(info.annotation) in (list, dict) or any(
+                typing.get_origin(a) in (list, dict) for a in typing.get_args(info.annotation))
+            for sub in _models_in(info.annotation):
+                walk(sub, f"{prefix}{name}.{'*.' if many else ''}")
+
+    walk(Scenario, "")
+    return out
+
+
+def _plain(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:,.12g}" if abs(x) >= 1 else f"{x:.12g}"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}"
+    return json.dumps(x)
+
+
+def _accepted(prop: dict) -> str:
+    """What a property's schema accepts, in words: its bounds or choices."""
+    options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+    if len(options) != 1:
+        return ""
+    o = options[0]
+    if o.get("type") == "array" and isinstance(o.get("items"), dict):
+        inner = _accepted(o["items"])
+        return f"a list of {inner[0].lower() + inner[1:]}" if inner else ""
+    if "const" in o:
+        return _plain(o["const"])
+    if "enum" in o:
+        return "one of " + ", ".join(_plain(v) for v in o["enum"])
+    if o.get("type") not in ("number", "integer"):
+        return ""
+    what = "a whole number" if o["type"] == "integer" else "a number"
+    parts = [f"{sign} {_plain(o[key])}" for key, sign in (
+        ("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")) if key in o]
+    return what + (" " + " and ".join(parts) if parts else "")
+
+
+def _words(unit: str, text: str, prop: dict | None = None) -> str:
+    out = [text]
+    if unit != "none":
+        out.append(f"Unit: {unit}.")
+    if prop is not None:
+        if prop.get("default") is not None:
+            out.append(f"Default: {_plain(prop['default'])}.")
+        accepted = _accepted(prop)
+        if accepted:
+            out.append(f"Accepted: {accepted}.")
+    return " ".join(out)
+
+
+def _not_null(*keys: str) -> dict:
+    """Schema: each of ``keys`` is given and is not null (null is the same as absent)."""
+    return {"required": list(keys), "properties": {k: {"not": {"type": "null"}} for k in keys}}
+
+
+def _describe_curves(defs: dict) -> None:
+    """Words on every curve kind and parameter, and which parameters each kind needs."""
+    for role in ("CurveSpec", "DistributionSpec"):
+        for option in defs[role]["anyOf"]:
+            name = option.get("title")
+            if name is None:                    # a plain number: a fixed time
+                option["description"] = _words(*schema_text.CURVES["fixed"]) + " Accepted: a number >= 0."
+                continue
+            option["description"] = _words(*schema_text.CURVES[name])
+            body = option["properties"][name]
+            kind = grammar.KINDS[name]
+            mapping = next((b for b in body.get("anyOf", [body]) if b.get("type") == "object"), None)
+            if mapping is None:
+                body["description"] = _words(*schema_text.CURVES[name], body)
+                continue
+            for param, prop in mapping["properties"].items():
+                prop["description"] = _words(*schema_text.CURVES[f"{name}.{param}"], prop)
+            required = [p.name for p in kind.params if p.name not in kind.one_of + kind.optional]
+            if name == "table":        # a file, or inline times and survival (both), or both: the loaded form
+                mapping["anyOf"] = [{"required": ["file"]}, {"required": ["times", "survival"]}]
+                mapping["dependentRequired"] = {"times": ["survival"], "survival": ["times"]}
+            if required:
+                mapping["required"] = required
+            if kind.one_of:
+                mapping["oneOf"] = [{"required": [k]} for k in kind.one_of]
+            if name == "exponential":
+                mapping["dependentRequired"] = {"cumulative": ["at"], "at": ["cumulative"]}
+            if kind.body == "pair":
+                mapping["required"] = ["low", "high"]
+                body["anyOf"][0]["description"] = "[low, high], in months"
+
+
 def json_schema() -> dict:
+    """The JSON Schema (Draft 2020-12) of a scenario file, with a description (and
+    unit, default and range) on every field, for editors; see docs/editor.md."""
     schema = _refs_for_inner_curves(Scenario.model_json_schema())
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "trialsim scenario, format 1"
-    return schema
+    defs = schema["$defs"]
+    for path, (model, name) in field_paths().items():
+        where = schema if model is Scenario else defs[model.__name__]
+        prop = where["properties"][name]
+        prop.pop("title", None)
+        unit, text = schema_text.FIELDS[path]
+        prop["description"] = _words(unit, text, prop)
+        if path in schema_text.EXAMPLES:
+            prop["examples"] = schema_text.EXAMPLES[path]
+    _describe_curves(defs)
+    # rules between fields that JSON Schema can say (the others: docs/editor.md)
+    defs["AccrualSpec"]["oneOf"] = [_not_null("rate"), _not_null("piecewise")]
+    defs["AccrualSpec"]["not"] = _not_null("sites", "piecewise")
+    defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
+    defs["AnalysisSpec"]["anyOf"] = [_not_null("events"), _not_null("months")]
+    defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
+    arms = schema["properties"]["arms"]
+    arms["minProperties"] = arms["maxProperties"] = 2
+    endpoints = next(o for o in schema["$defs"]["TrialSpec"]["properties"]["endpoint"]["anyOf"]
+                     if o.get("type") == "array")
+    endpoints.update(minItems=1, uniqueItems=True)
+    fields = {k: schema.pop(k) for k in ("type", "properties", "required", "additionalProperties", "$defs")}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_text.SCHEMA_ID.format(version=FORMAT_VERSION),
+        "title": schema_text.TITLE.format(version=FORMAT_VERSION),
+        "description": schema_text.DESCRIPTION,
+        "examples": schema_text.SCENARIO_EXAMPLES,
+        **fields,
+    }
