@@ -423,6 +423,31 @@ _SPENDING_PATTERN = re.compile(rf"^(obrien_fleming|pocock|classical_obrien_flemi
 _ARGS = re.compile(r"-?\d+(?:\.\d+)?")
 
 
+# The same patterns for the JSON Schema, which sees the text before its spaces are
+# removed: a space may stand anywhere, other blanks only around a number.
+_JS_SPACE = "[ ]*"
+_JS_NUMBER = r"\s*(?:-[ ]*)?\d(?:[ ]*\d)*(?:[ ]*\.[ ]*\d(?:[ ]*\d)*)?\s*"
+
+
+def _js_word(word: str) -> str:
+    return _JS_SPACE.join(re.escape(c) if c not in "_" else c for c in word)
+
+
+def _js_call(name: str, arguments: int) -> str:
+    inner = ",".join([_JS_NUMBER] * arguments)        # a number's \\s* takes the spaces around it
+    return f"{_js_word(name)}{_JS_SPACE}\\({inner}\\)"
+
+
+def _js_pattern(words: tuple[str, ...], calls: tuple[tuple[str, int], ...]) -> str:
+    options = [_js_word(w) for w in words] + [_js_call(n, k) for n, k in calls]
+    return f"^{_JS_SPACE}(?:{'|'.join(options)}){_JS_SPACE}$"
+
+
+TEST_JS_PATTERN = _js_pattern(("logrank", "cox", "maxcombo"), (("fh", 2), ("rmst", 1), ("milestone", 1)))
+SPENDING_JS_PATTERN = _js_pattern(("obrien_fleming", "pocock", "classical_obrien_fleming", "classical_pocock"),
+                                  (("hsd", 1),))
+
+
 def _test_arguments(test: str) -> str | None:
     """What is wrong with the numbers in a test that matches _TEST_PATTERN, or None."""
     name = test.split("(")[0]
@@ -864,6 +889,7 @@ def _describe_curves(defs: dict) -> None:
                 continue
             option["description"] = _words(*schema_text.CURVES[name])
             body = option["properties"][name]
+            body["description"] = option["description"]
             kind = grammar.KINDS[name]
             mapping = next((b for b in body.get("anyOf", [body]) if b.get("type") == "object"), None)
             if mapping is None:
@@ -875,6 +901,7 @@ def _describe_curves(defs: dict) -> None:
             if name == "table":        # a file, or inline times and survival (both), or both: the loaded form
                 mapping["anyOf"] = [{"required": ["file"]}, {"required": ["times", "survival"]}]
                 mapping["dependentRequired"] = {"times": ["survival"], "survival": ["times"]}
+                required = []
             if required:
                 mapping["required"] = required
             if kind.one_of:
@@ -906,6 +933,9 @@ def json_schema() -> dict:
     defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
     defs["AnalysisSpec"]["anyOf"] = [_not_null("events"), _not_null("months")]
     defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
+    defs["AnalysisSpec"]["properties"]["test"]["pattern"] = TEST_JS_PATTERN
+    for model in ("AnalysisSpec", "FutilitySpec"):
+        defs[model]["properties"]["spending"]["pattern"] = SPENDING_JS_PATTERN
     arms = schema["properties"]["arms"]
     arms["minProperties"] = arms["maxProperties"] = 2
     endpoints = next(o for o in schema["$defs"]["TrialSpec"]["properties"]["endpoint"]["anyOf"]
