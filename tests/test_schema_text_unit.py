@@ -78,17 +78,19 @@ def test_unit_every_property_at_every_depth_has_a_description():
     undescribed = []
 
     def walk(node, where):
-        if isinstance(node, dict):
-            for name, prop in (node.get("properties") or {}).items():
-                if prop == {"not": {"type": "null"}}:       # a rule between fields (given, not null)
-                    continue
-                if not isinstance(prop.get("description"), str) or len(prop["description"]) < 10:
-                    undescribed.append(f"{where}.{name}")
-            for key, value in node.items():
-                walk(value, f"{where}.{key}")
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                walk(value, f"{where}[{i}]")
+        """Every property a value of a scenario can stand at (not the rules between fields)."""
+        for name, prop in (node.get("properties") or {}).items():
+            if not isinstance(prop.get("description"), str) or len(prop["description"]) < 10:
+                undescribed.append(f"{where}.{name}")
+            walk(prop, f"{where}.{name}")
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                walk(node[key], f"{where}.{key}")
+        for name, sub in (node.get("$defs") or {}).items():
+            walk(sub, f"#/$defs/{name}")
+        for i, option in enumerate(node.get("anyOf", [])):
+            if "required" not in option or "additionalProperties" in option:   # not a rule such as "events or months"
+                walk(option, f"{where}.anyOf[{i}]")
 
     walk(SCHEMA, "#")
     assert undescribed == []
@@ -145,9 +147,10 @@ def test_unit_field_examples_are_accepted_where_they_stand():
             data = put(copy.deepcopy(base), path.replace("*", "0"), value)
             if path == "accrual.piecewise":       # instead of rate and sites
                 del data["accrual"]["rate"], data["accrual"]["sites"]
+            if value == ["drfs", "mrd_clearance"]:
+                data["trial"]["clearance"] = {"at": 6}
             assert schema_errors(data) == [], (path, value)
-            problem = loader_problem(data)
-            assert problem is None or re.search(r"can never be reached|mrd_clearance|clearance", problem), problem
+            assert loader_problem(data) is None, (path, value)
 
 
 # --------------------------------------------------------------------------
@@ -276,32 +279,10 @@ NEAR_MISSES = [
 ]
 
 
-@pytest.mark.parametrize("what, base, path, value", NEAR_MISSES, ids=[m[0] for m in NEAR_MISSES])
-def test_unit_near_misses_are_refused_by_both(what, base, path, value):
-    data = put(copy.deepcopy(base), path, value)
-    assert loader_problem(data) is not None, what
-    assert schema_errors(data), what
-
-
-# --------------------------------------------------------------------------
-# Known differences: rules the schema does not say; trialsim refuses each
-
-
-KNOWN_DIFFERENCES = [
-    # (the words in docs/editor.md, the loader's message, an example: base, path, value)
-    ("stratum shares sum to 1", r"shares must sum to 1", CONV, "population.strata.0.share", 0.5),
-    ("stratum names differ", r"stratum name .* is used twice", SCREEN, "population.strata.1.name", "T2N1-3"),
-    ("every accrual piece but the last has months", r"every piece but the last needs months",
-     CONV, "accrual", {"piecewise": [{"rate": 10}, {"rate": 20}]}),
-    ("the last accrual piece has a rate above 0", r"the last piece's rate must be positive",
-     CONV, "accrual", {"piecewise": [{"months": 3, "rate": 10}, {"rate": 0}]}),
-    ("events at most the enrollment", r"can never be reached with an enrollment", CONV, "trial.analysis.events", 600),
+#: rules between fields that the schema says too (trialsim's message, an example)
+RULES_BETWEEN_FIELDS = [
     ("interim looks need events", r"interim looks are at fractions of the events target",
      CONV, "trial.analysis", {"months": 24, "looks": [0.5]}),
-    ("looks strictly increasing", r"information fractions must be strictly increasing",
-     CONV, "trial.analysis.looks", [0.6, 0.3]),
-    ("every look before the last event", r"every interim look must come before the last event",
-     CONV, "trial.analysis.looks", [0.999]),
     ("no interim looks with maxcombo", r"not defined for maxcombo",
      CONV, "trial.analysis", {"events": 247, "looks": [0.5], "test": "maxcombo"}),
     ("futility needs interim looks", r"futility bounds apply at interim looks",
@@ -326,6 +307,81 @@ KNOWN_DIFFERENCES = [
      SCREEN, "mrd", {"model": "lead_time", "lead_time": 6, "prevalence": 0.1}),
     ("per-stratum mrd needs the top-level mrd block", r"per-stratum mrd overrides need a top-level mrd block",
      CONV, "population.strata.0.mrd", {"dormant_share": 0.1}),
+]
+
+
+@pytest.mark.parametrize("what, base, path, value", NEAR_MISSES, ids=[m[0] for m in NEAR_MISSES])
+def test_unit_near_misses_are_refused_by_both(what, base, path, value):
+    data = put(copy.deepcopy(base), path, value)
+    assert loader_problem(data) is not None, what
+    assert schema_errors(data), what
+
+
+#: the other side of those rules: designs both accept
+WITHIN_THE_RULES = [
+    ("lead_time given in every stratum instead of the top", SCREEN, "mrd",
+     {"model": "lead_time"}, {"population.strata.0.mrd": {"lead_time": 6}, "population.strata.1.mrd": {"lead_time": 3}}),
+    ("a prevalence model with per-stratum prevalence", SCREEN, "mrd",
+     {"model": "prevalence", "hazard_ratio": 2}, {"population.strata.0.mrd": {"prevalence": 0.1},
+                                                 "population.strata.1.mrd": {"prevalence": 0.05, "onset_rate": 0.01}}),
+    ("both endpoints with clearance", SCREEN, "trial.endpoint", ["drfs", "mrd_clearance"],
+     {"trial.clearance": {"at": 6, "test": "cmh"}}),
+    ("interim looks with futility, one-sided", SCREEN, "trial.analysis",
+     {"events": 30, "looks": [0.5], "futility": {"hazard_ratio": 0.8, "spending": "hsd( -2 )"}}, {}),
+    ("a stratified Fleming-Harrington test", SCREEN, "trial.analysis", {"events": 30, "test": "fh(-0, 1)",
+                                                                       "stratified": True}, {}),
+    ("spaces inside names", CONV, "trial.analysis", {"events": 247, "test": " log rank ", "spending": "po cock"}, {}),
+    ("hsd at its bound", CONV, "trial.analysis", {"events": 247, "looks": [0.5], "spending": "hsd(-50.0)"}, {}),
+    ("empty looks without events", CONV, "trial.analysis", {"months": 24, "looks": []}, {}),
+    ("null optional blocks", CONV, "trial.dropout", None, {"mrd": None, "screening": None}),
+]
+
+
+@pytest.mark.parametrize("what, base, path, value, more", WITHIN_THE_RULES, ids=[w[0] for w in WITHIN_THE_RULES])
+def test_unit_designs_within_the_rules_are_accepted_by_both(what, base, path, value, more):
+    data = put(copy.deepcopy(base), path, value)
+    for p, v in more.items():
+        data = put(data, p, v)
+    assert loader_problem(data) is None, what
+    assert schema_errors(data) == [], what
+
+
+@pytest.mark.parametrize("words, message, base, path, value", RULES_BETWEEN_FIELDS + [
+    ("fh at least 0", r"fh\(rho, gamma\) needs rho >= 0", CONV, "trial.analysis.test", "fh(0, -0.5)"),
+    ("milestone above 0", r"needs a time above 0", CONV, "trial.analysis.test", "milestone( 0.00 )"),
+    ("futility spending hsd within 50", r"hsd\(gamma\) needs gamma between", CONV, "trial.analysis",
+     {"events": 247, "looks": [0.5], "futility": {"hazard_ratio": 0.8, "spending": "hsd(-50.5)"}}),
+    ("a prevalence key in a stratum under lead_time", r"belongs to the prevalence model", SCREEN,
+     "population.strata.1.mrd", {"hazard_ratio": 2}),
+    ("lead_time missing in one stratum", r"the lead_time model needs lead_time", SCREEN, "mrd",
+     {"model": "lead_time", "dormant_share": 0.01}),
+    ("clearance without the endpoint", r"clearance is set but mrd_clearance", SCREEN, "trial.clearance", {"at": 6}),
+], ids=[r[0] for r in RULES_BETWEEN_FIELDS] + ["fh", "milestone", "futility hsd", "stratum prevalence key",
+                                               "lead_time missing", "clearance alone"])
+def test_unit_rules_between_fields_are_refused_by_both(words, message, base, path, value):
+    data = put(copy.deepcopy(base), path, value)
+    problem = loader_problem(data)
+    assert problem is not None and re.search(message, problem), problem
+    assert schema_errors(data), words
+
+
+# --------------------------------------------------------------------------
+# Known differences: rules the schema does not say; trialsim refuses each
+
+
+KNOWN_DIFFERENCES = [
+    # (the words in docs/editor.md, the loader's message, an example: base, path, value)
+    ("stratum shares sum to 1", r"shares must sum to 1", CONV, "population.strata.0.share", 0.5),
+    ("stratum names differ", r"stratum name .* is used twice", SCREEN, "population.strata.1.name", "T2N1-3"),
+    ("every accrual piece but the last has months", r"every piece but the last needs months",
+     CONV, "accrual", {"piecewise": [{"rate": 10}, {"rate": 20}]}),
+    ("the last accrual piece has a rate above 0", r"the last piece's rate must be positive",
+     CONV, "accrual", {"piecewise": [{"months": 3, "rate": 10}, {"rate": 0}]}),
+    ("events at most the enrollment", r"can never be reached with an enrollment", CONV, "trial.analysis.events", 600),
+    ("looks strictly increasing", r"information fractions must be strictly increasing",
+     CONV, "trial.analysis.looks", [0.6, 0.3]),
+    ("every look before the last event", r"every interim look must come before the last event",
+     CONV, "trial.analysis.looks", [0.999]),
     ("rules between a curve's parameters", r"\b(PiecewiseExponential|TableCurve|Uniform): |too extreme to compute",
      CONV, "population.strata.0.recurrence", {"piecewise_exponential": {"breaks": [12], "rates": [0.1]}}),
     ("a curve table's file exists and is well formed", r"table\.file: ",
@@ -346,10 +402,37 @@ def test_unit_known_differences_are_refused_by_trialsim(words, message, base, pa
     assert problem is not None and re.search(message, problem), problem
 
 
+def test_unit_known_differences_of_the_yaml_are_refused_by_trialsim():
+    """A duplicate key: a YAML reader keeps the last value (the schema sees one key); trialsim refuses."""
+    text = CONVENTIONAL.replace("name: conventional log-rank design", "name: a\nname: b")
+    assert schema_errors(yaml.safe_load(text)) == []
+    with pytest.raises(ScenarioError, match="appears twice"):
+        load_scenario(text=text)
+
+
+def test_unit_known_differences_of_the_plan_are_refused_by_trialsim():
+    # deferred as in the CLI: the plan checks import the engine's simpy model
+    from trialsim.limits import SizeLimitError, check_size
+    from trialsim.plan_checks import PlanError, check_plan
+
+    data = put(copy.deepcopy(SCREEN), "screening.consent", 0)
+    assert schema_errors(data) == [] and loader_problem(data) is None
+    with pytest.raises(PlanError, match="consent 0"):
+        check_plan(load_scenario(data))
+    data = put(copy.deepcopy(SCREEN), "accrual.rate", 1e6)
+    data = put(data, "simulation", {"replicates": 1_000_000})
+    assert schema_errors(data) == [] and loader_problem(data) is None
+    with pytest.raises(SizeLimitError):
+        check_size(load_scenario(data))
+
+
 def test_unit_docs_list_every_known_difference():
     text = " ".join(DOC.read_text(encoding="utf-8").split())
-    missing = [words for words, *_ in KNOWN_DIFFERENCES if words not in text]
-    assert missing == []
+    words = [w for w, *_ in KNOWN_DIFFERENCES] + ["duplicate keys", "plans that cannot work", "runs too large"]
+    assert [w for w in words if w not in text] == []
+    rules = [w for w, *_ in RULES_BETWEEN_FIELDS if w not in ("test arguments: rmst and milestone above 0, fh at "
+                                                                "least 0", "hsd gamma from -50 to 50")]
+    assert [w for w in rules if w in text.split("## Known differences")[1]] == [], "listed as known, yet said"
 
 
 # --------------------------------------------------------------------------
@@ -362,7 +445,9 @@ VALUES = [True, False, None, "0.5", "text", "logrank", "fh(0, 1)", "rmst(0)", "h
           1.5, 2, 2.5, 100, 1e300, 10 ** 400, -0.0, math.inf, 5e-324, [], [0.5], ["drfs", "mrd_clearance"], {},
           {"exponential": {"median": 12}}, {"uniform": [60, 120]}, {"fixed": 3}, {"reference": "pan2017/T1N0"},
           {"model": "prevalence", "prevalence": 0.1, "hazard_ratio": 2}, {"annual": 0.05}, {"at": 6},
-          {"every": 6}, {"hazard_ratio": 0.7}]
+          {"every": 6}, {"hazard_ratio": 0.7}, "maxcombo", "rmst(24)", "hsd(60)", "mrd_clearance", "lead_time",
+          "prevalence", {"lead_time": 6}, {"prevalence": 0.1}, {"dormant_share": 0.1}, {"events": 30, "looks": [0.5]},
+          {"hazard_ratio": 0.8, "spending": "pocock"}]
 KNOWN = re.compile("|".join(f"(?:{m})" for _, m, *_ in KNOWN_DIFFERENCES))
 
 
@@ -393,8 +478,8 @@ def mutants(draw):
             del node[path[-1]]
         elif action == "add" and isinstance(node, dict):
             node[draw(st.sampled_from(["extra", "rate", "months", "events", "looks", "futility", "mrd",
-                                       "count", "seed", "stratified", "currency", "cost"]))] = draw(
-                st.sampled_from(VALUES))
+                                       "count", "seed", "stratified", "currency", "cost"]))] = copy.deepcopy(
+                draw(st.sampled_from(VALUES)))
         else:
             node[path[-1]] = copy.deepcopy(draw(st.sampled_from(VALUES)))
     return data
@@ -437,3 +522,35 @@ def test_unit_editor_doc_modeline_works_at_the_top_of_a_scenario():
     scenario = modeline + "\n" + CONVENTIONAL
     load_scenario(text=scenario)
     assert schema_errors(parse_yaml(scenario, "x")[0]) == []
+
+
+# --------------------------------------------------------------------------
+# Drawn test and spending names: the schema's patterns say what trialsim says
+
+
+@st.composite
+def spaced(draw, text: str) -> str:
+    """``text`` with spaces (or a tab) put at drawn places."""
+    out = []
+    for ch in text + "\0":
+        out.append(draw(st.sampled_from(["", "", "", " ", "  ", "\t"])))
+        out.append(ch)
+    return "".join(out[:-1])
+
+
+NUMBERS = st.builds(lambda sign, whole, frac: sign + whole + frac, st.sampled_from(["", "", "-"]),
+                    st.sampled_from(["0", "00", "1", "4", "5", "12", "49", "50", "050", "51", "100"]),
+                    st.sampled_from(["", "", ".0", ".00", ".5", ".01", "."]))
+CALLS = st.builds(lambda name, args: f"{name}({','.join(args)})",
+                  st.sampled_from(["fh", "rmst", "milestone", "hsd", "logrank", "f h"]),
+                  st.lists(NUMBERS, min_size=0, max_size=3))
+NAMES = st.sampled_from(["logrank", "cox", "maxcombo", "obrien_fleming", "pocock", "classical_pocock",
+                         "classical_obrien_fleming", "log-rank", "Cox", "obrienfleming", ""])
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.one_of(NAMES, CALLS).flatmap(spaced), st.sampled_from(["test", "spending"]))
+def test_unit_drawn_test_and_spending_names_get_the_same_verdict(text, key):
+    data = put(copy.deepcopy(CONV), f"trial.analysis.{key}", text)
+    assert (loader_problem(data) is None) == (schema_errors(data) == []), (key, text, loader_problem(data))

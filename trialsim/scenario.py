@@ -424,28 +424,44 @@ _ARGS = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 # The same patterns for the JSON Schema, which sees the text before its spaces are
-# removed: a space may stand anywhere, other blanks only around a number.
+# removed: a space may stand anywhere, other blanks only around a number. The
+# numbers' ranges are in the patterns too (fh's at least 0, rmst's and
+# milestone's above 0, hsd's from -50 to 50), written as digits; a number
+# written with more digits than a float keeps (50.00000000000000001) is the
+# only place they can part.
 _JS_SPACE = "[ ]*"
-_JS_NUMBER = r"\s*(?:-[ ]*)?\d(?:[ ]*\d)*(?:[ ]*\.[ ]*\d(?:[ ]*\d)*)?\s*"
+_JS_DIGITS = r"\d(?:[ ]*\d)*"
+_JS_ZERO = r"0(?:[ ]*0)*(?:[ ]*\.[ ]*0(?:[ ]*0)*)?"
+_JS_UNSIGNED = rf"{_JS_DIGITS}(?:[ ]*\.[ ]*{_JS_DIGITS})?"
+_JS_NUMBERS = {   # each takes the blanks around it
+    "any": rf"\s*(?:-[ ]*)?{_JS_UNSIGNED}\s*",
+    "non-negative": rf"\s*(?:-[ ]*{_JS_ZERO}|{_JS_UNSIGNED})\s*",
+    "positive": rf"\s*(?!{_JS_ZERO}\s*\)){_JS_UNSIGNED}\s*",
+    "hsd": (rf"\s*(?:-[ ]*)?(?:(?:0[ ]*)*(?:[1-4][ ]*)?\d(?:[ ]*\.[ ]*{_JS_DIGITS})?"
+            rf"|(?:0[ ]*)*5[ ]*0(?:[ ]*\.[ ]*0(?:[ ]*0)*)?)\s*"),
+}
 
 
 def _js_word(word: str) -> str:
     return _JS_SPACE.join(re.escape(c) if c not in "_" else c for c in word)
 
 
-def _js_call(name: str, arguments: int) -> str:
-    inner = ",".join([_JS_NUMBER] * arguments)        # a number's \\s* takes the spaces around it
+def _js_call(name: str, numbers: tuple[str, ...]) -> str:
+    inner = ",".join(_JS_NUMBERS[n] for n in numbers)
     return f"{_js_word(name)}{_JS_SPACE}\\({inner}\\)"
 
 
-def _js_pattern(words: tuple[str, ...], calls: tuple[tuple[str, int], ...]) -> str:
+def _js_pattern(words: tuple[str, ...], calls: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> str:
     options = [_js_word(w) for w in words] + [_js_call(n, k) for n, k in calls]
     return f"^{_JS_SPACE}(?:{'|'.join(options)}){_JS_SPACE}$"
 
 
-TEST_JS_PATTERN = _js_pattern(("logrank", "cox", "maxcombo"), (("fh", 2), ("rmst", 1), ("milestone", 1)))
+TEST_JS_PATTERN = _js_pattern(("logrank", "cox", "maxcombo"), (
+    ("fh", ("non-negative", "non-negative")), ("rmst", ("positive",)), ("milestone", ("positive",))))
 SPENDING_JS_PATTERN = _js_pattern(("obrien_fleming", "pocock", "classical_obrien_fleming", "classical_pocock"),
-                                  (("hsd", 1),))
+                                  (("hsd", ("hsd",)),))
+_MAXCOMBO_JS_PATTERN = _js_pattern(("maxcombo",))
+_UNSTRATIFIED_JS_PATTERN = _js_pattern((), (("rmst", ("any",)), ("milestone", ("any",))))
 
 
 def _test_arguments(test: str) -> str | None:
@@ -875,8 +891,81 @@ def _words(unit: str, text: str, prop: dict | None = None) -> str:
 
 
 def _not_null(*keys: str) -> dict:
-    """Schema: each of ``keys`` is given and is not null (null is the same as absent)."""
-    return {"required": list(keys), "properties": {k: {"not": {"type": "null"}} for k in keys}}
+    """Schema: an object in which each of ``keys`` is given and is not null (null is the same as absent)."""
+    return {"type": "object", "required": list(keys), "properties": {k: {"not": {"type": "null"}} for k in keys}}
+
+
+def _absent(*keys: str) -> dict:
+    """Schema: each of ``keys`` is absent or null."""
+    return {"properties": {k: {"type": "null"} for k in keys}}
+
+
+def _at(path: str, schema: dict) -> dict:
+    """Schema: the value at dotted ``path`` is given and matches ``schema`` (``*``: every item of a list)."""
+    for key in reversed(path.split(".")):
+        schema = {"items": schema} if key == "*" else {"type": "object", "required": [key],
+                                                       "properties": {key: schema}}
+    return schema
+
+
+def _everywhere(path: str, schema: dict) -> dict:
+    """Schema: the value at dotted ``path``, where it is given, matches ``schema``."""
+    for key in reversed(path.split(".")):
+        schema = {"items": schema} if key == "*" else {"properties": {key: schema}}
+    return schema
+
+
+_LOOKS = {"type": "object", "required": ["looks"], "properties": {"looks": {"type": "array", "minItems": 1}}}
+_CLEARANCE_ENDPOINT = {"anyOf": [{"const": "mrd_clearance"}, {"type": "array", "contains": {"const": "mrd_clearance"}}]}
+#: each MRD model's own keys: those it needs, and those it takes
+_MRD_MODELS = {"lead_time": (("lead_time",), ("lead_time", "dormant_share")),
+               "prevalence": (("prevalence", "hazard_ratio"), ("prevalence", "hazard_ratio", "onset_rate",
+                                                                "clearance_rate"))}
+
+
+def _rules_between_fields(schema: dict) -> None:
+    """The rules between fields that a JSON Schema can say (the others: docs/editor.md)."""
+    defs = schema["$defs"]
+    defs["AccrualSpec"]["oneOf"] = [_not_null("rate"), _not_null("piecewise")]
+    defs["AccrualSpec"]["not"] = _not_null("sites", "piecewise")
+    defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
+    defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
+    analysis = defs["AnalysisSpec"]
+    analysis["properties"]["test"]["pattern"] = TEST_JS_PATTERN
+    for model in ("AnalysisSpec", "FutilitySpec"):
+        defs[model]["properties"]["spending"]["pattern"] = SPENDING_JS_PATTERN
+    analysis["anyOf"] = [_not_null("events"), _not_null("months")]
+    analysis["allOf"] = [
+        {"if": _LOOKS, "then": _not_null("events")},
+        {"if": {**_LOOKS, "required": ["looks", "test"], "properties": {
+            **_LOOKS["properties"], "test": {"type": "string", "pattern": _MAXCOMBO_JS_PATTERN}}}, "then": False},
+        {"if": _not_null("futility"), "then": {**_LOOKS, "properties": {
+            **_LOOKS["properties"], "sided": {"not": {"const": 2}}}}},
+        {"if": _at("stratified", {"const": True}),
+         "then": {"not": _at("test", {"type": "string", "pattern": _UNSTRATIFIED_JS_PATTERN})}},
+    ]
+    defs["TrialSpec"]["if"] = _at("endpoint", _CLEARANCE_ENDPOINT)
+    defs["TrialSpec"]["then"] = _not_null("clearance")
+    defs["TrialSpec"]["else"] = _absent("clearance")
+    arms = schema["properties"]["arms"]
+    arms["minProperties"] = arms["maxProperties"] = 2
+    endpoints = next(o for o in defs["TrialSpec"]["properties"]["endpoint"]["anyOf"] if o.get("type") == "array")
+    endpoints.update(minItems=1, uniqueItems=True)
+    rules = [
+        {"if": _at("trial.endpoint", _CLEARANCE_ENDPOINT), "then": _not_null("screening", "mrd")},
+        {"if": _at("trial.analysis.stratified", {"const": True}),
+         "then": _everywhere("population.strata", {"minItems": 2})},
+        {"if": {"not": _not_null("mrd")}, "then": _everywhere("population.strata.*.mrd", {"type": "null"})},
+    ]
+    for model, (needs, takes) in _MRD_MODELS.items():
+        others = [k for k in MrdOverride.model_fields if k not in takes]
+        then: dict = {"allOf": [_everywhere("mrd", _absent(*others)),
+                                _everywhere("population.strata.*.mrd", _absent(*others))]}
+        for key in needs:      # at the top, or in every stratum's block
+            then["allOf"].append({"anyOf": [_at("mrd", _not_null(key)), _everywhere(
+                "population.strata.*", {"type": "object", "required": ["mrd"], "properties": {"mrd": _not_null(key)}})]})
+        rules.append({"if": _at("mrd.model", {"const": model}), "then": then})
+    schema["allOf"] = rules
 
 
 def _describe_curves(defs: dict) -> None:
@@ -927,21 +1016,9 @@ def json_schema() -> dict:
         if path in schema_text.EXAMPLES:
             prop["examples"] = schema_text.EXAMPLES[path]
     _describe_curves(defs)
-    # rules between fields that JSON Schema can say (the others: docs/editor.md)
-    defs["AccrualSpec"]["oneOf"] = [_not_null("rate"), _not_null("piecewise")]
-    defs["AccrualSpec"]["not"] = _not_null("sites", "piecewise")
-    defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
-    defs["AnalysisSpec"]["anyOf"] = [_not_null("events"), _not_null("months")]
-    defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
-    defs["AnalysisSpec"]["properties"]["test"]["pattern"] = TEST_JS_PATTERN
-    for model in ("AnalysisSpec", "FutilitySpec"):
-        defs[model]["properties"]["spending"]["pattern"] = SPENDING_JS_PATTERN
-    arms = schema["properties"]["arms"]
-    arms["minProperties"] = arms["maxProperties"] = 2
-    endpoints = next(o for o in schema["$defs"]["TrialSpec"]["properties"]["endpoint"]["anyOf"]
-                     if o.get("type") == "array")
-    endpoints.update(minItems=1, uniqueItems=True)
-    fields = {k: schema.pop(k) for k in ("type", "properties", "required", "additionalProperties", "$defs")}
+    _rules_between_fields(schema)
+    fields = {k: schema.pop(k) for k in ("type", "properties", "required", "additionalProperties", "allOf",
+                                         "$defs")}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": schema_text.SCHEMA_ID.format(version=FORMAT_VERSION),
