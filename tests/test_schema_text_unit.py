@@ -113,6 +113,15 @@ def test_unit_descriptions_say_unit_default_and_range(path, words):
         assert w in text, (path, text)
 
 
+def test_unit_every_field_is_titled_with_its_path():
+    for path, (model, name) in field_paths().items():
+        where = SCHEMA if model.__name__ == "Scenario" else SCHEMA["$defs"][model.__name__]
+        title = where["properties"][name]["title"]
+        assert title.replace("[]", "").replace("<arm>.", "") == path.replace(".*", "").replace("*.", ""), path
+    assert SCHEMA["$defs"]["StratumSpec"]["properties"]["share"]["title"] == "population.strata[].share"
+    assert SCHEMA["$defs"]["ArmSpec"]["properties"]["delay"]["title"] == "arms.<arm>.delay"
+
+
 def test_unit_curve_parameters_have_units():
     weibull = next(o for o in SCHEMA["$defs"]["CurveSpec"]["anyOf"] if o.get("title") == "weibull")
     props = weibull["properties"]["weibull"]["properties"]

@@ -890,14 +890,17 @@ def _words(unit: str, text: str, prop: dict | None = None) -> str:
     return " ".join(out)
 
 
-def _not_null(*keys: str) -> dict:
-    """Schema: an object in which each of ``keys`` is given and is not null (null is the same as absent)."""
-    return {"type": "object", "required": list(keys), "properties": {k: {"not": {"type": "null"}} for k in keys}}
+def _not_null(*keys: str, message: str | None = None) -> dict:
+    """Schema: an object in which each of ``keys`` is given and is not null (null is the same as absent).
+    ``message``: what editors using yaml-language-server say when it is not (its ``errorMessage``)."""
+    out = {"type": "object", "required": list(keys), "properties": {k: {"not": {"type": "null"}} for k in keys}}
+    return out | ({"errorMessage": message} if message else {})
 
 
-def _absent(*keys: str) -> dict:
-    """Schema: each of ``keys`` is absent or null."""
-    return {"properties": {k: {"type": "null"} for k in keys}}
+def _absent(*keys: str, message: str | None = None) -> dict:
+    """Schema: each of ``keys`` is absent or null (``message``: see :func:`_not_null`)."""
+    return {"properties": {k: {"type": "null"} | ({"errorMessage": message.format(key=k)} if message else {})
+                           for k in keys}}
 
 
 def _at(path: str, schema: dict) -> dict:
@@ -931,38 +934,49 @@ def _rules_between_fields(schema: dict) -> None:
     defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
     defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
     analysis = defs["AnalysisSpec"]
-    analysis["properties"]["test"]["pattern"] = TEST_JS_PATTERN
+    analysis["properties"]["test"].update(pattern=TEST_JS_PATTERN, patternErrorMessage=(
+        "unknown test, or its numbers out of range: logrank, fh(rho,gamma) with rho and gamma >= 0, maxcombo, "
+        "rmst(horizon) or milestone(time) above 0 months, cox"))
     for model in ("AnalysisSpec", "FutilitySpec"):
-        defs[model]["properties"]["spending"]["pattern"] = SPENDING_JS_PATTERN
+        defs[model]["properties"]["spending"].update(pattern=SPENDING_JS_PATTERN, patternErrorMessage=(
+            "unknown spending, or gamma out of range: obrien_fleming, pocock, hsd(gamma) with gamma from -50 "
+            "to 50, classical_obrien_fleming, classical_pocock"))
     analysis["anyOf"] = [_not_null("events"), _not_null("months")]
     analysis["allOf"] = [
-        {"if": _LOOKS, "then": _not_null("events")},
+        {"if": _LOOKS, "then": _not_null("events", message="interim looks are at fractions of the events "
+                                                            "target: give events")},
         {"if": {**_LOOKS, "required": ["looks", "test"], "properties": {
             **_LOOKS["properties"], "test": {"type": "string", "pattern": _MAXCOMBO_JS_PATTERN}}}, "then": False},
         {"if": _not_null("futility"), "then": {**_LOOKS, "properties": {
-            **_LOOKS["properties"], "sided": {"not": {"const": 2}}}}},
+            **_LOOKS["properties"], "sided": {"not": {"const": 2}}},
+            "errorMessage": "futility bounds apply at interim looks (looks) of a one-sided test"}},
         {"if": _at("stratified", {"const": True}),
          "then": {"not": _at("test", {"type": "string", "pattern": _UNSTRATIFIED_JS_PATTERN})}},
     ]
     defs["TrialSpec"]["if"] = _at("endpoint", _CLEARANCE_ENDPOINT)
-    defs["TrialSpec"]["then"] = _not_null("clearance")
-    defs["TrialSpec"]["else"] = _absent("clearance")
+    defs["TrialSpec"]["then"] = _not_null("clearance", message="the mrd_clearance endpoint needs clearance: "
+                                                               "{at: MONTHS}")
+    defs["TrialSpec"]["else"] = _absent("clearance", message="clearance is set but mrd_clearance is not an endpoint")
     arms = schema["properties"]["arms"]
     arms["minProperties"] = arms["maxProperties"] = 2
     endpoints = next(o for o in defs["TrialSpec"]["properties"]["endpoint"]["anyOf"] if o.get("type") == "array")
     endpoints.update(minItems=1, uniqueItems=True)
     rules = [
-        {"if": _at("trial.endpoint", _CLEARANCE_ENDPOINT), "then": _not_null("screening", "mrd")},
+        {"if": _at("trial.endpoint", _CLEARANCE_ENDPOINT), "then": _not_null(
+            "screening", "mrd", message="the mrd_clearance endpoint needs a screening block and an mrd block")},
         {"if": _at("trial.analysis.stratified", {"const": True}),
          "then": _everywhere("population.strata", {"minItems": 2})},
-        {"if": {"not": _not_null("mrd")}, "then": _everywhere("population.strata.*.mrd", {"type": "null"})},
+        {"if": {"not": _not_null("mrd")}, "then": _everywhere("population.strata.*.mrd", {
+            "type": "null", "errorMessage": "per-stratum mrd overrides need a top-level mrd block with a model"})},
     ]
     for model, (needs, takes) in _MRD_MODELS.items():
         others = [k for k in MrdOverride.model_fields if k not in takes]
-        then: dict = {"allOf": [_everywhere("mrd", _absent(*others)),
-                                _everywhere("population.strata.*.mrd", _absent(*others))]}
+        wrong = "{key} belongs to the other MRD model, not " + model
+        then: dict = {"allOf": [_everywhere("mrd", _absent(*others, message=wrong)),
+                                _everywhere("population.strata.*.mrd", _absent(*others, message=wrong))]}
         for key in needs:      # at the top, or in every stratum's block
-            then["allOf"].append({"anyOf": [_at("mrd", _not_null(key)), _everywhere(
+            needed = f"the {model} model needs {key}, here or in every stratum's mrd block"
+            then["allOf"].append({"anyOf": [_at("mrd", _not_null(key, message=needed)), _everywhere(
                 "population.strata.*", {"type": "object", "required": ["mrd"], "properties": {"mrd": _not_null(key)}})]})
         rules.append({"if": _at("mrd.model", {"const": model}), "then": then})
     schema["allOf"] = rules
@@ -1010,11 +1024,14 @@ def json_schema() -> dict:
     for path, (model, name) in field_paths().items():
         where = schema if model is Scenario else defs[model.__name__]
         prop = where["properties"][name]
-        prop.pop("title", None)
+        prop["title"] = path.replace("arms.*", "arms.<arm>").replace(".*", "[]")
         unit, text = schema_text.FIELDS[path]
         prop["description"] = _words(unit, text, prop)
         if path in schema_text.EXAMPLES:
             prop["examples"] = schema_text.EXAMPLES[path]
+    for path, (model, name) in field_paths().items():      # editors show a block's title above its words
+        if model is not Scenario:
+            defs[model.__name__]["title"] = path.rsplit(".", 1)[0].replace(".*", "")
     _describe_curves(defs)
     _rules_between_fields(schema)
     fields = {k: schema.pop(k) for k in ("type", "properties", "required", "additionalProperties", "allOf",
