@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import CONVENTIONAL, CTDNA, ROOT, SCENARIOS
+from tests.support import yaml_language_server
 from trialsim import schema_text
 from trialsim.cli.init import Assay, MrdSource, scenario_text
 from trialsim.curves import grammar
@@ -563,3 +564,77 @@ NAMES = st.sampled_from(["logrank", "cox", "maxcombo", "obrien_fleming", "pocock
 def test_unit_drawn_test_and_spending_names_get_the_same_verdict(text, key):
     data = put(copy.deepcopy(CONV), f"trial.analysis.{key}", text)
     assert (loader_problem(data) is None) == (schema_errors(data) == []), (key, text, loader_problem(data))
+
+
+# --------------------------------------------------------------------------
+# In a real editor's server, where one is installed
+
+
+def _server_or_skip():
+    if yaml_language_server.command() is None:
+        pytest.skip("yaml-language-server is not installed (npm install -g yaml-language-server, or set "
+                    f"{yaml_language_server.ENV} to its command)")
+
+
+def _doc_settings() -> dict:
+    text = DOC.read_text(encoding="utf-8")
+    return next(b for b in map(json.loads, re.findall(r"```jsonc?\n(.*?)```", text, re.S)) if "yaml.schemas" in b)
+
+
+BAD = """\
+name: near misses
+accrual: {rate: 20, piecewise: [{rate: 3}]}
+population:
+  strata: [{name: all, share: 1.5, recurrence: {weibull: {median: 24}}}]
+arms:
+  control: {}
+  treatment: {hazard_ratio: 0.7}
+trial:
+  enrollment: 150.5
+  analysis:
+    months: 24
+    alpha: "0.025"
+    test: rmst(0)
+    looks: [0.5]
+    sensitivty: 3
+"""
+
+
+def test_unit_the_editor_shows_descriptions_and_problems_through_the_modeline(tmp_path):
+    _server_or_skip()
+    (tmp_path / "scenario.schema.json").write_text(json.dumps(SCHEMA, indent=2))
+    modeline = re.search(r"^# yaml-language-server: \$schema=\S+$", DOC.read_text(encoding="utf-8"), re.M).group(0)
+    with yaml_language_server.Server(tmp_path) as server:
+        for i, (name, text, _) in enumerate(repository_scenarios()):
+            assert server.open(tmp_path / f"good{i}.yaml", modeline + "\n" + text) == [], name
+        good = tmp_path / "conventional.yaml"
+        lines = (modeline + "\n" + CONVENTIONAL).splitlines()
+        assert server.open(good, "\n".join(lines)) == []
+        line = next(n for n, text in enumerate(lines, 1) if "analysis:" in text)
+        shown = server.hover(good, line, lines[line - 1].index("alpha"))
+        assert "trial.analysis.alpha" in shown and "Unit: share 0-1" in shown and "Default: 0.025" in shown, shown
+        problems = server.open(tmp_path / "bad.yaml", modeline + "\n" + BAD)
+    text = " | ".join(f"{n}: {m}" for n, m in sorted(problems))
+    for words in ("above the maximum of 1", "shape", "integer", "number", "sensitivty",
+                  "unknown test, or its numbers out of range", "interim looks are at fractions of the events target",
+                  "Matches multiple schemas"):
+        assert words in text, (words, text)
+
+
+def test_unit_the_editor_applies_the_schema_through_the_settings(tmp_path):
+    _server_or_skip()
+    settings = _doc_settings()
+    target = next(iter(settings["yaml.schemas"]))
+    (tmp_path / target).write_text(json.dumps(SCHEMA, indent=2))
+    (tmp_path / "scenarios").mkdir()
+    with yaml_language_server.Server(tmp_path, settings) as server:
+        good = CONVENTIONAL.replace("  analysis: {events: 247, alpha: 0.025, sided: 1}\n",
+                                    "  analysis:\n    events: 247\n    \n")
+        assert server.open(tmp_path / "scenarios" / "good.yaml", good) == []
+        problems = server.open(tmp_path / "scenarios" / "bad.yaml", BAD)
+        assert any("sensitivty" in m for _, m in problems), problems
+        line = good.splitlines().index("    events: 247") + 2
+        offered = server.completion(tmp_path / "scenarios" / "good.yaml", line, 4)
+        elsewhere = server.open(tmp_path / "other.yaml", BAD)       # outside the settings' globs: no schema
+    assert {"months", "test", "looks", "alpha"} <= set(offered), offered
+    assert not any("sensitivty" in m for _, m in elsewhere), elsewhere
