@@ -330,7 +330,8 @@ def test_unit_near_misses_are_refused_by_both(what, base, path, value):
 #: the other side of those rules: designs both accept
 WITHIN_THE_RULES = [
     ("lead_time given in every stratum instead of the top", SCREEN, "mrd",
-     {"model": "lead_time"}, {"population.strata.0.mrd": {"lead_time": 6}, "population.strata.1.mrd": {"lead_time": 3}}),
+     {"model": "lead_time"}, {"population.strata.0.mrd": {"lead_time": 6},
+                              "population.strata.1.mrd": {"lead_time": 3}}),
     ("a prevalence model with per-stratum prevalence", SCREEN, "mrd",
      {"model": "prevalence", "hazard_ratio": 2}, {"population.strata.0.mrd": {"prevalence": 0.1},
                                                  "population.strata.1.mrd": {"prevalence": 0.05, "onset_rate": 0.01}}),

@@ -976,10 +976,15 @@ def _rules_between_fields(schema: dict) -> None:
                                 _everywhere("population.strata.*.mrd", _absent(*others, message=wrong))]}
         for key in needs:      # at the top, or in every stratum's block
             needed = f"the {model} model needs {key}, here or in every stratum's mrd block"
-            then["allOf"].append({"anyOf": [_at("mrd", _not_null(key, message=needed)), _everywhere(
-                "population.strata.*", {"type": "object", "required": ["mrd"], "properties": {"mrd": _not_null(key)}})]})
+            in_every_stratum = {"type": "object", "required": ["mrd"], "properties": {"mrd": _not_null(key)}}
+            then["allOf"].append({"anyOf": [_at("mrd", _not_null(key, message=needed)),
+                                            _everywhere("population.strata.*", in_every_stratum)]})
         rules.append({"if": _at("mrd.model", {"const": model}), "then": then})
     schema["allOf"] = rules
+
+
+def _kind_doc(name: str) -> str:
+    return grammar.KINDS[name].doc[:1].upper() + grammar.KINDS[name].doc[1:] + "."
 
 
 def _describe_curves(defs: dict) -> None:
@@ -990,16 +995,17 @@ def _describe_curves(defs: dict) -> None:
             if name is None:                    # a plain number: a fixed time
                 option["description"] = _words(*schema_text.CURVES["fixed"]) + " Accepted: a number >= 0."
                 continue
-            option["description"] = _words(*schema_text.CURVES[name])
+            option["description"] = _words(*schema_text.CURVES.get(name, ("none", _kind_doc(name))))
             body = option["properties"][name]
             body["description"] = option["description"]
             kind = grammar.KINDS[name]
             mapping = next((b for b in body.get("anyOf", [body]) if b.get("type") == "object"), None)
             if mapping is None:
-                body["description"] = _words(*schema_text.CURVES[name], body)
+                body["description"] = _words(*schema_text.CURVES.get(name, ("none", _kind_doc(name))), body)
                 continue
             for param, prop in mapping["properties"].items():
-                prop["description"] = _words(*schema_text.CURVES[f"{name}.{param}"], prop)
+                if f"{name}.{param}" in schema_text.CURVES:
+                    prop["description"] = _words(*schema_text.CURVES[f"{name}.{param}"], prop)
             required = [p.name for p in kind.params if p.name not in kind.one_of + kind.optional]
             if name == "table":        # a file, or inline times and survival (both), or both: the loaded form
                 mapping["anyOf"] = [{"required": ["file"]}, {"required": ["times", "survival"]}]
@@ -1025,8 +1031,8 @@ def json_schema() -> dict:
         where = schema if model is Scenario else defs[model.__name__]
         prop = where["properties"][name]
         prop["title"] = path.replace("arms.*", "arms.<arm>").replace(".*", "[]")
-        unit, text = schema_text.FIELDS[path]
-        prop["description"] = _words(unit, text, prop)
+        if path in schema_text.FIELDS:    # (a field without words fails tests/test_schema_text_unit.py)
+            prop["description"] = _words(*schema_text.FIELDS[path], prop)
         if path in schema_text.EXAMPLES:
             prop["examples"] = schema_text.EXAMPLES[path]
     for path, (model, name) in field_paths().items():      # editors show a block's title above its words
