@@ -17,7 +17,7 @@ from __future__ import annotations
 #: the units a field may have; "none" for a field that is not a quantity (a name,
 #: a choice, a switch, a block of fields), "ratio" for a unitless multiplier
 UNITS = ("months", "per month", "share 0-1", "count", "patients per month", "currency per test",
-         "ratio", "z-scale", "none")
+         "ratio", "none")
 
 #: the schema's identifier: a name, not a place to download from (docs/editor.md)
 SCHEMA_ID = "https://trialsim.example/schema/scenario-{version}.json"
