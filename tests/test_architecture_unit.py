@@ -189,6 +189,7 @@ LAYERS = [
     ("plan_checks",),
     ("limits",),
     ("scenario",),
+    ("schema_text",),
     ("curves",),
     ("loading",),
     ("analysis", "design", "figures", "atomic", "montecarlo", "processes", "version"),

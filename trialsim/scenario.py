@@ -11,11 +11,13 @@ numpy arrays: curves are kept as specifications (read by the one curve grammar,
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import numbers
 import os
 import re
 import sys
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -32,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from trialsim import curves
+from trialsim import curves, schema_text
 from trialsim.curves import grammar
 from trialsim.loading import ScenarioError, parse_yaml, read_text
 
@@ -422,6 +424,47 @@ _SPENDING_PATTERN = re.compile(rf"^(obrien_fleming|pocock|classical_obrien_flemi
 _ARGS = re.compile(r"-?\d+(?:\.\d+)?")
 
 
+# The same patterns for the JSON Schema, which sees the text before its spaces are
+# removed: a space may stand anywhere, other blanks only around a number. The
+# numbers' ranges are in the patterns too (fh's at least 0, rmst's and
+# milestone's above 0, hsd's from -50 to 50), written as digits; a number
+# written with more digits than a float keeps (50.00000000000000001) is the
+# only place they can part.
+_JS_SPACE = "[ ]*"
+_JS_DIGITS = r"\d(?:[ ]*\d)*"
+_JS_ZERO = r"0(?:[ ]*0)*(?:[ ]*\.[ ]*0(?:[ ]*0)*)?"
+_JS_UNSIGNED = rf"{_JS_DIGITS}(?:[ ]*\.[ ]*{_JS_DIGITS})?"
+_JS_NUMBERS = {   # each takes the blanks around it
+    "any": rf"\s*(?:-[ ]*)?{_JS_UNSIGNED}\s*",
+    "non-negative": rf"\s*(?:-[ ]*{_JS_ZERO}|{_JS_UNSIGNED})\s*",
+    "positive": rf"\s*(?!{_JS_ZERO}\s*\)){_JS_UNSIGNED}\s*",
+    "hsd": (rf"\s*(?:-[ ]*)?(?:(?:0[ ]*)*(?:[1-4][ ]*)?\d(?:[ ]*\.[ ]*{_JS_DIGITS})?"
+            rf"|(?:0[ ]*)*5[ ]*0(?:[ ]*\.[ ]*0(?:[ ]*0)*)?)\s*"),
+}
+
+
+def _js_word(word: str) -> str:
+    return _JS_SPACE.join(re.escape(c) if c not in "_" else c for c in word)
+
+
+def _js_call(name: str, numbers: tuple[str, ...]) -> str:
+    inner = ",".join(_JS_NUMBERS[n] for n in numbers)
+    return f"{_js_word(name)}{_JS_SPACE}\\({inner}\\)"
+
+
+def _js_pattern(words: tuple[str, ...], calls: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> str:
+    options = [_js_word(w) for w in words] + [_js_call(n, k) for n, k in calls]
+    return f"^{_JS_SPACE}(?:{'|'.join(options)}){_JS_SPACE}$"
+
+
+TEST_JS_PATTERN = _js_pattern(("logrank", "cox", "maxcombo"), (
+    ("fh", ("non-negative", "non-negative")), ("rmst", ("positive",)), ("milestone", ("positive",))))
+SPENDING_JS_PATTERN = _js_pattern(("obrien_fleming", "pocock", "classical_obrien_fleming", "classical_pocock"),
+                                  (("hsd", ("hsd",)),))
+_MAXCOMBO_JS_PATTERN = _js_pattern(("maxcombo",))
+_UNSTRATIFIED_JS_PATTERN = _js_pattern((), (("rmst", ("any",)), ("milestone", ("any",))))
+
+
 def _test_arguments(test: str) -> str | None:
     """What is wrong with the numbers in a test that matches _TEST_PATTERN, or None."""
     name = test.split("(")[0]
@@ -804,8 +847,233 @@ def _refs_for_inner_curves(node: Any) -> Any:
     return node
 
 
-def json_schema() -> dict:
-    schema = _refs_for_inner_curves(Scenario.model_json_schema())
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "trialsim scenario, format 1"
+# --------------------------------------------------------------------------
+# The JSON Schema (`trialsim schema`): pydantic's, with the words of
+# trialsim.schema_text, the constraints pydantic does not write, and examples.
+
+
+def _models_in(annotation: Any) -> list[type]:
+    if isinstance(annotation, type) and issubclass(annotation, Strict):
+        return [annotation]
+    return [m for a in typing.get_args(annotation) for m in _models_in(a)]
+
+
+def field_paths() -> dict[str, tuple[type, str]]:
+    """Every field of a scenario: its path (``population.strata.*.share``, ``*`` for a
+    list item or an arm's name) -> (the model class holding it, the field's name)."""
+    out: dict[str, tuple[type, str]] = {}
+
+    def walk(model: type, prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            out[prefix + name] = (model, name)
+            many = typing.get_origin(info.annotation) in (list, dict) or any(
+                typing.get_origin(a) in (list, dict) for a in typing.get_args(info.annotation))
+            for sub in _models_in(info.annotation):
+                walk(sub, f"{prefix}{name}.{'*.' if many else ''}")
+
+    walk(Scenario, "")
+    return out
+
+
+def _plain(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:,.12g}" if abs(x) >= 1 else f"{x:.12g}"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}"
+    return json.dumps(x)
+
+
+def _accepted(prop: dict) -> str:
+    """What a property's schema accepts, in words: its bounds or choices."""
+    options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+    if len(options) != 1:
+        return ""
+    o = options[0]
+    if o.get("type") == "array" and isinstance(o.get("items"), dict):
+        inner = _accepted(o["items"])
+        return f"a list of {inner[0].lower() + inner[1:]}" if inner else ""
+    if "const" in o:
+        return _plain(o["const"])
+    if "enum" in o:
+        return "one of " + ", ".join(_plain(v) for v in o["enum"])
+    if o.get("type") not in ("number", "integer"):
+        return ""
+    what = "a whole number" if o["type"] == "integer" else "a number"
+    parts = [f"{sign} {_plain(o[key])}" for key, sign in (
+        ("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")) if key in o]
+    return what + (" " + " and ".join(parts) if parts else "")
+
+
+def _words(unit: str, text: str, prop: dict | None = None) -> str:
+    out = [text]
+    if unit != "none":
+        out.append(f"Unit: {unit}.")
+    if prop is not None:
+        if prop.get("default") is not None:
+            out.append(f"Default: {_plain(prop['default'])}.")
+        accepted = _accepted(prop)
+        if accepted:
+            out.append(f"Accepted: {accepted}.")
+    return " ".join(out)
+
+
+def _not_null(*keys: str, message: str | None = None) -> dict:
+    """Schema: an object in which each of ``keys`` is given and is not null (null is the same as absent).
+    ``message``: what editors using yaml-language-server say when it is not (its ``errorMessage``)."""
+    out = {"type": "object", "required": list(keys), "properties": {k: {"not": {"type": "null"}} for k in keys}}
+    return out | ({"errorMessage": message} if message else {})
+
+
+def _absent(*keys: str, message: str | None = None) -> dict:
+    """Schema: each of ``keys`` is absent or null (``message``: see :func:`_not_null`)."""
+    return {"properties": {k: {"type": "null"} | ({"errorMessage": message.format(key=k)} if message else {})
+                           for k in keys}}
+
+
+def _at(path: str, schema: dict) -> dict:
+    """Schema: the value at dotted ``path`` is given and matches ``schema`` (``*``: every item of a list)."""
+    for key in reversed(path.split(".")):
+        schema = {"items": schema} if key == "*" else {"type": "object", "required": [key],
+                                                       "properties": {key: schema}}
     return schema
+
+
+def _everywhere(path: str, schema: dict) -> dict:
+    """Schema: the value at dotted ``path``, where it is given, matches ``schema``."""
+    for key in reversed(path.split(".")):
+        schema = {"items": schema} if key == "*" else {"properties": {key: schema}}
+    return schema
+
+
+_LOOKS = {"type": "object", "required": ["looks"], "properties": {"looks": {"type": "array", "minItems": 1}}}
+_CLEARANCE_ENDPOINT = {"anyOf": [{"const": "mrd_clearance"}, {"type": "array", "contains": {"const": "mrd_clearance"}}]}
+#: each MRD model's own keys: those it needs, and those it takes
+_MRD_MODELS = {"lead_time": (("lead_time",), ("lead_time", "dormant_share")),
+               "prevalence": (("prevalence", "hazard_ratio"), ("prevalence", "hazard_ratio", "onset_rate",
+                                                                "clearance_rate"))}
+
+
+def _rules_between_fields(schema: dict) -> None:
+    """The rules between fields that a JSON Schema can say (the others: docs/editor.md)."""
+    defs = schema["$defs"]
+    defs["AccrualSpec"]["oneOf"] = [_not_null("rate"), _not_null("piecewise")]
+    defs["AccrualSpec"]["not"] = _not_null("sites", "piecewise")
+    defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
+    defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
+    analysis = defs["AnalysisSpec"]
+    analysis["properties"]["test"].update(pattern=TEST_JS_PATTERN, patternErrorMessage=(
+        "unknown test, or its numbers out of range: logrank, fh(rho,gamma) with rho and gamma >= 0, maxcombo, "
+        "rmst(horizon) or milestone(time) above 0 months, cox"))
+    for model in ("AnalysisSpec", "FutilitySpec"):
+        defs[model]["properties"]["spending"].update(pattern=SPENDING_JS_PATTERN, patternErrorMessage=(
+            "unknown spending, or gamma out of range: obrien_fleming, pocock, hsd(gamma) with gamma from -50 "
+            "to 50, classical_obrien_fleming, classical_pocock"))
+    analysis["anyOf"] = [_not_null("events"), _not_null("months")]
+    analysis["allOf"] = [
+        {"if": _LOOKS, "then": _not_null("events", message="interim looks are at fractions of the events "
+                                                            "target: give events")},
+        {"if": {**_LOOKS, "required": ["looks", "test"], "properties": {
+            **_LOOKS["properties"], "test": {"type": "string", "pattern": _MAXCOMBO_JS_PATTERN}}}, "then": False},
+        {"if": _not_null("futility"), "then": {**_LOOKS, "properties": {
+            **_LOOKS["properties"], "sided": {"not": {"const": 2}}},
+            "errorMessage": "futility bounds apply at interim looks (looks) of a one-sided test"}},
+        {"if": _at("stratified", {"const": True}),
+         "then": {"not": _at("test", {"type": "string", "pattern": _UNSTRATIFIED_JS_PATTERN})}},
+    ]
+    defs["TrialSpec"]["if"] = _at("endpoint", _CLEARANCE_ENDPOINT)
+    defs["TrialSpec"]["then"] = _not_null("clearance", message="the mrd_clearance endpoint needs clearance: "
+                                                               "{at: MONTHS}")
+    defs["TrialSpec"]["else"] = _absent("clearance", message="clearance is set but mrd_clearance is not an endpoint")
+    arms = schema["properties"]["arms"]
+    arms["minProperties"] = arms["maxProperties"] = 2
+    endpoints = next(o for o in defs["TrialSpec"]["properties"]["endpoint"]["anyOf"] if o.get("type") == "array")
+    endpoints.update(minItems=1, uniqueItems=True)
+    rules = [
+        {"if": _at("trial.endpoint", _CLEARANCE_ENDPOINT), "then": _not_null(
+            "screening", "mrd", message="the mrd_clearance endpoint needs a screening block and an mrd block")},
+        {"if": _at("trial.analysis.stratified", {"const": True}),
+         "then": _everywhere("population.strata", {"minItems": 2})},
+        {"if": {"not": _not_null("mrd")}, "then": _everywhere("population.strata.*.mrd", {
+            "type": "null", "errorMessage": "per-stratum mrd overrides need a top-level mrd block with a model"})},
+    ]
+    for model, (needs, takes) in _MRD_MODELS.items():
+        others = [k for k in MrdOverride.model_fields if k not in takes]
+        wrong = "{key} belongs to the other MRD model, not " + model
+        then: dict = {"allOf": [_everywhere("mrd", _absent(*others, message=wrong)),
+                                _everywhere("population.strata.*.mrd", _absent(*others, message=wrong))]}
+        for key in needs:      # at the top, or in every stratum's block
+            needed = f"the {model} model needs {key}, here or in every stratum's mrd block"
+            in_every_stratum = {"type": "object", "required": ["mrd"], "properties": {"mrd": _not_null(key)}}
+            then["allOf"].append({"anyOf": [_at("mrd", _not_null(key, message=needed)),
+                                            _everywhere("population.strata.*", in_every_stratum)]})
+        rules.append({"if": _at("mrd.model", {"const": model}), "then": then})
+    schema["allOf"] = rules
+
+
+def _kind_doc(name: str) -> str:
+    return grammar.KINDS[name].doc[:1].upper() + grammar.KINDS[name].doc[1:] + "."
+
+
+def _describe_curves(defs: dict) -> None:
+    """Words on every curve kind and parameter, and which parameters each kind needs."""
+    for role in ("CurveSpec", "DistributionSpec"):
+        for option in defs[role]["anyOf"]:
+            name = option.get("title")
+            if name is None:                    # a plain number: a fixed time
+                option["description"] = _words(*schema_text.CURVES["fixed"]) + " Accepted: a number >= 0."
+                continue
+            option["description"] = _words(*schema_text.CURVES.get(name, ("none", _kind_doc(name))))
+            body = option["properties"][name]
+            body["description"] = option["description"]
+            kind = grammar.KINDS[name]
+            mapping = next((b for b in body.get("anyOf", [body]) if b.get("type") == "object"), None)
+            if mapping is None:
+                body["description"] = _words(*schema_text.CURVES.get(name, ("none", _kind_doc(name))), body)
+                continue
+            for param, prop in mapping["properties"].items():
+                if f"{name}.{param}" in schema_text.CURVES:
+                    prop["description"] = _words(*schema_text.CURVES[f"{name}.{param}"], prop)
+            required = [p.name for p in kind.params if p.name not in kind.one_of + kind.optional]
+            if name == "table":        # a file, or inline times and survival (both), or both: the loaded form
+                mapping["anyOf"] = [{"required": ["file"]}, {"required": ["times", "survival"]}]
+                mapping["dependentRequired"] = {"times": ["survival"], "survival": ["times"]}
+                required = []
+            if required:
+                mapping["required"] = required
+            if kind.one_of:
+                mapping["oneOf"] = [{"required": [k]} for k in kind.one_of]
+            if name == "exponential":
+                mapping["dependentRequired"] = {"cumulative": ["at"], "at": ["cumulative"]}
+            if kind.body == "pair":
+                mapping["required"] = ["low", "high"]
+                body["anyOf"][0]["description"] = "[low, high], in months"
+
+
+def json_schema() -> dict:
+    """The JSON Schema (Draft 2020-12) of a scenario file, with a description (and
+    unit, default and range) on every field, for editors; see docs/editor.md."""
+    schema = _refs_for_inner_curves(Scenario.model_json_schema())
+    defs = schema["$defs"]
+    for path, (model, name) in field_paths().items():
+        where = schema if model is Scenario else defs[model.__name__]
+        prop = where["properties"][name]
+        prop["title"] = path.replace("arms.*", "arms.<arm>").replace(".*", "[]")
+        if path in schema_text.FIELDS:    # (a field without words fails tests/test_schema_text_unit.py)
+            prop["description"] = _words(*schema_text.FIELDS[path], prop)
+        if path in schema_text.EXAMPLES:
+            prop["examples"] = schema_text.EXAMPLES[path]
+    for path, (model, name) in field_paths().items():      # editors show a block's title above its words
+        if model is not Scenario:
+            defs[model.__name__]["title"] = path.rsplit(".", 1)[0].replace(".*", "")
+    _describe_curves(defs)
+    _rules_between_fields(schema)
+    fields = {k: schema.pop(k) for k in ("type", "properties", "required", "additionalProperties", "allOf",
+                                         "$defs")}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_text.SCHEMA_ID.format(version=FORMAT_VERSION),
+        "title": schema_text.TITLE.format(version=FORMAT_VERSION),
+        "description": schema_text.DESCRIPTION,
+        "examples": schema_text.SCENARIO_EXAMPLES,
+        **fields,
+    }
