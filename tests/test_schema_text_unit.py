@@ -218,6 +218,7 @@ def put(data, path: str, value):
 DELETE = object()
 CONV = yaml.safe_load(CONVENTIONAL)
 SCREEN = yaml.safe_load(CTDNA)
+THREE = {**CONV, "arms": {"control": {}, "low": {"hazard_ratio": 0.8}, "high": {"hazard_ratio": 0.7}}}
 
 NEAR_MISSES = [
     # (what, base, path, value)
@@ -268,7 +269,13 @@ NEAR_MISSES = [
     ("alpha 0", CONV, "trial.analysis.alpha", 0),
     ("alpha below 1e-12", CONV, "trial.analysis.alpha", 1e-300),
     ("accrual rate above the limit", CONV, "accrual.rate", 1e300),
-    ("three arms", CONV, "arms", {"a": {}, "b": {}, "c": {}}),
+    ("eleven arms", CONV, "arms", {f"a{i}": {} for i in range(11)}),
+    ("three arms with an interim look", THREE, "trial.analysis", {"events": 247, "looks": [0.5]}),
+    ("three arms with the MRD-clearance endpoint", {**SCREEN, "arms": THREE["arms"]}, "trial",
+     {**SCREEN["trial"], "endpoint": "mrd_clearance", "clearance": {"at": 6}}),
+    ("three arms, dunnett with the RMST", THREE, "trial.analysis",
+     {"events": 247, "test": "rmst(12)", "multiplicity": "dunnett"}),
+    ("an unknown multiplicity adjustment", CONV, "trial.analysis.multiplicity", "sidak"),
     ("one arm", CONV, "arms", {"a": {}}),
     ("an arm that is not a mapping", CONV, "arms", {"a": {}, "b": 1}),
     ("both rate and piecewise", CONV, "accrual", {"rate": 10, "piecewise": [{"rate": 10}]}),
@@ -345,6 +352,12 @@ WITHIN_THE_RULES = [
     ("hsd at its bound", CONV, "trial.analysis", {"events": 247, "looks": [0.5], "spending": "hsd(-50.0)"}, {}),
     ("empty looks without events", CONV, "trial.analysis", {"months": 24, "looks": []}, {}),
     ("null optional blocks", CONV, "trial.dropout", None, {"mrd": None, "screening": None}),
+    ("three arms, dunnett with the default test", THREE, "trial.analysis.multiplicity", "dunnett", {}),
+    ("three arms, dunnett with Cox", THREE, "trial.analysis", {"events": 247, "test": "c ox",
+                                                               "multiplicity": "dunnett"}, {}),
+    ("ten arms", CONV, "arms", {f"a{i}": {} for i in range(10)}, {}),
+    ("two arms with an interim look and dunnett", CONV, "trial.analysis",
+     {"events": 247, "looks": [0.5], "multiplicity": "dunnett", "test": "rmst(12)"}, {}),
 ]
 
 

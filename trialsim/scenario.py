@@ -945,6 +945,8 @@ def _everywhere(path: str, schema: dict) -> dict:
     return schema
 
 
+#: the tests whose statistics Dunnett's adjustment knows to be jointly normal (spaces allowed, as trialsim reads them)
+_DUNNETT_JS_PATTERN = r"^\s*(l\s*o\s*g\s*r\s*a\s*n\s*k|c\s*o\s*x)\s*$"
 _LOOKS = {"type": "object", "required": ["looks"], "properties": {"looks": {"type": "array", "minItems": 1}}}
 _CLEARANCE_ENDPOINT = {"anyOf": [{"const": "mrd_clearance"}, {"type": "array", "contains": {"const": "mrd_clearance"}}]}
 #: each MRD model's own keys: those it needs, and those it takes
@@ -985,7 +987,7 @@ def _rules_between_fields(schema: dict) -> None:
                                                                "{at: MONTHS}")
     defs["TrialSpec"]["else"] = _absent("clearance", message="clearance is set but mrd_clearance is not an endpoint")
     arms = schema["properties"]["arms"]
-    arms["minProperties"] = arms["maxProperties"] = 2
+    arms["minProperties"], arms["maxProperties"] = 2, MAX_ARMS
     endpoints = next(o for o in defs["TrialSpec"]["properties"]["endpoint"]["anyOf"] if o.get("type") == "array")
     endpoints.update(minItems=1, uniqueItems=True)
     rules = [
@@ -995,6 +997,17 @@ def _rules_between_fields(schema: dict) -> None:
          "then": _everywhere("population.strata", {"minItems": 2})},
         {"if": {"not": _not_null("mrd")}, "then": _everywhere("population.strata.*.mrd", {
             "type": "null", "errorMessage": "per-stratum mrd overrides need a top-level mrd block with a model"})},
+        {"if": _at("arms", {"minProperties": 3}), "then": {"allOf": [
+            _everywhere("trial.analysis", {"not": _LOOKS, "errorMessage": "interim looks are implemented for "
+                                                                         "two arms only"}),
+            _everywhere("trial.endpoint", {"not": _CLEARANCE_ENDPOINT, "errorMessage": "the MRD-clearance "
+                                           "endpoint is implemented for two arms only"}),
+            _everywhere("trial.analysis", {
+                "if": _at("multiplicity", {"const": "dunnett"}),
+                "then": {"properties": {"test": {"type": "string", "pattern": _DUNNETT_JS_PATTERN}},
+                         "errorMessage": "dunnett needs the log-rank or Cox test"},
+                "else": True}),
+        ]}},
     ]
     for model, (needs, takes) in _MRD_MODELS.items():
         others = [k for k in MrdOverride.model_fields if k not in takes]

@@ -128,8 +128,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "screening.max_months": ("months", "Stop screening this many months after month 0. Absent: a safety "
                                        "horizon of 600 months."),
 
-    "arms": ("none", "The two arms, each under a name of your choice: the first is the control, the second "
-                     "the treatment."),
+    "arms": ("none", "The arms, each under a name of your choice: the first is the control, then one to nine "
+                     "treatment arms, each compared with control."),
     "arms.*.allocation": ("ratio", "Randomisation weight of this arm (1 and 1: 1:1; 1 and 2: 1:2)."),
     "arms.*.eradication": ("share 0-1", "Probability that the arm's intervention eradicates MRD detectable "
                                         "at randomisation."),
@@ -161,6 +161,9 @@ FIELDS: dict[str, tuple[str, str]] = {
                                           "more; not for rmst or milestone)."),
     "trial.analysis.alpha": ("share 0-1", "Significance level (of each side for a two-sided test, "
                                           "alpha / 2)."),
+    "trial.analysis.multiplicity": ("none", "With several treatment arms, how their comparisons with control "
+                                            "share alpha: holm (step-down), bonferroni, dunnett (single-step, "
+                                            "log-rank or Cox only) or none. Absent: holm."),
     "trial.analysis.sided": ("none", "1: one-sided (the treatment better); 2: two-sided."),
     "trial.analysis.looks": ("share 0-1", "Interim analyses at these information fractions of the events "
                                           "target, strictly increasing; needs events."),
