@@ -14,9 +14,13 @@ The subpackage, one idea per module:
 * :mod:`~trialsim.curves.plots`: drawing curves, fits and populations.
 
 Time is in months, rates are per month; see docs/curves.md.
+
+:func:`fit`, :func:`plot`, :class:`FitError` and :class:`FitReport` load on
+first use (PEP 562): fitting brings in lifelines and plots matplotlib, which
+a scenario's validation never needs.
 """
 
-from trialsim.curves.fitting import FitError, FitReport, fit
+import importlib
 from trialsim.curves.grammar import CurveSpecError, from_spec
 from trialsim.curves.kinds import (
     CureMixture,
@@ -39,7 +43,6 @@ from trialsim.curves.mrd import (
     negative_cumhaz,
     negative_survival,
 )
-from trialsim.curves.plots import plot
 from trialsim.curves.references import REFERENCES, Reference, UnknownReferenceError, life_table, reference
 from trialsim.curves.tables import CurveDataError, read_table_csv
 
@@ -75,3 +78,18 @@ __all__ = [
     "CurveSpecError",
     "UnknownReferenceError",
 ]
+
+_LAZY = {"fit": "trialsim.curves.fitting", "FitError": "trialsim.curves.fitting",
+         "FitReport": "trialsim.curves.fitting", "plot": "trialsim.curves.plots"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'trialsim.curves' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

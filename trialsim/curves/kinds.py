@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from trialsim.curves._numeric import (
     _as_float,
@@ -40,6 +39,14 @@ from trialsim.curves._numeric import (
 )
 
 _LN2 = math.log(2.0)
+
+
+def _special():
+    """scipy.special, imported on first use."""
+    # deferred: scipy.special costs about 0.15 s of start-up; only log-normal curves and moments need it
+    from scipy import special
+
+    return special
 
 
 def _median_text(curve: "Curve") -> str:
@@ -395,11 +402,11 @@ class Weibull(Curve):
         return 0.0
 
     def mean(self) -> float:
-        return float(self.scale * special.gamma(1.0 + 1.0 / self.shape))
+        return float(self.scale * _special().gamma(1.0 + 1.0 / self.shape))
 
     def variance(self) -> float:
-        g1 = special.gamma(1.0 + 1.0 / self.shape)
-        g2 = special.gamma(1.0 + 2.0 / self.shape)
+        g1 = _special().gamma(1.0 + 1.0 / self.shape)
+        g2 = _special().gamma(1.0 + 2.0 / self.shape)
         return float(self.scale**2 * (g2 - g1 * g1))
 
     def median(self) -> float:
@@ -437,21 +444,21 @@ class LogNormal(Curve):
         return (np.log(t) - self.mu) / self.sigma  # -inf at t = 0
 
     def _cumhaz(self, t):
-        return -special.log_ndtr(-self._z(t))
+        return -_special().log_ndtr(-self._z(t))
 
     def _survival(self, t):
-        return special.ndtr(-self._z(t))
+        return _special().ndtr(-self._z(t))
 
     def _inv_cumhaz(self, x):
         # z with Φ(-z) = exp(-x): through 1 - exp(-x) where that is small
         # (ndtri of a small probability), through exp(-x) itself otherwise.
-        z = np.where(x < _LN2, special.ndtri(-np.expm1(-x)), -special.ndtri_exp(-x))
+        z = np.where(x < _LN2, _special().ndtri(-np.expm1(-x)), -_special().ndtri_exp(-x))
         return np.exp(self.mu + self.sigma * z)
 
     def _hazard(self, t):
         z = self._z(t)
         log_pdf_z = -0.5 * z * z - 0.5 * math.log(2.0 * math.pi)
-        out = np.exp(log_pdf_z - special.log_ndtr(-z)) / (self.sigma * t)
+        out = np.exp(log_pdf_z - _special().log_ndtr(-z)) / (self.sigma * t)
         return np.where(t == 0, 0.0, np.where(np.isposinf(t), 0.0, out))
 
     @property

@@ -20,11 +20,17 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from trialsim.curves._numeric import _as_float, _at_least, _fmt, _number, _ret
 from trialsim.curves.kinds import Curve, Fixed
 
+
+def _special():
+    """scipy.special, imported on first use."""
+    # deferred: scipy.special costs about 0.15 s of start-up; only the prevalence model's calibration needs it
+    from scipy import special
+
+    return special
 
 
 def negative_survival(m: Any, p: float, h: float, iterations: int = 60) -> np.ndarray:
@@ -144,7 +150,7 @@ class MrdComponent(Curve):
         hm = _as_float(self.marginal.hazard(tsd + t))
         # m / (p h u^h + (1-p) u) = 1 / (h w_pos + 1 - w_pos), w_pos = p u^h / m the
         # MRD-positive share among those still recurrence-free
-        w_pos = special.expit(np.log(p) - np.log1p(-p) - (h - 1.0) * y)
+        w_pos = _special().expit(np.log(p) - np.log1p(-p) - (h - 1.0) * y)
         ratio = 1.0 / (h * w_pos + (1.0 - w_pos))
         return self._mult * hm * ratio
 
