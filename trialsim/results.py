@@ -3,12 +3,14 @@
 The table's grain is one row per simulated trial (replicate), at its final
 analysis. Columns (docs/results.md describes each):
 
-replicate, screened, tested, assays, test_positive, eligible, consented,
-randomized, treatment_randomized, truly_mrd_positive, enrollment_reached,
+replicate, approached, registered, assay_ready (with screening.prescreen),
+screened, tested, assays, test_positive, metastatic_at_staging, eligible,
+consented, randomized, treatment_randomized, truly_mrd_positive, enrollment_reached,
 screening_closed_month, last_randomized_month, analysis_month, events,
 events_control, events_treatment, events_reached, z, hazard_ratio_estimate,
 rejected, assay_cost (when the test has a cost), safety_horizon_hit (when
-screening has no max_months).
+screening has no max_months); with several strata, the funnel's counts per
+stratum as ``KEY[STRATUM]``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from trialsim.scenario import Scenario
 from trialsim.version import __version__
 
 COLUMN_ORDER = [
-    "replicate", "screened", "tested", "assays", "test_positive", "eligible", "consented", "randomized",
+    "replicate", "approached", "registered", "assay_ready", "screened", "tested", "assays", "test_positive",
+    "metastatic_at_staging", "eligible", "consented", "randomized",
     "treatment_randomized", "truly_mrd_positive", "enrollment_reached", "screening_closed_month",
     "last_randomized_month", "analysis_month", "events", "events_control", "events_treatment",
     "events_reached", "z", "hazard_ratio_estimate", "rejected", "assay_cost", "safety_horizon_hit",
@@ -67,6 +70,42 @@ def provenance(scenario: Scenario, seed: int, replicates: int) -> dict:
     }
 
 
+#: the funnel's stages, in order: the overall counts, and each stratum's (``by_stratum``)
+FUNNEL_KEYS = ("approached", "registered", "assay_ready", "screened", "tested", "assays", "test_positive",
+               "eligible", "consented", "randomized")
+
+
+def stratum_column(key: str, stratum: str) -> str:
+    """The per-replicate column of a funnel count in one stratum: ``KEY[STRATUM]``."""
+    return f"{key}[{stratum}]"
+
+
+def stack_visits(parts: list[dict], upto: int | None = None) -> dict[str, np.ndarray] | None:
+    """The chunks' ``_by_visit`` counts ((replicates, visits) each, "tests" and
+    "positive") as one pair of arrays, padded with zeros to the most visits;
+    None for a design without screening."""
+    if not parts or "_by_visit" not in parts[0]:
+        return None
+    width = max(p["_by_visit"]["tests"].shape[1] for p in parts)
+    out = {}
+    for key in ("tests", "positive"):
+        blocks = []
+        for p in parts:
+            a = p["_by_visit"][key]
+            blocks.append(np.pad(a, ((0, 0), (0, width - a.shape[1]))))
+        out[key] = np.concatenate(blocks)
+        if upto is not None:
+            out[key] = out[key][:upto]
+    return out
+
+
+def _share(numerator, denominator) -> np.ndarray:
+    """Per-replicate share, nan where the denominator is 0."""
+    den = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, np.asarray(numerator, dtype=float) / den, np.nan)
+
+
 def distribution(values) -> dict | None:
     """{mean, median, p10, p90} of finite values over replicates."""
     v = np.asarray(values, dtype=float)
@@ -92,6 +131,7 @@ class SimulationResult:
     model: Any = field(default=None, repr=False)
     looks: dict[str, np.ndarray] | None = None   # one row per replicate per look performed
     timeline: dict[str, np.ndarray] | None = None  # month (M,), screened/randomized/events (R, M) cumulative
+    by_visit: dict[str, np.ndarray] | None = None  # "tests", "positive": (R, visits) counts per visit number
 
     @property
     def replicates(self) -> int:
@@ -171,6 +211,9 @@ class SimulationResult:
         if sc.trial.endpoints[0] == "mrd_clearance":
             c = sc.trial.clearance
             out.update(alpha=c.alpha, sided=c.sided, test=c.test)
+        prescreen = screening and sc.screening.prescreen is not None
+        for key in ("approached", "registered", "assay_ready"):
+            out[key] = distribution(t[key]) if prescreen and key in t else None
         for key in ("screened", "tested", "test_positive", "eligible", "consented"):
             if key in t:
                 out[key] = distribution(t[key])
@@ -179,6 +222,11 @@ class SimulationResult:
         out["randomized"] = distribution(t["randomized"])
         out["enrollment_reached_share"] = float(np.mean(t["enrollment_reached"]))
         out["truly_mrd_positive_share"] = distribution(truly_share) if sc.mrd is not None else None
+        out["metastatic_at_staging_share"] = (
+            distribution(_share(t["metastatic_at_staging"], t["test_positive"]))
+            if "metastatic_at_staging" in t else None)
+        out["by_stratum"] = self._by_stratum()
+        out["by_visit"] = self._by_visit()
         out["events"] = distribution(t["events"])
         out["events_reached_share"] = float(np.mean(t["events_reached"]))
         out["analysis_month"] = distribution(t["analysis_month"])
@@ -207,6 +255,51 @@ class SimulationResult:
         if warnings:      # the key only when there is something to say (docs/results.md)
             out["warnings"] = warnings
         out["provenance"] = self.provenance
+        return out
+
+    def _by_stratum(self) -> dict:
+        """The funnel of each stratum: stratum name -> the overall funnel's keys."""
+        t, sc = self.table, self.scenario
+        names = [st.name for st in sc.population.strata]
+        out = {}
+        for name in names:
+            def col(key, name=name):
+                c = stratum_column(key, name) if len(names) > 1 else key
+                return t.get(c)
+            entry: dict[str, Any] = {}
+            for key in FUNNEL_KEYS:
+                if key in ("approached", "registered", "assay_ready") and (
+                        sc.screening is None or sc.screening.prescreen is None):
+                    continue
+                if col(key) is not None:
+                    entry[key] = distribution(col(key))
+            if col("metastatic_at_staging") is not None:
+                entry["metastatic_at_staging_share"] = distribution(_share(col("metastatic_at_staging"),
+                                                                           col("test_positive")))
+            if sc.mrd is not None and col("truly_mrd_positive") is not None:
+                entry["truly_mrd_positive_share"] = distribution(_share(col("truly_mrd_positive"),
+                                                                        col("randomized")))
+            out[name] = entry
+        return out
+
+    def _by_visit(self) -> list | None:
+        """Tests with a result and positives at each visit number: means per
+        trial, and the positive share of all the visit's results pooled over
+        trials."""
+        if self.scenario.screening is None:
+            return None
+        if self.by_visit is None:
+            return None
+        tests = np.asarray(self.by_visit["tests"])
+        positive = np.asarray(self.by_visit["positive"])
+        n = max(self.replicates, 1)
+        out = []
+        for k in range(tests.shape[1]):
+            total, pos = int(tests[:, k].sum()), int(positive[:, k].sum())
+            out.append({"visit": k + 1, "tests": total / n, "positive": pos / n,
+                        "positive_share": pos / total if total else None})
+        while out and out[-1]["tests"] == 0:
+            out.pop()
         return out
 
     def _group_sequential_summary(self) -> dict:
