@@ -385,6 +385,41 @@ def _fmt(d, digits=0) -> str:
     return f"{f.format(d['mean'])}  (median {f.format(d['median'])}, 10-90%: {f.format(d['p10'])}-{f.format(d['p90'])})"
 
 
+def _format_by_stratum(s: dict) -> list[str]:
+    """The funnel of each stratum as a small table of means (several strata only)."""
+    strata = s.get("by_stratum") or {}
+    if len(strata) < 2:
+        return []
+    cols = [("screened", "screened", 0), ("test_positive", "positive", 1),
+            ("metastatic_at_staging_share", "metastatic", 3), ("randomized", "randomised", 1),
+            ("truly_mrd_positive_share", "truly MRD+", 3)]
+    cols = [c for c in cols if any(e.get(c[0]) for e in strata.values())]
+    width = max(10, min(24, max(len(printable(n)) for n in strata) + 2))
+    out = ["  by stratum (means per trial; shares: mean of the trials' shares):",
+           "    " + f"{'stratum':<{width}}" + "".join(f"{label:>12}" for _, label, _ in cols)]
+    for name, e in strata.items():
+        cells = []
+        for key, _, digits in cols:
+            d = e.get(key)
+            cells.append(f"{d['mean']:>12,.{digits}f}" if d else f"{'-':>12}")
+        out.append("    " + f"{printable(name)[:width - 1]:<{width}}" + "".join(cells))
+    return out
+
+
+def _format_by_visit(s: dict, first: int = 6) -> list[str]:
+    """Tests and positives at the first visits."""
+    visits = s.get("by_visit") or []
+    if len(visits) < 2:
+        return []
+    shown = visits[:first]
+    out = [f"  by visit (means per trial; positive share pooled){' -- first ' + str(first) if len(visits) > first else ''}:"]
+    for v in shown:
+        share = f"{v['positive_share']:.4f}" if v["positive_share"] is not None else "-"
+        out.append(f"    visit {v['visit']:<4} tests {v['tests']:>10,.1f}   positive {v['positive']:>8,.2f}   "
+                   f"share {share}")
+    return out
+
+
 def format_summary(s: dict) -> str:
     """A readable table of the operating characteristics."""
     lines = [printable(s["scenario"]), f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
@@ -401,7 +436,9 @@ def format_summary(s: dict) -> str:
         lines.append(f"  {'analytic (Schoenfeld)':<26}{a['schoenfeld_power']:.4f} at {a['schoenfeld_events']:.0f} "
                      f"events{extra}")
     rows = [
+        ("approached", "approached", 0), ("registered", "registered", 0), ("assay set up", "assay_ready", 0),
         ("screened", "screened", 0), ("tested (a result)", "tested", 0), ("test-positive", "test_positive", 0),
+        ("metastatic at staging", "metastatic_at_staging_share", 3),
         ("eligible at staging", "eligible", 0), ("consented", "consented", 0), ("randomised", "randomized", 1),
         ("truly MRD-positive share", "truly_mrd_positive_share", 3), ("events at analysis", "events", 1),
         ("last randomisation, month", "last_randomized_month", 1), ("analysis, month", "analysis_month", 1),
@@ -410,6 +447,7 @@ def format_summary(s: dict) -> str:
     for label, key, digits in rows:
         if s.get(key) is not None:
             lines.append(f"  {label:<26}{_fmt(s[key], digits)}")
+    lines += _format_by_stratum(s) + _format_by_visit(s)
     gs = s.get("group_sequential")
     if gs:
         bounds = ", ".join(f"{f:g}: z>={b:.3f}" for f, b in zip(gs["information_fractions"], gs["efficacy_bounds_z"]))
@@ -441,6 +479,11 @@ def format_summary(s: dict) -> str:
         lines.append(f"    randomised              {fun['randomized_per_screened']:.4f} vs {sim['randomized']:.4f}")
         lines.append(f"    assays                  {fun['assays_per_screened']:.3f} vs "
                      f"{s['assays']['mean'] / scr:.3f}" if s.get("assays") else "")
+        for key, num, den, label in (("registered_per_approached", "registered", "approached", "registered"),
+                                     ("assay_ready_per_registered", "assay_ready", "registered", "assay set up")):
+            if key in fun and s.get(num) and s.get(den) and s[den]["mean"] > 0:
+                lines.append(f"    {label:<24}{fun[key]:.4f} vs {s[num]['mean'] / s[den]['mean']:.4f} "
+                             f"(per survivor {den})")
         if fun.get("true_positive_share") is not None and s.get("truly_mrd_positive_share"):
             lines.append(f"    truly MRD-positive      {fun['true_positive_share']:.3f} vs "
                          f"{s['truly_mrd_positive_share']['mean']:.3f}")

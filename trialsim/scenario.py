@@ -452,6 +452,21 @@ class VisitsSpec(Strict):
             start = end
         return out
 
+    def describe(self) -> str:
+        """The visits in words: 'every 6 months, up to 4 times', 'every 3 months to month 12, then every
+        6 months to month 24, since diagnosis'."""
+        if self.schedule is None:
+            text = f"every {self.every:g} months"
+        else:
+            parts = [f"every {e:g} months" + (f" to month {u:g}" if math.isfinite(u) else "")
+                     for e, u in self.pieces]
+            text = ", then ".join(parts)
+        if self.count is not None:
+            text += f", up to {self.count} time{'s' if self.count != 1 else ''}"
+        if self.anchor == "diagnosis":
+            text += " (months since diagnosis)"
+        return text
+
     def grid(self, upto: float, limit: int = 100_000) -> list[float]:
         """Visit times since the anchor, from 0 up to ``upto`` months (at most ``limit`` of them)."""
         times = [0.0]
