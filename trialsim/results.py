@@ -438,7 +438,7 @@ def format_summary(s: dict) -> str:
     rows = [
         ("approached", "approached", 0), ("registered", "registered", 0), ("assay set up", "assay_ready", 0),
         ("screened", "screened", 0), ("tested (a result)", "tested", 0), ("test-positive", "test_positive", 0),
-        ("metastatic at staging", "metastatic_at_staging_share", 3),
+        ("staged metastatic share", "metastatic_at_staging_share", 3),
         ("eligible at staging", "eligible", 0), ("consented", "consented", 0), ("randomised", "randomized", 1),
         ("truly MRD-positive share", "truly_mrd_positive_share", 3), ("events at analysis", "events", 1),
         ("last randomisation, month", "last_randomized_month", 1), ("analysis, month", "analysis_month", 1),
