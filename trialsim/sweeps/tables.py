@@ -19,8 +19,8 @@ from trialsim.montecarlo import wilson_interval
 DISTRIBUTION_KEYS = ("mean", "median", "p10", "p90")
 
 # Keys of `trialsim run` that are distributions (so a null one still gets its four columns).
-DIST_FIELDS = {"screened", "tested", "test_positive", "eligible", "consented", "randomized",
-               "truly_mrd_positive_share", "events", "analysis_month", "last_randomized_month",
+DIST_FIELDS = {"approached", "registered", "assay_ready", "screened", "tested", "test_positive", "eligible",
+               "consented", "randomized", "truly_mrd_positive_share", "metastatic_at_staging_share", "events", "analysis_month", "last_randomized_month",
                "screening_closed_month", "hazard_ratio_estimate", "assays", "assay_cost"}
 
 
