@@ -207,3 +207,29 @@ def test_unit_scenario_from_dict_keeps_sizes_within_bounds():
     d["simulation"]["replicates"] = 2_000_000
     with pytest.raises(ScenarioError, match="simulation.replicates"):
         Scenario.from_dict(d)
+
+
+def test_visit_schedules_count_their_visits(tmp_path):
+    text = CTDNA.replace("visits: {every: 6, count: 4}",
+                         "visits: {schedule: [{every: 3, until: 12}, {every: 6, until: 24}]}")
+    assert estimate_size(_load(tmp_path, text), 1).visits_per_survivor == 7     # 0, 3, ..., 12, 18, 24
+    # an open last piece: the visits that fit in max_months (36): 0..12 by 3, then 18..36 by 6
+    text = CTDNA.replace("visits: {every: 6, count: 4}", "visits: {schedule: [{every: 3, until: 12}, {every: 6}]}")
+    assert estimate_size(_load(tmp_path, text), 1).visits_per_survivor == 9
+    # anchored at diagnosis: the grid's visits up to the latest time since diagnosis plus the screening months
+    text = CTDNA.replace("visits: {every: 6, count: 4}", "visits: {every: 6, anchor: diagnosis}")
+    est = estimate_size(_load(tmp_path, text), 1)
+    assert est.visits_per_survivor == 36 / 6 + 1      # bounded by the screening window from any entry
+    # the shortest interval sets the calendar steps
+    text = CTDNA.replace("visits: {every: 6, count: 4}", "visits: {schedule: [{every: 0.25, until: 3}, {every: 6}]}")
+    assert estimate_size(_load(tmp_path, text), 1).windows == 36 / 0.25 + 1
+
+
+def test_a_schedule_with_too_many_visits_is_refused(tmp_path):
+    text = CTDNA.replace("visits: {every: 6, count: 4}",
+                         "visits: {schedule: [{every: 1, until: 12}, {every: 0.02}]}").replace("max_months: 36",
+                                                                                             "max_months: 40")
+    path = write(tmp_path, text)
+    res = invoke("validate", path)
+    one_line_exit_2(res, "the visit schedule without a count gives up to")
+    assert "screening.visits" in res.stderr

@@ -1,11 +1,16 @@
 """Unit tier of trialsim/results.py: the tidy frames of a SimulationResult."""
 from __future__ import annotations
 
+import csv
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from trialsim import load_scenario, simulate
+from trialsim.cli import app
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +185,43 @@ def test_unit_patients_frame_of_a_replicate_nobody_entered(tmp_path):
         f = r.patients_frame(i)
         assert len(f) == r.table["screened"][i]
         assert {c: str(t) for c, t in f.dtypes.items()} == PATIENT_COLUMNS
+
+
+PATHWAY_CLI = """\
+name: pathway results
+simulation: {replicates: 6, seed: 5}
+accrual: {rate: 30}
+population:
+  strata:
+    - {name: young, share: 0.5, recurrence: {exponential: {median: 40}}}
+    - {name: old, share: 0.5, time_since_diagnosis: 20, recurrence: {exponential: {median: 90}}}
+mrd: {model: prevalence, prevalence: 0.2, hazard_ratio: 2}
+screening:
+  test: {sensitivity: 0.9, specificity: 0.99}
+  visits: {schedule: [{every: 3, until: 9}, {every: 6}], anchor: diagnosis}
+  prescreen: {consent: 0.9, assay_setup: 0.75, setup_time: 1}
+  max_months: 18
+arms: {control: {}, treatment: {hazard_ratio: 0.7}}
+trial: {enrollment: 30, analysis: {events: 10}}
+"""
+
+
+def test_pathway_keys_reach_the_json_the_csv_and_the_table(tmp_path):
+    path = tmp_path / "pathway.yaml"
+    path.write_text(PATHWAY_CLI)
+    res = CliRunner().invoke(app, ["run", str(path), "-w", "1", "-f", "json", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.stdout)
+    for key in ("approached", "registered", "assay_ready", "metastatic_at_staging_share"):
+        assert set(s[key]) == {"mean", "median", "p10", "p90"}, key
+    assert list(s["by_stratum"]) == ["young", "old"]
+    assert s["by_stratum"]["old"]["approached"]["mean"] > 0
+    assert s["by_visit"][0]["visit"] == 1 and set(s["by_visit"][0]) == {"visit", "tests", "positive", "positive_share"}
+    with open(tmp_path / "out" / "replicates.csv", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    assert header[1:5] == ["approached", "registered", "assay_ready", "screened"]
+    assert "metastatic_at_staging" in header and "randomized[old]" in header and "approached[young]" in header
+    table = CliRunner().invoke(app, ["run", str(path), "-w", "1"]).stdout
+    for text in ("approached", "registered", "assay set up", "staged metastatic share", "by stratum",
+                 "by visit", "young", "old"):
+        assert text in table, text

@@ -270,6 +270,9 @@ NEAR_MISSES = [
     ("alpha below 1e-12", CONV, "trial.analysis.alpha", 1e-300),
     ("accrual rate above the limit", CONV, "accrual.rate", 1e300),
     ("eleven arms", CONV, "arms", {f"a{i}": {} for i in range(11)}),
+    ("visits with both every and a schedule", SCREEN, "screening.visits", {"every": 3, "schedule": [{"every": 6}]}),
+    ("visits with neither every nor a schedule", SCREEN, "screening.visits", {"count": 3}),
+    ("an unknown visit anchor", SCREEN, "screening.visits.anchor", "surgery"),
     ("three arms with an interim look", THREE, "trial.analysis", {"events": 247, "looks": [0.5]}),
     ("three arms with the MRD-clearance endpoint", {**SCREEN, "arms": THREE["arms"]}, "trial",
      {**SCREEN["trial"], "endpoint": "mrd_clearance", "clearance": {"at": 6}}),
@@ -395,6 +398,10 @@ def test_unit_rules_between_fields_are_refused_by_both(words, message, base, pat
 
 KNOWN_DIFFERENCES = [
     # (the words in docs/editor.md, the loader's message, an example: base, path, value)
+    ("a visit schedule's until increases, and only its last piece omits it", r"until must increase",
+     SCREEN, "screening.visits", {"schedule": [{"every": 3, "until": 24}, {"every": 6, "until": 12}]}),
+    ("a visit schedule's until increases, and only its last piece omits it", r"every piece but the last needs until",
+     SCREEN, "screening.visits", {"schedule": [{"every": 3}, {"every": 6, "until": 12}]}),
     ("stratum shares sum to 1", r"shares must sum to 1", CONV, "population.strata.0.share", 0.5),
     ("stratum names differ", r"stratum name .* is used twice", SCREEN, "population.strata.1.name", "T2N1-3"),
     ("every accrual piece but the last has months", r"every piece but the last needs months",

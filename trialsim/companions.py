@@ -89,7 +89,11 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
         fixed_status = all(
             m is None or (m["model"] == "prevalence" and not m.get("onset_rate") and not m.get("clearance_rate"))
             for m in (sc.stratum_mrd(i) for i in range(len(sc.population.strata))))
-        if (sc.screening.visits.count or 0) == 1 or fixed_status:
+        if sc.screening.visits.anchor == "diagnosis":
+            out["funnel_note"] = (
+                "closed-form funnel not shown: visits anchored at diagnosis fall at different times after entry "
+                "for each survivor (by her time since diagnosis), which the closed-form funnel does not model")
+        elif (sc.screening.visits.count or 0) == 1 or fixed_status:
             close = t.get("screening_closed_month")
             out["funnel"] = screening_funnel_companion(sc, float(np.mean(close)) if close is not None else None)
         else:
@@ -100,18 +104,33 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
     return out
 
 
+def setup_months(sc: Scenario) -> float:
+    """The mean months from registration to the first sample (0 without ``screening.prescreen``)."""
+    pre = sc.screening.prescreen
+    if pre is None:
+        return 0.0
+    d = pre.setup_time
+    return d.fixed if d.fixed is not None else float(d.build().mean())
+
+
 def visits_available(sc: Scenario, close: float | None) -> dict[int, float]:
-    """P(a survivor has j visits available) when arrivals follow the accrual
-    schedule up to the close of screening: visits at entry and every
-    ``every`` months while screening is open, at most ``count``."""
+    """P(a survivor screened has j visits available) when arrivals follow the
+    accrual schedule up to the close of screening: visits at the times of the
+    schedule (at entry, or at the first sample after the mean set-up time,
+    then every ``every`` months or by the schedule's pieces) while screening
+    is open, at most ``count``."""
     scr = sc.screening
-    k = scr.visits.count or 1
     if close is None or not math.isfinite(close) or close <= 0:
-        return {k: 1.0}
+        return {scr.visits.count or 1: 1.0}
+    start = setup_months(sc)
+    grid = scr.visits.grid(max(close - start, 0.0))
+    k = len(grid) if scr.visits.count is None else min(scr.visits.count, len(grid))
     acc = AccrualSchedule(*sc.accrual.schedule())
-    total = float(acc.cumulative(close))
-    at_least = [float(acc.cumulative(max(close - (j - 1) * scr.visits.every, 0.0))) / total for j in range(1, k + 2)]
-    at_least[k] = 0.0
+    total = float(acc.cumulative(max(close - start, 0.0)))
+    if total <= 0:
+        return {1: 1.0}
+    at_least = [float(acc.cumulative(max(close - start - grid[j - 1], 0.0))) / total for j in range(1, k + 1)]
+    at_least.append(0.0)
     return {j: at_least[j - 1] - at_least[j] for j in range(1, k + 1) if at_least[j - 1] > at_least[j]}
 
 
@@ -157,6 +176,19 @@ def screening_funnel_companion(sc: Scenario, close: float | None = None) -> dict
     out["screened_per_randomized"] = 1 / totals["randomized"] if totals["randomized"] > 0 else None
     out["assumes"] = screening_funnel_companion.__doc__.split("Approximations: ")[1].replace("\n", " ").strip()
     out["assumes"] = " ".join(out["assumes"].split())
+    pre = scr.prescreen
+    if pre is not None:
+        out["assumes"] = out["assumes"].rstrip(".") + (
+            ", after the mean set-up time; registration and assay set-up decided at approach with their "
+            "probabilities.")
+        # Registration and assay set-up are decided at approach, each with its probability.
+        out["registered_per_approached"] = pre.consent
+        out["assay_ready_per_registered"] = pre.assay_setup
+        approached = float(AccrualSchedule(*sc.accrual.schedule()).cumulative(close)) if close else None
+        start = setup_months(sc)
+        if approached and close is not None and math.isfinite(close):
+            ready = float(AccrualSchedule(*sc.accrual.schedule()).cumulative(max(close - start, 0.0)))
+            out["screened_per_assay_ready"] = ready / approached
     return out
 
 

@@ -19,6 +19,17 @@ survivors arriving later are not screened, tests sampled later not run, and
 results coming back later not randomised. Visits of a survivor who arrived in
 window j fall in windows j + k*m exactly, because ``dt = every / m``.
 
+Visit schedules (``screening.visits.schedule``, ``anchor: diagnosis``) and
+the steps before screening (``screening.prescreen``) do not fall on that
+lattice: each survivor then carries her next visit (months since the
+schedule's anchor) and her number of visits, and the lab of window j takes
+every sample due before the window's end (the window is at most the
+shortest interval, so at most one visit per survivor). Both paths hand the
+same (batch, survivors, time of visit, visit number) parts to one routine
+that runs the tests, stages the positives and pends the randomisations;
+further steps at a visit (a confirmatory test, surveillance that goes on
+after a positive) belong in that routine.
+
 There is no simpy process per patient and no Python loop per patient. The only
 loop over replicates draws each replicate's random numbers from its own
 stream, so results do not depend on how replicates are grouped into chunks.
@@ -34,7 +45,8 @@ import simpy
 
 from trialsim.cohort import N_UNIFORMS, PopulationModel, Survivors, draw_survivors
 from trialsim.screening import N_UNIFORMS as N_TEST_UNIFORMS
-from trialsim.screening import TestModel, eligible_at_staging, run_tests
+from trialsim.screening import N_PRESCREEN_UNIFORMS, U_PRE_CONSENT, U_PRE_SETUP, U_PRE_TIME
+from trialsim.screening import PrescreenModel, TestModel, VisitPlan, eligible_at_staging, run_tests
 
 SAFETY_HORIZON = 600.0  # months: screening without any stop ends here (flagged)
 
@@ -78,10 +90,18 @@ class Operations:
     consent: float = 1.0
     max_screened: int | None = None
     max_months: float | None = None
+    plan: VisitPlan | None = None           # a visit schedule or anchor off the lattice (None: every from entry)
+    prescreen: PrescreenModel | None = None
+    n_strata: int = 1
 
     @property
     def screening(self) -> bool:
         return self.test is not None
+
+    @property
+    def scheduled(self) -> bool:
+        """Visits off the lattice of ``every`` from entry: each survivor tracks her next visit."""
+        return self.screening and (self.plan is not None or self.prescreen is not None)
 
     @property
     def window(self) -> float:
@@ -106,6 +126,13 @@ class Batch:
     surv: Survivors
     active: np.ndarray                     # still in the screening programme
     first_result: np.ndarray               # time of the first test result (inf: none)
+    # scheduled visits (Operations.scheduled): None otherwise
+    registered: np.ndarray | None = None   # consented to surveillance (prescreen)
+    ready: np.ndarray | None = None        # the assay could be set up (prescreen)
+    enters: np.ndarray | None = None       # calendar month of entering screening (assay ready)
+    offset: np.ndarray | None = None       # the anchor's time from entry
+    g_next: np.ndarray | None = None       # next visit, months since the anchor (inf: none)
+    n_visits: np.ndarray | None = None     # visits done
 
 
 @dataclass
@@ -129,22 +156,29 @@ class Enrolment:
     patients: Survivors
     screened_at: list = field(default_factory=list)   # (replicate, calendar month) of the screened, per batch
     record: dict | None = None      # with record=True: what the screened-survivor table needs (engine.patient_table)
+    by_stratum: dict = field(default_factory=dict)    # funnel key -> (R, strata) counts
+    by_visit: dict = field(default_factory=dict)      # "tests", "positive" -> (R, visits) counts
 
 
 class TrialOperations:
     """simpy model of screening and enrolment for a chunk of replicates.
 
-    ``rngs`` holds one generator per replicate (its screening stream).
-    ``record``: also keep every test and positive result per survivor (for the
-    table of screened survivors; it draws nothing, so results do not change).
+    ``rngs`` holds one generator per replicate (its screening stream);
+    ``prescreen_rngs`` one per replicate for the prescreen steps (needed only
+    with ``ops.prescreen``). ``record``: also keep every test and positive
+    result per survivor (for the table of screened survivors; it draws
+    nothing, so results do not change).
     """
 
     def __init__(self, ops: Operations, pop: PopulationModel, rngs: list[np.random.Generator],
-                 record: bool = False):
+                 prescreen_rngs: list[np.random.Generator] | None = None, record: bool = False):
         self.ops = ops
         self.record = {"tests": [], "positives": []} if record else None
         self.pop = pop
         self.rngs = rngs
+        self.prescreen_rngs = prescreen_rngs
+        if ops.prescreen is not None and prescreen_rngs is None:
+            raise ValueError("a scenario with screening.prescreen needs the replicates' prescreen streams")
         self.R = R = len(rngs)
         self.dt = ops.window
         self.m = ops.visits_per_window
@@ -157,7 +191,9 @@ class TrialOperations:
         self.batches: dict[int, Batch] = {}
         self._reviewed: dict[int, simpy.Event] = {}
         # flat event logs (replicate, calendar time), counted once close times are known
-        self.log = {k: ([], []) for k in ("assays", "test_positive", "eligible", "consented")}
+        # and per event its stratum and visit number (1-based)
+        self.log = {k: ([], [], [], []) for k in ("assays", "results", "test_positive", "metastatic_at_staging", "eligible",
+                                                  "consented")}
         # pending randomisations
         self.p_rep: list[np.ndarray] = []
         self.p_time: list[np.ndarray] = []
@@ -223,7 +259,8 @@ class TrialOperations:
             return
         c0 = float(ops.accrual.cumulative(t0))
         mu = float(ops.accrual.cumulative(t_end)) - c0
-        reps, us = [], []
+        reps, us, ups = [], [], []
+        pre = ops.prescreen
         for r in recruiting:
             rng = self.rngs[r]
             n = int(rng.poisson(mu))
@@ -231,14 +268,30 @@ class TrialOperations:
                 continue
             u = rng.random((n, 1 + N_UNIFORMS))
             u = u[np.argsort(u[:, 0])]   # arrivals in time order (small sorts, cache-friendly)
+            up = self.prescreen_rngs[r].random((n, N_PRESCREEN_UNIFORMS)) if pre is not None else None
+            entering = n
             if ops.max_screened is not None:
                 room = ops.max_screened - self.n_arrived[r]
-                if n >= room:
-                    u = u[:room]
-                    self.intake_done[r] = True
-            self.n_arrived[r] += u.shape[0]
+                if pre is None:
+                    if n >= room:
+                        u = u[:room]
+                        self.intake_done[r] = True
+                    entering = u.shape[0]
+                else:
+                    # max_screened counts the survivors who enter screening: the assay-ready
+                    ready = (up[:, U_PRE_CONSENT] < pre.consent) & (up[:, U_PRE_SETUP] < pre.assay_setup)
+                    cum = np.cumsum(ready)
+                    entering = int(cum[-1])
+                    if entering >= room:
+                        cut = int(np.searchsorted(cum, room)) + 1
+                        u, up = u[:cut], up[:cut]
+                        entering = room
+                        self.intake_done[r] = True
+            self.n_arrived[r] += entering
             reps.append(np.full(u.shape[0], r, dtype=np.int32))
             us.append(u)
+            if up is not None:
+                ups.append(up)
         if not reps:
             return
         rep = np.concatenate(reps)
@@ -247,7 +300,34 @@ class TrialOperations:
         surv = draw_survivors(self.pop, u[:, 1:])
         n = rep.size
         batch = Batch(rep, arrival, surv, np.ones(n, dtype=bool), np.full(n, np.inf))
+        if ops.scheduled:
+            self._schedule(batch, np.concatenate(ups) if ups else None)
         self.batches[j] = batch
+
+    def _schedule(self, batch: Batch, up: np.ndarray | None) -> None:
+        """The prescreen steps and the first visit of a batch (scheduled visits)."""
+        ops = self.ops
+        n = batch.rep.size
+        plan = ops.plan
+        if up is not None:
+            pre = ops.prescreen
+            registered = up[:, U_PRE_CONSENT] < pre.consent
+            ready = registered & (up[:, U_PRE_SETUP] < pre.assay_setup)
+            setup = np.asarray(pre.setup_time.quantile(up[:, U_PRE_TIME]), dtype=float)
+        else:
+            registered = ready = np.ones(n, dtype=bool)
+            setup = np.zeros(n)
+        if plan.anchor == "diagnosis":
+            offset = -batch.surv.tsd
+            g = plan.at_or_after(batch.surv.tsd + setup)   # the first visit at or after the assay is ready
+        else:
+            offset = setup
+            g = np.zeros(n)
+        batch.registered, batch.ready = registered, ready
+        batch.enters = np.where(ready, batch.arrival + setup, np.inf)
+        batch.offset, batch.g_next = offset, g
+        batch.n_visits = np.zeros(n, dtype=np.int32)
+        batch.active = ready & np.isfinite(g)
 
     def _admit_all_patients(self) -> None:
         """Without screening every arrival is randomised on arrival and
@@ -272,8 +352,15 @@ class TrialOperations:
     # -- lab: the tests sampled in window j ---------------------------------
 
     def _test(self, j: int) -> None:
+        parts = self._due_scheduled(j) if self.ops.scheduled else self._due_lattice(j)
+        if parts:
+            self._run_visits(parts)
+
+    def _due_lattice(self, j: int) -> list:
+        """Samples taken in window j, visits every ``every`` months from entry:
+        (batch id, indices, months since entry, visit number) per batch."""
         ops = self.ops
-        parts = []  # (batch id, indices, visit number)
+        parts = []
         k = 0
         while j - k * self.m >= 0 and (ops.count is None or k < ops.count):
             b = j - k * self.m
@@ -289,11 +376,52 @@ class TrialOperations:
                     batch.active[idx[~alive]] = False   # left the programme (recurred or died)
                     idx = idx[alive & in_time]
                     if idx.size:
-                        parts.append((b, idx, since))
+                        parts.append((b, idx, since, k + 1))
             k += 1
-        if not parts:
-            return
-        rep = np.concatenate([self.batches[b].rep[idx] for b, idx, _ in parts])
+        return parts
+
+    def _due_scheduled(self, j: int) -> list:
+        """Samples taken in window j, each survivor at her own next visit:
+        (batch id, indices, months since entry, visit numbers), the latest
+        batch first (as on the lattice: visit 1 first)."""
+        ops = self.ops
+        plan = ops.plan
+        t1 = (j + 1) * self.dt
+        parts = []
+        for b in sorted(self.batches, reverse=True):
+            batch = self.batches[b]
+            cand = batch.active & ~self.closed[batch.rep]
+            if not cand.any():
+                continue
+            idx = np.flatnonzero(cand)
+            since = batch.offset[idx] + batch.g_next[idx]
+            due = batch.arrival[idx] + since < t1
+            idx, since = idx[due], since[due]
+            if idx.size == 0:
+                continue
+            s = batch.surv
+            alive = (s.t_death[idx] > since) & (s.t_rec[idx] > since)
+            in_time = batch.arrival[idx] + since < self.horizon
+            batch.active[idx[~alive]] = False   # left the programme (recurred or died)
+            keep = alive & in_time
+            idx, since = idx[keep], since[keep]
+            if idx.size == 0:
+                continue
+            batch.n_visits[idx] += 1
+            number = batch.n_visits[idx].astype(np.int64)
+            batch.g_next[idx] = plan.after(batch.g_next[idx])
+            last = ~np.isfinite(batch.g_next[idx])
+            if plan.count is not None:
+                last |= number >= plan.count
+            batch.active[idx[last]] = False      # no visit to come
+            parts.append((b, idx, since, number))
+        return parts
+
+    def _run_visits(self, parts: list) -> None:
+        """The tests of the samples in ``parts`` ((batch id, indices, months since
+        entry, visit number) each), their results, staging and consent."""
+        ops = self.ops
+        rep = np.concatenate([self.batches[b].rep[idx] for b, idx, _, _ in parts])
         # One draw per replicate per window, in replicate order: a replicate's
         # numbers come from its own stream whatever else is in the chunk.
         order = np.argsort(rep, kind="stable")
@@ -307,7 +435,7 @@ class TrialOperations:
         u = np.empty_like(u_sorted)
         u[order] = u_sorted
         start = 0
-        for b, idx, since in parts:
+        for b, idx, since, number in parts:
             batch = self.batches[b]
             n = idx.size
             uu = u[start:start + n]
@@ -315,12 +443,14 @@ class TrialOperations:
             s = batch.surv.take(idx)
             r = batch.rep[idx]
             visit = batch.arrival[idx] + since
+            number = np.broadcast_to(np.asarray(number, dtype=np.int64), (n,))
             res = run_tests(ops.test, s.detectable(since), uu)
-            self._log("assays", r, visit)
+            self._log("assays", r, visit, s.stratum, number)
             if self.record is not None:
                 self.record["tests"].append((b, idx, visit))
             got = ~res.failed
             result_at = visit + res.turnaround
+            self._log("results", r[got], result_at[got], s.stratum[got], number[got])
             fr = batch.first_result[idx]
             batch.first_result[idx] = np.where(got, np.minimum(fr, result_at), fr)
             pos_ = res.positive
@@ -330,19 +460,28 @@ class TrialOperations:
             pi = idx[pos_]
             pr = r[pos_]
             pt = result_at[pos_]
-            self._log("test_positive", pr, pt)
+            pst = s.stratum[pos_]
+            pn = number[pos_]
+            self._log("test_positive", pr, pt, pst, pn)
             stage_since = pt - batch.arrival[pi]
-            ok = eligible_at_staging(stage_since, batch.surv.t_rec[pi], batch.surv.t_death[pi], ops.imaging_lead)
-            self._log("eligible", pr[ok], pt[ok])
+            t_rec, t_death = batch.surv.t_rec[pi], batch.surv.t_death[pi]
+            ok = eligible_at_staging(stage_since, t_rec, t_death, ops.imaging_lead)
+            seen = (t_death > stage_since) & ~ok     # alive, and the recurrence visible on imaging
+            self._log("metastatic_at_staging", pr[seen], pt[seen], pst[seen], pn[seen])
+            self._log("eligible", pr[ok], pt[ok], pst[ok], pn[ok])
             agree = ok & (batch.surv.u_consent[pi] < ops.consent)
-            self._log("consented", pr[agree], pt[agree])
+            self._log("consented", pr[agree], pt[agree], pst[agree], pn[agree])
+            since_pos = np.broadcast_to(np.asarray(since, dtype=float), (n,))[pos_]
             if self.record is not None:
-                self.record["positives"].append((b, pi, since, pt, ok, agree))
-            self._pend(pr[agree], pt[agree], b, pi[agree], np.full(int(agree.sum()), since))
+                self.record["positives"].append((b, pi, since_pos, pt, ok, agree, pn))
+            self._pend(pr[agree], pt[agree], b, pi[agree], since_pos[agree])
 
-    def _log(self, key, rep, time) -> None:
-        self.log[key][0].append(rep)
-        self.log[key][1].append(time)
+    def _log(self, key, rep, time, stratum, number) -> None:
+        log = self.log[key]
+        log[0].append(rep)
+        log[1].append(time)
+        log[2].append(stratum)
+        log[3].append(number)
 
     def _pend(self, rep, time, b, index, tested_since) -> None:
         if rep.size == 0:
@@ -401,7 +540,9 @@ class TrialOperations:
             busy = np.zeros(self.R, dtype=bool)
             busy[self.f_rep] = True
             for b, batch in self.batches.items():
-                if ops.screening and (ops.count is None or b + (ops.count - 1) * self.m > j):
+                if ops.scheduled:
+                    busy[batch.rep[batch.active]] = True    # a visit to come
+                elif ops.screening and (ops.count is None or b + (ops.count - 1) * self.m > j):
                     busy[batch.rep[batch.active]] = True
             done = stalled & ~busy
             self.close_time[done] = t1
@@ -413,25 +554,61 @@ class TrialOperations:
         ops = self.ops
         close = self.close_time
         counts = {}
-        screened = np.zeros(self.R, dtype=np.int64)
-        tested = np.zeros(self.R, dtype=np.int64)
+        R, K = self.R, ops.n_strata
+        by_stratum: dict[str, np.ndarray] = {}
+
+        def tally(key, rep, stratum):
+            by_stratum[key] = by_stratum.get(key, 0) + np.bincount(
+                rep.astype(np.int64) * K + stratum, minlength=R * K).reshape(R, K)
+
         self.screened_at: list[tuple[np.ndarray, np.ndarray]] = []   # (replicate, month) of each screened
         for batch in self.batches.values():
-            ok = batch.arrival <= close[batch.rep]
-            screened += np.bincount(batch.rep[ok], minlength=self.R)
-            self.screened_at.append((batch.rep[ok], batch.arrival[ok]))
-            ok = batch.first_result <= close[batch.rep]
-            tested += np.bincount(batch.rep[ok], minlength=self.R)
-        counts["screened"] = screened
+            st = batch.surv.stratum.astype(np.int64)
+            cl = close[batch.rep]
+            came = batch.arrival <= cl
+            if ops.prescreen is not None:
+                tally("approached", batch.rep[came], st[came])
+                ok = came & batch.registered
+                tally("registered", batch.rep[ok], st[ok])
+                ok = came & batch.ready
+                tally("assay_ready", batch.rep[ok], st[ok])
+                came = batch.enters <= cl
+            tally("screened", batch.rep[came], st[came])
+            self.screened_at.append((batch.rep[came], batch.arrival[came] if batch.enters is None
+                                     else batch.enters[came]))
+            ok = batch.first_result <= cl
+            tally("tested", batch.rep[ok], st[ok])
+        for key in ("approached", "registered", "assay_ready", "screened", "tested"):
+            if key in ("approached", "registered", "assay_ready") and ops.prescreen is None:
+                continue
+            if key == "tested" and not ops.screening:
+                by_stratum.pop("tested", None)
+                continue
+            if key not in by_stratum:
+                by_stratum[key] = np.zeros((R, K), dtype=np.int64)
+            counts[key] = by_stratum[key].sum(axis=1)
+        by_visit: dict[str, np.ndarray] = {}
         if ops.screening:
-            counts["tested"] = tested
-            for key, (reps, times) in self.log.items():
+            for key, (reps, times, strata, numbers) in self.log.items():
                 if reps:
                     r = np.concatenate(reps)
                     t = np.concatenate(times)
-                    counts[key] = np.bincount(r[t <= close[r]], minlength=self.R)
+                    ok = t <= close[r]
+                    r = r[ok]
+                    counts[key] = np.bincount(r, minlength=self.R)
+                    tally(key, r, np.concatenate(strata)[ok].astype(np.int64))
+                    if key in ("results", "test_positive"):
+                        v = np.concatenate(numbers)[ok] - 1
+                        V = int(v.max()) + 1 if v.size else 0
+                        by_visit[key] = np.bincount(r.astype(np.int64) * V + v, minlength=R * V).reshape(R, V)
                 else:
                     counts[key] = np.zeros(self.R, dtype=np.int64)
+                    by_stratum[key] = np.zeros((R, K), dtype=np.int64)
+            counts.pop("results")
+            by_stratum.pop("results")
+            V = max([0] + [a.shape[1] for a in by_visit.values()])
+            by_visit = {name: _widen(by_visit.get(key, np.zeros((R, 0), dtype=np.int64)), V)
+                        for key, name in (("results", "tests"), ("test_positive", "positive"))}
         rep, time, pb, pi, ptested = self._pending()
         o = _order_by_rep_time(rep, time, not ops.screening)
         rep, time, pb, pi, ptested = rep[o], time[o], pb[o], pi[o], ptested[o]
@@ -455,11 +632,21 @@ class TrialOperations:
                 cols[k][sel] = getattr(batch.surv, k)[src]
         patients = Survivors(**cols) if ref is not None else draw_survivors(self.pop, np.zeros((0, N_UNIFORMS)))
         counts["randomized"] = np.bincount(rep, minlength=self.R)
+        tally("randomized", rep, patients.stratum.astype(np.int64))
         out = Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
         out.screened_at = self.screened_at
         if self.record is not None:
             out.record = {**self.record, "batches": self.batches, "randomized": (pb, pi)}
+        out.by_stratum = by_stratum
+        out.by_visit = by_visit
         return out
+
+
+def _widen(a: np.ndarray, width: int) -> np.ndarray:
+    """(R, v) counts padded with zero columns to (R, width)."""
+    if a.shape[1] >= width:
+        return a
+    return np.concatenate([a, np.zeros((a.shape[0], width - a.shape[1]), dtype=a.dtype)], axis=1)
 
 
 def _order_by_rep_time(rep: np.ndarray, time: np.ndarray, chronological: bool = False) -> np.ndarray:

@@ -4,6 +4,9 @@ Randomness: one ``seed``. Replicate i owns the streams
 ``SeedSequence(seed, spawn_key=(i,)).spawn(2)`` (the same children that
 ``SeedSequence(seed).spawn(n)[i].spawn(2)`` gives): one for screening and
 enrolment, one for the trial after randomisation (arms, dropout, eradication).
+A scenario with ``screening.prescreen`` also uses a third child,
+``SeedSequence(seed, spawn_key=(i, 2))``, for the steps before screening, so
+that the other two streams, and every scenario without it, are unchanged.
 Replicates never share a stream, so results are identical whatever the chunk
 size or the number of workers, and replicate i can be re-run alone. Keeping
 the trial's draws apart from screening's keeps random numbers common when a
@@ -31,9 +34,9 @@ from trialsim.intervention import ArmModel
 from trialsim.processes import init_worker, usable_cores
 from trialsim.limits import as_count, as_workers, check_size
 from trialsim.plan_checks import check_plan
-from trialsim.results import SimulationResult, provenance
+from trialsim.results import SimulationResult, provenance, stack_visits, stratum_column
 from trialsim.scenario import Scenario
-from trialsim.screening import TestModel
+from trialsim.screening import PrescreenModel, TestModel, VisitPlan
 
 SURVIVORS_PER_CHUNK = 400_000   # bounds memory: ~100-200 MB per worker at most
 
@@ -60,12 +63,18 @@ class TrialModel:
         starts, rates = sc.accrual.schedule()
         scr = sc.screening
         test = TestModel.from_scenario(sc) if scr is not None else None
+        plan = None
+        if scr is not None and (not scr.visits.legacy or scr.prescreen is not None):
+            plan = VisitPlan.from_spec(scr.visits)
         ops = Operations(
             accrual=AccrualSchedule(starts, rates),
             enrollment=sc.trial.enrollment,
             test=test,
-            every=scr.visits.every if scr is not None else math.inf,
+            every=scr.visits.shortest_interval if scr is not None else math.inf,
             count=scr.visits.count if scr is not None else None,
+            plan=plan,
+            prescreen=PrescreenModel.from_scenario(sc) if scr is not None else None,
+            n_strata=len(sc.population.strata),
             imaging_lead=scr.staging.imaging_lead if scr is not None else 0.0,
             consent=scr.consent if scr is not None else 1.0,
             max_screened=scr.max_screened if scr is not None else None,
@@ -108,6 +117,12 @@ def replicate_streams(seed: int, index: int) -> tuple[np.random.Generator, np.ra
                  for k in (0, 1))
 
 
+def prescreen_stream(seed: int, index: int) -> np.random.Generator:
+    """The generator of replicate ``index``'s steps before screening (consent to
+    surveillance, assay set-up, set-up time): a third child of its seed sequence."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 2))))
+
+
 def draw_seed() -> int:
     """A fresh seed for a run that was given none (recorded in its provenance)."""
     return secrets.randbits(63)
@@ -136,11 +151,21 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     streams = [replicate_streams(seed, int(i)) for i in indices]
     if screened is not None and patients is None:
         patients = {}
-    enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams],
+    pre = [prescreen_stream(seed, int(i)) for i in indices] if model.operations.prescreen is not None else None
+    enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams], pre,
                             record=screened is not None).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
     out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))
+    by_stratum = dict(enrol.by_stratum)
+    by_stratum["truly_mrd_positive"] = out.pop("_truly_by_stratum")
+    names = [st.name for st in model.population.strata]
+    if len(names) > 1:   # per-stratum columns (one stratum: the overall columns say it all)
+        for key, counts in by_stratum.items():
+            for k, name in enumerate(names):
+                out[stratum_column(key, name)] = counts[:, k]
+    if model.operations.screening:
+        out["_by_visit"] = enrol.by_visit
     if patients is not None:
         patients["replicate"] = indices[patients.pop("_row")]
     if screened is not None:
@@ -293,13 +318,14 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     looks = None
     if "_looks" in parts[0]:
         looks = {k: np.concatenate([p["_looks"][k] for p in parts]) for k in parts[0]["_looks"]}
+    by_visit = stack_visits(parts)
     tl = None
     if months is not None:
         tl = {k: np.concatenate([p["_timeline"][k] for p in parts]) for k in parts[0]["_timeline"]}
         tl["month"] = np.arange(1, months + 1)
     table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if not k.startswith("_")}
     return SimulationResult(scenario=scenario, table=table, provenance=provenance(scenario, seed, replicates),
-                            model=model, looks=looks, timeline=tl,
+                            model=model, looks=looks, timeline=tl, by_visit=by_visit,
                             patient_source=partial(patient_table, scenario, seed=seed, replicates=replicates,
                                                    screened=True))
 
@@ -396,17 +422,17 @@ def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients:
         by_close = visit <= close[batches[b].rep[idx]]
         at, found = locate(b * _KEY + idx[by_close])
         np.add.at(visits, at[found], 1)
-    for b, idx, since, result_at, ok, agree in rec["positives"]:
+    for b, idx, since, result_at, ok, agree, number in rec["positives"]:
         by_close = result_at <= close[batches[b].rep[idx]]
         at, found = locate(b * _KEY + idx[by_close])
         sel = np.flatnonzero(by_close)[found]
         at = at[found]
         positive[at] = True
-        pos_visit[at] = int(round(since / ops.every)) + 1
+        pos_visit[at] = number[sel]
         pos_month[at] = result_at[sel]
         eligible[at] = ok[sel]
         consented[at] = agree[sel]
-        truly[at] = batches[b].surv.take(idx[sel]).detectable(since)    # at the positive sample
+        truly[at] = batches[b].surv.take(idx[sel]).detectable(since[sel])    # at the positive sample
     stage_since = pos_month - arrival
     metastatic = positive & ~eligible & (surv.t_death > stage_since) & (surv.t_rec - ops.imaging_lead <= stage_since)
     # the randomised: their follow-up columns

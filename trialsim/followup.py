@@ -321,6 +321,9 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
     truly = p.detectable(at)
     out["truly_mrd_positive"] = np.bincount(rep[truly], minlength=R)
+    K = len(m.population.strata)
+    out["_truly_by_stratum"] = np.bincount(rep[truly].astype(np.int64) * K + p.stratum[truly],
+                                           minlength=R * K).reshape(R, K)
     out["treatment_randomized"] = np.bincount(rep[treat], minlength=R)
     out["last_randomized_month"] = d.last_rand
 

@@ -15,9 +15,11 @@ The estimate is an upper bound computed from the scenario alone:
   ``max_screened``. One trial's survivors are held in memory at once (about
   300 bytes each).
 * screening visits per survivor: the visit count, else the visits that fit
-  before screening must stop; and the calendar windows of the screening's
-  bookkeeping (one per month, or one per visit when visits are more
-  frequent).
+  before screening must stop (for a schedule, its visits in that many months
+  from entry, or from diagnosis over the times since diagnosis survivors can
+  have); and the calendar windows of the screening's bookkeeping (one per
+  month, or one per visit when visits are more frequent, by the shortest
+  interval of a schedule).
 * work: simulated trials x survivors x visits, summed over the designs of a
   sweep, the unit of a run's time (a few million a second per core).
 """
@@ -120,13 +122,34 @@ def estimate_size(scenario: Scenario, replicates: int | None = None, *, timeline
     n = accrued(scenario, horizon)
     if scr.max_screened is not None:
         n = min(n, float(scr.max_screened))
-    every = scr.visits.every
+    every = scr.visits.shortest_interval
     visits = math.floor(horizon / every) + 1 if math.isfinite(horizon / every) else math.inf
+    if scr.visits.schedule is not None or scr.visits.anchor == "diagnosis":
+        visits = min(visits, _schedule_visits(scenario, horizon))
     if scr.visits.count is not None:
         visits = min(visits, scr.visits.count)
     window = every / max(1, math.ceil(every))
     windows = horizon / window + 1
     return SizeEstimate(replicates, max(n, 1.0), float(visits), float(windows), int(timeline_months))
+
+
+def _schedule_visits(scenario: Scenario, horizon: float) -> float:
+    """Visits of the schedule a survivor can have in ``horizon`` months of
+    screening: the grid's times up to ``horizon`` (anchor entry), or up to the
+    largest time since diagnosis at entry plus ``horizon`` (anchor diagnosis;
+    a bound, as a survivor has only the visits after her entry)."""
+    scr = scenario.screening
+    upto = horizon
+    if scr.visits.anchor == "diagnosis":
+        highest = 0.0
+        for st in scenario.population.strata:
+            d = st.time_since_diagnosis
+            top = d.fixed if d.fixed is not None else (d.uniform[1] if d.uniform is not None else math.inf)
+            highest = max(highest, top)
+        upto = highest + horizon
+        if not math.isfinite(upto):
+            return math.inf
+    return float(len(scr.visits.grid(upto, limit=MAX_VISITS_PER_SURVIVOR + 1)))
 
 
 def accrued(scenario: Scenario, months: float) -> float:
@@ -167,7 +190,8 @@ def check_size(scenario: Scenario, replicates: int | None = None, *, timeline_mo
                              "(one trial is held in memory at once); lower the accrual rate, or bound screening "
                              "with screening.max_screened or screening.max_months", "accrual")
     if scr is not None and est.visits_per_survivor > MAX_VISITS_PER_SURVIVOR:
-        raise SizeLimitError(f"a visit every {scr.visits.every:g} months "
+        raise SizeLimitError((f"a visit every {scr.visits.every:g} months " if scr.visits.schedule is None
+                              else "the visit schedule ")
                              + ("" if scr.visits.count is not None else "without a count ")
                              + f"gives up to {_fmt(est.visits_per_survivor)} visits per survivor, over the limit "
                              f"of {MAX_VISITS_PER_SURVIVOR:,}; give screening.visits.count, a longer interval, "
@@ -175,7 +199,7 @@ def check_size(scenario: Scenario, replicates: int | None = None, *, timeline_mo
     if scr is not None and est.windows > MAX_WINDOWS:
         raise SizeLimitError(f"screening for {'max_months' if scr.max_months is not None else 'up to'} "
                              f"{(scr.max_months or SAFETY_HORIZON):g} months with a visit every "
-                             f"{scr.visits.every:g} months needs {_fmt(est.windows)} calendar steps, over the limit "
+                             f"{scr.visits.shortest_interval:g} months needs {_fmt(est.windows)} calendar steps, over the limit "
                              f"of {MAX_WINDOWS:,}; visit less often or screen for fewer months", "screening")
     check_work(est.work, what=what, hint="fewer replicates" if est.replicates > 1 else "a smaller design")
     if est.result_bytes > MAX_RESULT_BYTES:

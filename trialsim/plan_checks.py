@@ -139,8 +139,15 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
     if scr is not None:
         screened = _expected_screened(sc)
         test = scr.test
+        pre = scr.prescreen
+        if pre is not None:
+            screened *= pre.consent * pre.assay_setup    # only the registered with an assay set up are screened
         if scr.consent == 0:
             errors.append(("screening.consent", "consent 0: nobody eligible would agree to be randomised"))
+        elif pre is not None and pre.consent * pre.assay_setup == 0:
+            key = "consent" if pre.consent == 0 else "assay_setup"
+            errors.append((f"screening.prescreen.{key}", f"prescreen {key} 0: nobody would enter screening, "
+                                                         "so nobody can be randomised"))
         elif test.specificity == 1 and (test.sensitivity == 0 or not _mrd_possible(sc)):
             why = "sensitivity 0" if test.sensitivity == 0 else "no survivor can have MRD (no mrd model, or none)"
             errors.append(("screening.test.sensitivity" if test.sensitivity == 0 else "screening.test.specificity",

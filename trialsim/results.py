@@ -3,12 +3,14 @@
 The table's grain is one row per simulated trial (replicate), at its final
 analysis. Columns (docs/results.md describes each):
 
-replicate, screened, tested, assays, test_positive, eligible, consented,
-randomized, treatment_randomized, truly_mrd_positive, enrollment_reached,
+replicate, approached, registered, assay_ready (with screening.prescreen),
+screened, tested, assays, test_positive, metastatic_at_staging, eligible,
+consented, randomized, treatment_randomized, truly_mrd_positive, enrollment_reached,
 screening_closed_month, last_randomized_month, analysis_month, events,
 events_control, events_treatment, events_reached, z, hazard_ratio_estimate,
 rejected, assay_cost (when the test has a cost), safety_horizon_hit (when
-screening has no max_months).
+screening has no max_months); with several strata, the funnel's counts per
+stratum as ``KEY[STRATUM]``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from trialsim.scenario import Scenario
 from trialsim.version import __version__
 
 COLUMN_ORDER = [
-    "replicate", "screened", "tested", "assays", "test_positive", "eligible", "consented", "randomized",
+    "replicate", "approached", "registered", "assay_ready", "screened", "tested", "assays", "test_positive",
+    "metastatic_at_staging", "eligible", "consented", "randomized",
     "treatment_randomized", "truly_mrd_positive", "enrollment_reached", "screening_closed_month",
     "last_randomized_month", "analysis_month", "events", "events_control", "events_treatment",
     "events_reached", "z", "hazard_ratio_estimate", "rejected", "assay_cost", "safety_horizon_hit",
@@ -67,6 +70,42 @@ def provenance(scenario: Scenario, seed: int, replicates: int) -> dict:
     }
 
 
+#: the funnel's stages, in order: the overall counts, and each stratum's (``by_stratum``)
+FUNNEL_KEYS = ("approached", "registered", "assay_ready", "screened", "tested", "assays", "test_positive",
+               "eligible", "consented", "randomized")
+
+
+def stratum_column(key: str, stratum: str) -> str:
+    """The per-replicate column of a funnel count in one stratum: ``KEY[STRATUM]``."""
+    return f"{key}[{stratum}]"
+
+
+def stack_visits(parts: list[dict], upto: int | None = None) -> dict[str, np.ndarray] | None:
+    """The chunks' ``_by_visit`` counts ((replicates, visits) each, "tests" and
+    "positive") as one pair of arrays, padded with zeros to the most visits;
+    None for a design without screening."""
+    if not parts or "_by_visit" not in parts[0]:
+        return None
+    width = max(p["_by_visit"]["tests"].shape[1] for p in parts)
+    out = {}
+    for key in ("tests", "positive"):
+        blocks = []
+        for p in parts:
+            a = p["_by_visit"][key]
+            blocks.append(np.pad(a, ((0, 0), (0, width - a.shape[1]))))
+        out[key] = np.concatenate(blocks)
+        if upto is not None:
+            out[key] = out[key][:upto]
+    return out
+
+
+def _share(numerator, denominator) -> np.ndarray:
+    """Per-replicate share, nan where the denominator is 0."""
+    den = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, np.asarray(numerator, dtype=float) / den, np.nan)
+
+
 def distribution(values) -> dict | None:
     """{mean, median, p10, p90} of finite values over replicates."""
     v = np.asarray(values, dtype=float)
@@ -94,6 +133,7 @@ class SimulationResult:
     timeline: dict[str, np.ndarray] | None = None  # month (M,), screened/randomized/events (R, M) cumulative
     # replicate index -> its screened survivors, re-simulated (engine.patient_table(..., screened=True))
     patient_source: Callable[..., dict] | None = field(default=None, repr=False, compare=False)
+    by_visit: dict[str, np.ndarray] | None = None  # "tests", "positive": (R, visits) counts per visit number
 
     @property
     def replicates(self) -> int:
@@ -189,6 +229,9 @@ class SimulationResult:
         if sc.trial.endpoints[0] == "mrd_clearance":
             c = sc.trial.clearance
             out.update(alpha=c.alpha, sided=c.sided, test=c.test)
+        prescreen = screening and sc.screening.prescreen is not None
+        for key in ("approached", "registered", "assay_ready"):
+            out[key] = distribution(t[key]) if prescreen and key in t else None
         for key in ("screened", "tested", "test_positive", "eligible", "consented"):
             if key in t:
                 out[key] = distribution(t[key])
@@ -197,6 +240,11 @@ class SimulationResult:
         out["randomized"] = distribution(t["randomized"])
         out["enrollment_reached_share"] = float(np.mean(t["enrollment_reached"]))
         out["truly_mrd_positive_share"] = distribution(truly_share) if sc.mrd is not None else None
+        out["metastatic_at_staging_share"] = (
+            distribution(_share(t["metastatic_at_staging"], t["test_positive"]))
+            if "metastatic_at_staging" in t else None)
+        out["by_stratum"] = self._by_stratum()
+        out["by_visit"] = self._by_visit()
         out["events"] = distribution(t["events"])
         out["events_reached_share"] = float(np.mean(t["events_reached"]))
         out["analysis_month"] = distribution(t["analysis_month"])
@@ -228,6 +276,51 @@ class SimulationResult:
         if warnings:      # the key only when there is something to say (docs/results.md)
             out["warnings"] = warnings
         out["provenance"] = self.provenance
+        return out
+
+    def _by_stratum(self) -> dict:
+        """The funnel of each stratum: stratum name -> the overall funnel's keys."""
+        t, sc = self.table, self.scenario
+        names = [st.name for st in sc.population.strata]
+        out = {}
+        for name in names:
+            def col(key, name=name):
+                c = stratum_column(key, name) if len(names) > 1 else key
+                return t.get(c)
+            entry: dict[str, Any] = {}
+            for key in FUNNEL_KEYS:
+                if key in ("approached", "registered", "assay_ready") and (
+                        sc.screening is None or sc.screening.prescreen is None):
+                    continue
+                if col(key) is not None:
+                    entry[key] = distribution(col(key))
+            if col("metastatic_at_staging") is not None:
+                entry["metastatic_at_staging_share"] = distribution(_share(col("metastatic_at_staging"),
+                                                                           col("test_positive")))
+            if sc.mrd is not None and col("truly_mrd_positive") is not None:
+                entry["truly_mrd_positive_share"] = distribution(_share(col("truly_mrd_positive"),
+                                                                        col("randomized")))
+            out[name] = entry
+        return out
+
+    def _by_visit(self) -> list | None:
+        """Tests with a result and positives at each visit number: means per
+        trial, and the positive share of all the visit's results pooled over
+        trials."""
+        if self.scenario.screening is None:
+            return None
+        if self.by_visit is None:
+            return None
+        tests = np.asarray(self.by_visit["tests"])
+        positive = np.asarray(self.by_visit["positive"])
+        n = max(self.replicates, 1)
+        out = []
+        for k in range(tests.shape[1]):
+            total, pos = int(tests[:, k].sum()), int(positive[:, k].sum())
+            out.append({"visit": k + 1, "tests": total / n, "positive": pos / n,
+                        "positive_share": pos / total if total else None})
+        while out and out[-1]["tests"] == 0:
+            out.pop()
         return out
 
     def _group_sequential_summary(self) -> dict:
@@ -425,6 +518,41 @@ def _comparisons(t: dict, sc) -> dict:
     return out
 
 
+def _format_by_stratum(s: dict) -> list[str]:
+    """The funnel of each stratum as a small table of means (several strata only)."""
+    strata = s.get("by_stratum") or {}
+    if len(strata) < 2:
+        return []
+    cols = [("screened", "screened", 0), ("test_positive", "positive", 1),
+            ("metastatic_at_staging_share", "metastatic", 3), ("randomized", "randomised", 1),
+            ("truly_mrd_positive_share", "truly MRD+", 3)]
+    cols = [c for c in cols if any(e.get(c[0]) for e in strata.values())]
+    width = max(10, min(24, max(len(printable(n)) for n in strata) + 2))
+    out = ["  by stratum (means per trial; shares: mean of the trials' shares):",
+           "    " + f"{'stratum':<{width}}" + "".join(f"{label:>12}" for _, label, _ in cols)]
+    for name, e in strata.items():
+        cells = []
+        for key, _, digits in cols:
+            d = e.get(key)
+            cells.append(f"{d['mean']:>12,.{digits}f}" if d else f"{'-':>12}")
+        out.append("    " + f"{printable(name)[:width - 1]:<{width}}" + "".join(cells))
+    return out
+
+
+def _format_by_visit(s: dict, first: int = 6) -> list[str]:
+    """Tests and positives at the first visits."""
+    visits = s.get("by_visit") or []
+    if len(visits) < 2:
+        return []
+    shown = visits[:first]
+    out = [f"  by visit (means per trial; positive share pooled){' -- first ' + str(first) if len(visits) > first else ''}:"]
+    for v in shown:
+        share = f"{v['positive_share']:.4f}" if v["positive_share"] is not None else "-"
+        out.append(f"    visit {v['visit']:<4} tests {v['tests']:>10,.1f}   positive {v['positive']:>8,.2f}   "
+                   f"share {share}")
+    return out
+
+
 def format_summary(s: dict) -> str:
     """A readable table of the operating characteristics."""
     lines = [printable(s["scenario"]), f"  {s['replicates']:,} simulated trials, seed {s['seed']}", ""]
@@ -441,7 +569,9 @@ def format_summary(s: dict) -> str:
         lines.append(f"  {'analytic (Schoenfeld)':<26}{a['schoenfeld_power']:.4f} at {a['schoenfeld_events']:.0f} "
                      f"events{extra}")
     rows = [
+        ("approached", "approached", 0), ("registered", "registered", 0), ("assay set up", "assay_ready", 0),
         ("screened", "screened", 0), ("tested (a result)", "tested", 0), ("test-positive", "test_positive", 0),
+        ("staged metastatic share", "metastatic_at_staging_share", 3),
         ("eligible at staging", "eligible", 0), ("consented", "consented", 0), ("randomised", "randomized", 1),
         ("truly MRD-positive share", "truly_mrd_positive_share", 3), ("events at analysis", "events", 1),
         ("last randomisation, month", "last_randomized_month", 1), ("analysis, month", "analysis_month", 1),
@@ -469,6 +599,7 @@ def format_summary(s: dict) -> str:
                if s.get("effect_diluted_share") is not None else "")
         lines.append(f"  {'hazard ratio, model':<26}{s['average_hazard_ratio']:.3f} (every patient in both "
                      f"arms{mrd}{dil})")
+    lines += _format_by_stratum(s) + _format_by_visit(s)
     gs = s.get("group_sequential")
     if gs:
         bounds = ", ".join(f"{f:g}: z>={b:.3f}" for f, b in zip(gs["information_fractions"], gs["efficacy_bounds_z"]))
@@ -500,6 +631,11 @@ def format_summary(s: dict) -> str:
         lines.append(f"    randomised              {fun['randomized_per_screened']:.4f} vs {sim['randomized']:.4f}")
         lines.append(f"    assays                  {fun['assays_per_screened']:.3f} vs "
                      f"{s['assays']['mean'] / scr:.3f}" if s.get("assays") else "")
+        for key, num, den, label in (("registered_per_approached", "registered", "approached", "registered"),
+                                     ("assay_ready_per_registered", "assay_ready", "registered", "assay set up")):
+            if key in fun and s.get(num) and s.get(den) and s[den]["mean"] > 0:
+                lines.append(f"    {label:<24}{fun[key]:.4f} vs {s[num]['mean'] / s[den]['mean']:.4f} "
+                             f"(per survivor {den})")
         if fun.get("true_positive_share") is not None and s.get("truly_mrd_positive_share"):
             lines.append(f"    truly MRD-positive      {fun['true_positive_share']:.3f} vs "
                          f"{s['truly_mrd_positive_share']['mean']:.3f}")

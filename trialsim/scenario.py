@@ -376,18 +376,136 @@ class TestSpec(Strict):
         return text
 
 
+class SchedulePiece(Strict):
+    """One piece of a visit schedule: a visit every ``every`` months, up to
+    ``until`` months since the schedule's anchor."""
+
+    every: Annotated[Positive, Field(description="months between visits in this piece")]
+    until: Annotated[Positive | None, Field(description="months since the anchor (entry or diagnosis) up to "
+                                                        "which this piece applies; only the last piece may omit it "
+                                                        "(then visits go on while screening lasts)")] = None
+
+
+#: tolerance of the visit grid (months): 12.000000001 is month 12
+_GRID_TOL = 1e-9
+
+
 class VisitsSpec(Strict):
-    every: Positive
-    count: PositiveInt | None = None
+    every: Annotated[Positive | None, Field(description="months between visits, the first at the anchor "
+                                                        "(exclusive with schedule)")] = None
+    count: Annotated[PositiveInt | None, Field(description="at most this many visits per survivor "
+                                                           "(absent: while screening lasts)")] = None
+    schedule: Annotated[list[SchedulePiece] | None, Field(
+        min_length=1, description="a visit schedule in pieces, months since the anchor: [{every: 3, until: 24}, "
+                                  "{every: 6, until: 60}] (exclusive with every)")] = None
+    anchor: Annotated[Literal["entry", "diagnosis"], Field(
+        description="what the visit times count from: entry into screening (the first visit at entry, or at "
+                    "the first sample with screening.prescreen), or diagnosis (visits at fixed months since "
+                    "diagnosis, the first at or after entry)")] = "entry"
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if self.every is not None and self.schedule is not None:
+            raise FieldProblem(("schedule",), "give either every (one interval) or schedule (pieces), not both")
+        if self.every is None and self.schedule is None:
+            raise FieldProblem(("every",), "give every (months between visits) or schedule "
+                                           "(e.g. [{every: 3, until: 24}, {every: 6}])")
+        if self.schedule is not None:
+            last = 0.0
+            for i, piece in enumerate(self.schedule):
+                if piece.until is None:
+                    if i < len(self.schedule) - 1:
+                        raise FieldProblem(("schedule", i, "until"), "every piece but the last needs until "
+                                                                     "(months since the anchor)")
+                    continue
+                if piece.until <= last:
+                    raise FieldProblem(("schedule", i, "until"), f"until must increase from piece to piece "
+                                                                 f"(got {piece.until:g} after {last:g})")
+                last = piece.until
+        return self
+
+    @property
+    def pieces(self) -> list[tuple[float, float]]:
+        """(every, until) of each piece; until is inf for an open last piece."""
+        if self.schedule is None:
+            return [(self.every, math.inf)]
+        return [(p.every, p.until if p.until is not None else math.inf) for p in self.schedule]
+
+    @property
+    def shortest_interval(self) -> float:
+        return min(e for e, _ in self.pieces)
+
+    @property
+    def legacy(self) -> bool:
+        """Visits at entry and every ``every`` months: the one-interval form anchored at entry."""
+        return self.schedule is None and self.anchor == "entry"
+
+    def grid_starts(self) -> list[tuple[float, float, float]]:
+        """(start, every, end) of each piece on the grid of visit times since the
+        anchor: the grid is 0, then start + n every up to end in each piece; a
+        piece starts at the last visit of the piece before."""
+        out, start = [], 0.0
+        for every, until in self.pieces:
+            if math.isinf(until):
+                out.append((start, every, math.inf))
+                break
+            n = math.floor((until - start) / every + _GRID_TOL)
+            end = start + n * every
+            out.append((start, every, end))
+            start = end
+        return out
+
+    def describe(self) -> str:
+        """The visits in words: 'every 6 months, up to 4 times', 'every 3 months to month 12, then every
+        6 months to month 24, since diagnosis'."""
+        if self.schedule is None:
+            text = f"every {self.every:g} months"
+        else:
+            parts = [f"every {e:g} months" + (f" to month {u:g}" if math.isfinite(u) else "")
+                     for e, u in self.pieces]
+            text = ", then ".join(parts)
+        if self.count is not None:
+            text += f", up to {self.count} time{'s' if self.count != 1 else ''}"
+        if self.anchor == "diagnosis":
+            text += " (months since diagnosis)"
+        return text
+
+    def grid(self, upto: float, limit: int = 100_000) -> list[float]:
+        """Visit times since the anchor, from 0 up to ``upto`` months (at most ``limit`` of them)."""
+        times = [0.0]
+        for start, every, end in self.grid_starts():
+            n = 1
+            while len(times) < limit:
+                t = start + n * every
+                if t > min(end, upto) + _GRID_TOL * max(1.0, abs(t)):
+                    break
+                times.append(t)
+                n += 1
+        return [t for t in times if t <= upto + _GRID_TOL * max(1.0, abs(t))]
 
 
 class StagingSpec(Strict):
     imaging_lead: NonNegative = 0.0
 
 
+class PrescreenSpec(Strict):
+    """The steps between approaching a survivor and her first sample."""
+
+    consent: Annotated[Probability, Field(description="probability that an approached survivor consents to "
+                                                      "surveillance (registers)")] = 1.0
+    assay_setup: Annotated[Probability, Field(description="probability, per registered survivor, that the assay "
+                                                          "can be set up at all (tissue found, panel designed)")] = 1.0
+    setup_time: Annotated[Distribution, Field(description="months from registration to the first sample "
+                                                          "(a number or a distribution)")] = Field(
+        default_factory=lambda: DistributionSpec({"fixed": 0.0}))
+
+
 class ScreeningSpec(Strict):
     test: TestSpec
     visits: VisitsSpec
+    prescreen: Annotated[PrescreenSpec | None, Field(
+        description="consent to surveillance, assay set-up and the months to the first sample, before "
+                    "screening")] = None
     staging: StagingSpec = Field(default_factory=StagingSpec)
     consent: Probability = 1.0
     max_screened: PositiveInt | None = None
@@ -961,6 +1079,7 @@ def _rules_between_fields(schema: dict) -> None:
     defs["AccrualSpec"]["oneOf"] = [_not_null("rate"), _not_null("piecewise")]
     defs["AccrualSpec"]["not"] = _not_null("sites", "piecewise")
     defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
+    defs["VisitsSpec"]["oneOf"] = [_not_null("every"), _not_null("schedule")]
     defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
     analysis = defs["AnalysisSpec"]
     analysis["properties"]["test"].update(pattern=TEST_JS_PATTERN, patternErrorMessage=(

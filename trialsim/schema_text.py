@@ -115,9 +115,26 @@ FIELDS: dict[str, tuple[str, str]] = {
                                                  "reports. Absent: costs are not reported."),
     "screening.test.currency": ("none", "The unit of cost as reports show it: a code or symbol of 1 to 12 "
                                         "printable characters (EUR, USD, £). Absent: costs are bare numbers."),
-    "screening.visits": ("none", "When survivors are tested: at entry, then every `every` months."),
-    "screening.visits.every": ("months", "Time between visits."),
+    "screening.visits": ("none", "When survivors are tested: at the anchor, then every `every` months, or "
+                                 "by a schedule in pieces."),
+    "screening.visits.every": ("months", "Time between visits (exclusive with schedule)."),
     "screening.visits.count": ("count", "Visits per survivor, the one at entry included. Absent: no limit."),
+    "screening.visits.schedule": ("none", "A visit schedule in pieces, months since the anchor, e.g. "
+                                          "[{every: 3, until: 24}, {every: 6, until: 60}] (exclusive with every)."),
+    "screening.visits.schedule.*.every": ("months", "Time between visits in this piece."),
+    "screening.visits.schedule.*.until": ("months", "Months since the anchor up to which this piece runs; only "
+                                                    "the last piece may omit it (then visits go on while "
+                                                    "screening lasts, or up to count)."),
+    "screening.visits.anchor": ("none", "entry: visit times count from the first sample; diagnosis: visits at "
+                                        "fixed months since diagnosis, the first one the survivor can attend."),
+    "screening.prescreen": ("none", "The steps before the first sample: consent to surveillance, the assay's "
+                                    "set-up and its time."),
+    "screening.prescreen.consent": ("share 0-1", "Share of approached survivors who consent to surveillance "
+                                                 "(registered)."),
+    "screening.prescreen.assay_setup": ("share 0-1", "Share of registered survivors for whom the assay can be set "
+                                                     "up at all (tumour tissue found, panel designed)."),
+    "screening.prescreen.setup_time": ("months", "Time from registration to the first sample: a number or a "
+                                                 "distribution."),
     "screening.staging": ("none", "Staging of a survivor with a positive result."),
     "screening.staging.imaging_lead": ("months", "How long before clinical recurrence imaging shows "
                                                  "metastases; a positive whose recurrence is already "

@@ -1,4 +1,5 @@
-"""The screening test and staging, for arrays of (survivor, visit) pairs.
+"""The screening test, the visit schedule, the steps before screening and
+staging, for arrays of (survivor, visit) pairs.
 
 A test is positive with probability ``sensitivity`` when MRD is detectable at
 the visit, ``1 - specificity`` otherwise; a share ``failure`` of tests give no
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from trialsim import curves
+
+#: tolerance of the visit grid, relative to the time (months): 12.000000001 is month 12
+GRID_TOL = 1e-9
 
 # Uniform columns drawn per test, in this order (reproducibility contract).
 U_FAIL, U_RESULT, U_TURNAROUND = range(3)
@@ -66,3 +70,75 @@ def positive_predictive_value(prevalence: float, sensitivity: float, specificity
     tp = prevalence * sensitivity
     fp = (1.0 - prevalence) * (1.0 - specificity)
     return tp / (tp + fp) if tp + fp > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class PrescreenModel:
+    """Consent to surveillance, assay set-up and the months from registration
+    to the first sample (``screening.prescreen``). Its uniforms come from the
+    replicate's own prescreen stream, one row per survivor approached."""
+
+    consent: float
+    assay_setup: float
+    setup_time: curves.Curve
+
+    @classmethod
+    def from_scenario(cls, scenario) -> "PrescreenModel | None":
+        pre = scenario.screening.prescreen
+        if pre is None:
+            return None
+        return cls(pre.consent, pre.assay_setup, pre.setup_time.build())
+
+
+# Uniform columns of the prescreen stream, per survivor approached.
+U_PRE_CONSENT, U_PRE_SETUP, U_PRE_TIME = range(3)
+N_PRESCREEN_UNIFORMS = 3
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    """The grid of visit times since the anchor (entry or diagnosis): 0, then
+    in each piece ``start + n every`` up to its end; a piece starts at the last
+    visit of the piece before (``VisitsSpec.grid_starts``). Vectorised over
+    survivors: :meth:`at_or_after` gives the first visit, :meth:`after` the
+    next one; ``inf`` when the schedule has no more visits."""
+
+    starts: np.ndarray
+    every: np.ndarray
+    ends: np.ndarray
+    anchor: str = "entry"
+    count: int | None = None
+
+    @classmethod
+    def from_spec(cls, visits) -> "VisitPlan":
+        g = visits.grid_starts()
+        return cls(np.array([x[0] for x in g]), np.array([x[1] for x in g]), np.array([x[2] for x in g]),
+                   visits.anchor, visits.count)
+
+    def _piece(self, x, strict: bool):
+        tol = GRID_TOL * np.maximum(1.0, np.abs(x))
+        # the piece holding x: the first whose end is beyond x (at x itself, for at_or_after)
+        key = x + tol if strict else x - tol
+        i = np.searchsorted(self.ends, key, side="right" if strict else "left")
+        return np.minimum(i, self.ends.size - 1), i >= self.ends.size, tol
+
+    def at_or_after(self, x) -> np.ndarray:
+        """The first grid time at or after ``x`` (months since the anchor)."""
+        x = np.asarray(x, dtype=float)
+        i, beyond, tol = self._piece(x, strict=False)
+        start, every, end = self.starts[i], self.every[i], self.ends[i]
+        n = np.maximum(np.ceil((x - start) / every - GRID_TOL), 0.0)
+        g = start + n * every
+        g = np.where(g > end + tol, np.inf, g)
+        return np.where(beyond, np.inf, np.where(x <= 0, 0.0, g))
+
+    def after(self, x) -> np.ndarray:
+        """The first grid time strictly after ``x``."""
+        x = np.asarray(x, dtype=float)
+        i, beyond, tol = self._piece(x, strict=True)
+        start, every, end = self.starts[i], self.every[i], self.ends[i]
+        n = np.floor((x - start) / every + GRID_TOL) + 1.0
+        n = np.maximum(n, 1.0)
+        g = start + n * every
+        g = np.where(g > end + tol, np.inf, g)
+        return np.where(beyond | ~np.isfinite(x), np.inf, np.where(x < 0, 0.0, g))

@@ -60,7 +60,8 @@ def curve_text(d: dict) -> str:
     return f"{kind}: {body}"
 
 
-_CURVE_KEYS = {"recurrence", "other_cause_death", "lead_time", "time_since_diagnosis", "turnaround"}
+_CURVE_KEYS = {"recurrence", "other_cause_death", "lead_time", "time_since_diagnosis", "turnaround",
+               "setup_time"}
 _SKIP = {("format",), ("name",), ("description",)}
 _GROUP_TITLES = {"simulation": "Simulation", "accrual": "Accrual", "population": "Population", "mrd": "MRD model",
                  "screening": "Screening", "arms": "Arms", "trial": "Trial and analysis"}
@@ -90,7 +91,11 @@ def unit(path: tuple, sc: Scenario) -> str:
         "events": "events", "test": "-", "alpha": "type I error", "sided": "sides",
         "looks": "information fractions", "spending": "-", "stratified": "-", "beta": "type II error",
         "at": "months after randomisation", "model": "-",
+        "until": "months since the anchor", "anchor": "-", "assay_setup": "probability per survivor",
+        "setup_time": "months from registration to the first sample",
     }
+    if last == "consent" and "prescreen" in keys:
+        return "probability, consent to surveillance"
     if last == "rate":
         if "accrual" in keys:
             return f"{arrivals} per month"

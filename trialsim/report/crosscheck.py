@@ -96,10 +96,12 @@ def _funnel_blocks(sc: Scenario, s: dict) -> list:
         return []
     analytic = s.get("analytic") or {}
     fun = analytic.get("funnel")
+    if fun is None and scr.visits.anchor == "diagnosis":
+        return [Para([Strong("Screening funnel. "), analytic.get("funnel_note", "")], style="note")]
     if fun is None:
         return [Para([Strong("Screening funnel. "), "design.screening_funnel's forms for several visits assume that "
                       "each visit sees MRD independently ('stationary') or that MRD status is fixed; in this "
-                      "scenario (", f"{scr.visits.count or 'unlimited'} visits every {scr.visits.every:g} months",
+                      "scenario (", f"{scr.visits.count or 'unlimited'} visits " + scr.visits.describe().split(", up to")[0],
                       f", {sc.mrd.model} model) MRD becomes detectable as recurrence approaches and survivors who "
                       "enter late get fewer visits before enrolment closes, so the closed form is not a fair check "
                       "and is not shown."], style="note")]

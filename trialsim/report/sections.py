@@ -186,7 +186,9 @@ def _section_assumptions(sf: ScenarioFile, *, replicates: int | None = None, see
     return Section("assumptions", "Assumptions", blocks)
 
 
-_FUNNEL = [("screened", "screened"), ("tested", "tested (a result)"), ("test_positive", "test-positive"),
+_FUNNEL = [("approached", "approached"), ("registered", "registered (consented to surveillance)"),
+           ("assay_ready", "assay set up"),
+           ("screened", "screened"), ("tested", "tested (a result)"), ("test_positive", "test-positive"),
            ("eligible", "eligible at staging"), ("consented", "consented"), ("randomized", "randomised")]
 
 
@@ -206,6 +208,10 @@ def _section_funnel(sc: Scenario, s: dict) -> Section:
     t = s.get("truly_mrd_positive_share")
     if t:
         rows.append(["truly MRD-positive share of the randomised", *dist_cells("truly", t, 1, pct=True), "-"])
+    m = s.get("metastatic_at_staging_share")
+    if m:
+        rows.append(["metastatic at staging, share of the test-positive", *dist_cells("metastatic", m, 1, pct=True),
+                     "-"])
     if s.get("assays"):
         rows.append(["assays performed", *dist_cells("assays", s["assays"], 0), "-"])
     if s.get("assay_cost"):
@@ -217,10 +223,14 @@ def _section_funnel(sc: Scenario, s: dict) -> Section:
     table = Table(header=["stage", "mean", "median", "10th to 90th centile", "share of stage above"], rows=rows,
                   widths=[0.34, 0.14, 0.14, 0.22, 0.16], numeric={1, 2, 3, 4}, id="funnel-table")
     test = sc.screening.test
+    visits = sc.screening.visits.describe().replace(", up to", " up to")
+    pre = sc.screening.prescreen
+    prescreen = ("" if pre is None else
+                 f"Of the survivors approached, {pre.consent:.0%} consent to surveillance and the assay can be set "
+                 f"up for {pre.assay_setup:.0%} of them; screening starts with the first sample. ")
     blocks = [
         Para([f"Survivors enter screening at {fmt(sc.accrual.rate or 0, 0)} a month once all sites are open, and "
-              f"are tested with {test.name} every {sc.screening.visits.every:g} months"
-              f"{f' up to {sc.screening.visits.count} times' if sc.screening.visits.count else ''}. "
+              f"are tested with {test.name} {visits}. {prescreen}"
               "A positive survivor is staged; one whose recurrence is already visible on imaging is not eligible. "
               "The counts are per simulated trial, up to the close of enrolment; the figure shows means, "
               "the table the mean, median and 10th to 90th centiles over trials. 'Truly MRD-positive' counts the "
@@ -232,12 +242,50 @@ def _section_funnel(sc: Scenario, s: dict) -> Section:
             alt="screening funnel diagram", id="fig-funnel"),
         table,
     ]
+    blocks += _funnel_by_stratum(s) + _funnel_by_visit(s)
     if s["enrollment_reached_share"] < 0.5:
         blocks.append(Para([Strong("Enrolment is limited by screening: "),
                             f"the target of {sc.trial.enrollment} is reached in only ",
                             num("funnel-enrollment-reached", s["enrollment_reached_share"], 1, pct=True),
                             " of trials; screening stops first (max_screened or max_months)."], style="note"))
     return Section("funnel", "Screening funnel", blocks)
+
+
+def _funnel_by_stratum(s: dict) -> list:
+    """The funnel of each stratum (means per simulated trial), when there are several."""
+    strata = s.get("by_stratum") or {}
+    if len(strata) < 2:
+        return []
+    cols = [("screened", "screened", False), ("test_positive", "test-positive", False),
+            ("metastatic_at_staging_share", "metastatic at staging", True), ("randomized", "randomised", False),
+            ("truly_mrd_positive_share", "truly MRD-positive", True)]
+    cols = [c for c in cols if any(e.get(c[0]) for e in strata.values())]
+    rows = []
+    for i, (name, e) in enumerate(strata.items()):
+        row = [name]
+        for key, _, pct in cols:
+            d = e.get(key)
+            row.append(num(f"stratum-{i}-{key.replace('_', '-')}", d["mean"] if d else None, 1, pct=pct))
+        rows.append(row)
+    width = 0.6 / len(cols)
+    return [Para(["By stratum: means per simulated trial (shares: the mean of the trials' shares)."]),
+            Table(header=["stratum"] + [label for _, label, _ in cols], rows=rows,
+                  widths=[0.4] + [width] * len(cols), numeric=set(range(1, len(cols) + 1)), id="funnel-by-stratum")]
+
+
+def _funnel_by_visit(s: dict, first: int = 8) -> list:
+    """Tests and positives at the first visits."""
+    visits = s.get("by_visit") or []
+    if len(visits) < 2:
+        return []
+    rows = [[str(v["visit"]), num(f"visit-{v['visit']}-tests", v["tests"], 1),
+             num(f"visit-{v['visit']}-positive", v["positive"], 1),
+             num(f"visit-{v['visit']}-share", v["positive_share"], 2, pct=True)] for v in visits[:first]]
+    more = f" (the first {first} of {len(visits)})" if len(visits) > first else ""
+    return [Para([f"By visit{more}: tests with a result and positive results per simulated trial (means), and the "
+                  "positive share of all the visit's results."]),
+            Table(header=["visit", "tests", "positive", "positive share"], rows=rows, widths=[0.25] * 4,
+                  numeric={1, 2, 3}, id="funnel-by-visit")]
 
 
 def _section_no_funnel(sc: Scenario, s: dict) -> Section:

@@ -21,7 +21,7 @@ import numpy as np
 
 from trialsim.engine import SURVIVORS_PER_CHUNK, TrialModel, draw_seed
 from trialsim.limits import MAX_REPLICATES, as_count
-from trialsim.results import SimulationResult, provenance
+from trialsim.results import SimulationResult, provenance, stack_visits
 from trialsim.scenario import Scenario
 from trialsim.sweeps.runners import Task
 
@@ -85,7 +85,7 @@ class Design:
             keep = looks["replicate"] < upto
             looks = {k: v[keep] for k, v in looks.items()}
         return SimulationResult(scenario=sc, table=table, provenance=provenance(sc, self.seed, upto),
-                                model=self.model, looks=looks)
+                                model=self.model, looks=looks, by_visit=stack_visits(self.parts, upto))
 
 
 def run_designs(runner, requests: list[tuple[Design, int]], *,

@@ -1,0 +1,90 @@
+"""Theory tier of trialsim.des: the pathway stages and the visits against
+their closed forms, within four Monte Carlo standard errors; and the two
+visit loops (the lattice of ``every`` from entry, and per-survivor
+schedules) agreeing exactly where both apply."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.conftest import SCENARIOS
+from tests.support.montecarlo import within
+from trialsim import load_scenario, simulate
+
+PATHWAY = """\
+name: pathway theory
+simulation: {seed: 8, replicates: 40}
+accrual: {rate: 30}
+population:
+  strata: [{name: all, share: 1, recurrence: {exponential: {median: 200}}}]
+mrd: {model: prevalence, prevalence: 0.15, hazard_ratio: 2}
+screening:
+  test: {sensitivity: 1, specificity: 1}
+  visits: VISITS
+PRESCREEN
+  max_months: 24
+arms: {control: {}, treatment: {hazard_ratio: 0.7}}
+trial: {enrollment: 2000, analysis: {events: 20}}
+"""
+
+
+def run(visits="{every: 3, count: 4}", prescreen="", replicates=None, workers=1, **kw):
+    text = PATHWAY.replace("VISITS", visits).replace("PRESCREEN", prescreen)
+    return simulate(load_scenario(text=text), replicates=replicates, workers=workers, **kw)
+
+
+def test_registration_and_assay_setup_shares_are_their_probabilities():
+    p, q = 0.7, 0.6
+    r = run(prescreen=f"  prescreen: {{consent: {p}, assay_setup: {q}, setup_time: {{uniform: [0.5, 1.5]}}}}")
+    t = r.table
+    approached, registered, ready = (int(t[k].sum()) for k in ("approached", "registered", "assay_ready"))
+    within(registered / approached, p, math.sqrt(p * (1 - p) / approached))
+    within(ready / registered, q, math.sqrt(q * (1 - q) / registered))
+    fun = r.summary()["analytic"]["funnel"]
+    assert (fun["registered_per_approached"], fun["assay_ready_per_registered"]) == (p, q)
+
+
+def test_fixed_prevalence_and_a_perfect_test_find_every_positive_at_the_first_visit():
+    r = run(visits="{schedule: [{every: 3, until: 12}, {every: 6}]}")
+    visits = r.summary()["by_visit"]
+    assert len(visits) >= 5
+    assert visits[0]["positive"] > 0
+    assert all(v["positive"] == 0 for v in visits[1:])
+    # the first visit is at entry, where MRD is present with the prevalence
+    n = int(r.by_visit["tests"][:, 0].sum())
+    within(visits[0]["positive_share"], 0.15, math.sqrt(0.15 * 0.85 / n))
+
+
+def test_results_do_not_depend_on_workers_or_chunks():
+    kw = dict(visits="{schedule: [{every: 2, until: 6}, {every: 5}], anchor: diagnosis}",
+              prescreen="  prescreen: {consent: 0.9, assay_setup: 0.8, setup_time: {exponential: {median: 1}}}",
+              replicates=12)
+    one = run(workers=1, **kw)
+    two = run(workers=2, chunk_size=5, **kw)
+    assert one.columns() == two.columns()
+    for k in one.table:
+        assert np.array_equal(one.table[k], two.table[k], equal_nan=True), k
+    for k in ("tests", "positive"):
+        assert np.array_equal(one.by_visit[k], two.by_visit[k])
+    s1, s2 = one.summary(), two.summary()
+    for key in ("by_stratum", "by_visit", "approached", "metastatic_at_staging_share"):
+        assert s1[key] == s2[key]
+
+
+@pytest.mark.parametrize("name", ["ctdna_er_positive", "dtc_bone_marrow"])
+def test_a_one_piece_schedule_gives_the_every_form_exactly(name):
+    """The per-survivor visit loop reproduces the lattice of `every` from entry
+    draw for draw, so a schedule changes results only through its times."""
+    sc = load_scenario(SCENARIOS / f"{name}.yaml")
+    data = sc.to_dict()
+    visits = data["screening"]["visits"]
+    data["screening"]["visits"] = {"schedule": [{"every": visits["every"]}],
+                                   **({"count": visits["count"]} if "count" in visits else {})}
+    other = load_scenario(data)
+    a = simulate(sc, replicates=15, seed=3, workers=1)
+    b = simulate(other, replicates=15, seed=3, workers=1)
+    for k in a.table:
+        assert np.array_equal(a.table[k], b.table[k], equal_nan=True), k
+    assert a.summary()["by_visit"] == b.summary()["by_visit"]

@@ -1,0 +1,168 @@
+"""Unit tier of trialsim.des: the visit loop with schedules, anchors and the
+prescreen steps, watched sample by sample on tiny trials."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trialsim import load_scenario, simulate
+from trialsim.des import TrialOperations
+from trialsim.engine import TrialModel, prescreen_stream, replicate_streams
+
+ONE_SURVIVOR = """\
+name: one survivor per trial
+accrual: {rate: 5}
+population:
+  strata: [{name: all, share: 1, time_since_diagnosis: TSD, recurrence: {exponential: {median: 1.0e7}}}]
+screening:
+  test: {sensitivity: 0.9, specificity: 1}
+  visits: VISITS
+  max_screened: 1
+  max_months: 80
+PRESCREEN
+arms: {control: {}, treatment: {hazard_ratio: 0.7}}
+trial: {enrollment: 1, analysis: {months: 1}}
+"""
+
+
+def visit_offsets(visits: str, tsd: str = "0", prescreen: str = "", replicates: int = 3) -> list[list[float]]:
+    """Each replicate's sample times after its only survivor's arrival."""
+    text = ONE_SURVIVOR.replace("VISITS", visits).replace("TSD", tsd).replace("PRESCREEN", prescreen)
+    model = TrialModel.from_scenario(load_scenario(text=text))
+    seed = 11
+    pre = [prescreen_stream(seed, i) for i in range(replicates)] if model.operations.prescreen else None
+    ops = TrialOperations(model.operations, model.population,
+                          [replicate_streams(seed, i)[0] for i in range(replicates)], pre)
+    ops.run()
+    if not ops.log["assays"][0]:
+        return [[] for _ in range(replicates)]
+    reps = np.concatenate(ops.log["assays"][0])
+    times = np.concatenate(ops.log["assays"][1])
+    numbers = np.concatenate(ops.log["assays"][3])
+    arrival = {int(r): float(a) for b in ops.batches.values() for r, a in zip(b.rep, b.arrival)}
+    assert len(arrival) == replicates    # max_screened: one survivor per trial
+    out = []
+    for r in range(replicates):
+        sel = reps == r
+        order = np.argsort(numbers[sel])
+        assert numbers[sel][order].tolist() == list(range(1, sel.sum() + 1))   # visit numbers 1, 2, ...
+        out.append([round(float(t) - arrival[r], 9) for t in times[sel][order]])
+    return out
+
+
+def test_a_schedule_in_pieces_samples_at_its_times():
+    for offsets in visit_offsets("{schedule: [{every: 3, until: 12}, {every: 6, until: 24}]}"):
+        assert offsets == [0, 3, 6, 9, 12, 18, 24]
+
+
+def test_count_stops_a_schedule():
+    for offsets in visit_offsets("{schedule: [{every: 3, until: 12}, {every: 6}], count: 6}"):
+        assert offsets == [0, 3, 6, 9, 12, 18]
+
+
+def test_anchor_diagnosis_samples_at_fixed_months_since_diagnosis():
+    # at 14 months since diagnosis, every 3 since diagnosis: 15, 18, 21 -> 1, 4, 7 months after entry
+    for offsets in visit_offsets("{every: 3, count: 3, anchor: diagnosis}", tsd="14"):
+        assert offsets == [1, 4, 7]
+
+
+def test_the_first_sample_waits_for_the_assay():
+    # set-up 2.5 months: anchored at entry, the schedule starts at the first sample
+    for offsets in visit_offsets("{every: 3, count: 3}", prescreen="  prescreen: {setup_time: 2.5}"):
+        assert offsets == [2.5, 5.5, 8.5]
+    # anchored at diagnosis (entry at 14): the first scheduled time at or after 16.5 is 18
+    for offsets in visit_offsets("{every: 3, count: 2, anchor: diagnosis}", tsd="14",
+                                 prescreen="  prescreen: {setup_time: 2.5}"):
+        assert offsets == [4, 7]
+
+
+def test_a_survivor_without_consent_or_assay_is_never_sampled():
+    assert visit_offsets("{every: 3, count: 3}", prescreen="  prescreen: {consent: 0}") == [[], [], []]
+    assert visit_offsets("{every: 3, count: 3}", prescreen="  prescreen: {assay_setup: 0}") == [[], [], []]
+
+
+SMALL = """\
+name: pathway funnel
+simulation: {seed: 4, replicates: 30}
+accrual: {rate: 40}
+population:
+  strata:
+    - {name: young, share: 0.4, time_since_diagnosis: {uniform: [0, 12]}, recurrence: {exponential: {median: 40}}}
+    - {name: old, share: 0.6, time_since_diagnosis: 30, recurrence: {exponential: {median: 120}}}
+mrd: {model: prevalence, prevalence: 0.1, hazard_ratio: 3}
+screening:
+  test: {sensitivity: 0.9, specificity: 0.98, failure: 0.1, turnaround: 1}
+  visits: {schedule: [{every: 3, until: 12}, {every: 6}], anchor: diagnosis}
+  prescreen: {consent: 0.8, assay_setup: 0.7, setup_time: {uniform: [0.5, 2]}}
+  staging: {imaging_lead: 4}
+  max_months: 24
+arms: {control: {}, treatment: {hazard_ratio: 0.7}}
+trial: {enrollment: 60, analysis: {events: 20}}
+"""
+
+
+@pytest.fixture(scope="module")
+def funnel():
+    return simulate(load_scenario(text=SMALL), workers=1)
+
+
+def test_stages_are_nested_and_strata_add_up(funnel):
+    t = funnel.table
+    chain = ["approached", "registered", "assay_ready", "screened", "tested", "test_positive", "eligible",
+             "consented", "randomized"]
+    for a, b in zip(chain, chain[1:]):
+        assert (t[a] >= t[b]).all(), (a, b)
+    assert (t["approached"] > t["registered"]).any() and (t["screened"] > t["tested"]).any()
+    for key in chain + ["assays", "metastatic_at_staging", "truly_mrd_positive"]:
+        assert (t[f"{key}[young]"] + t[f"{key}[old]"] == t[key]).all(), key
+
+
+def test_staging_splits_the_positives_without_other_deaths(funnel):
+    t = funnel.table
+    # no other-cause death: a positive is either eligible or already metastatic at staging
+    assert (t["eligible"] + t["metastatic_at_staging"] == t["test_positive"]).all()
+    assert t["metastatic_at_staging"].sum() > 0
+
+
+def test_by_visit_adds_up_to_the_positives(funnel):
+    s = funnel.summary()
+    visits = s["by_visit"]
+    assert [v["visit"] for v in visits] == list(range(1, len(visits) + 1))
+    assert len(visits) >= 3
+    assert sum(v["positive"] for v in visits) == pytest.approx(s["test_positive"]["mean"])
+    total_tests = funnel.by_visit["tests"].sum()
+    assert total_tests == sum(v["tests"] for v in visits) * funnel.replicates
+    for v in visits:
+        assert v["positive_share"] == pytest.approx(v["positive"] / v["tests"])
+
+
+def test_summary_keys_by_stratum(funnel):
+    s = funnel.summary()
+    assert set(s["by_stratum"]) == {"young", "old"}
+    young = s["by_stratum"]["young"]
+    for key in ("approached", "registered", "assay_ready", "screened", "tested", "test_positive", "eligible",
+                "consented", "randomized", "metastatic_at_staging_share", "truly_mrd_positive_share"):
+        assert young[key] is not None and "mean" in young[key], key
+    assert young["screened"]["mean"] == pytest.approx(np.mean(funnel.table["screened[young]"]))
+    share = s["metastatic_at_staging_share"]["mean"]
+    t = funnel.table
+    per_trial = t["metastatic_at_staging"][t["test_positive"] > 0] / t["test_positive"][t["test_positive"] > 0]
+    assert share == pytest.approx(per_trial.mean())
+
+
+def test_one_stratum_and_no_prescreen_keep_the_columns_and_null_keys(ctdna):
+    r = simulate(ctdna, replicates=4, seed=2, workers=1)
+    s = r.summary()
+    assert s["approached"] is None and s["registered"] is None and s["assay_ready"] is None
+    assert not any("[" in c for c in r.columns()) or len(ctdna.population.strata) > 1
+    for name, entry in s["by_stratum"].items():
+        assert "approached" not in entry
+        assert set(entry) >= {"screened", "tested", "test_positive", "randomized"}
+
+
+def test_a_conventional_trial_has_no_visits(conventional):
+    s = simulate(conventional, replicates=3, seed=1, workers=1).summary()
+    assert s["by_visit"] is None and s["metastatic_at_staging_share"] is None
+    assert list(s["by_stratum"]) == ["all"] or len(s["by_stratum"]) == len(conventional.population.strata)
+    only = next(iter(s["by_stratum"].values()))
+    assert only["randomized"] == s["randomized"] and only["screened"] == s["screened"]
