@@ -424,3 +424,23 @@ def test_unit_sweep_takes_one_vary_text(small):
     res = run_sweep(small, "arms.treatment.hazard_ratio=0.6,0.8", replicates=2, seed=1, workers=1)
     assert [p["values"] for p in res.points] == [{"arms.treatment.hazard_ratio": 0.6},
                                                  {"arms.treatment.hazard_ratio": 0.8}]
+
+
+def test_unit_screened_survivors_with_a_prescreen_and_a_schedule_add_up(ctdna):
+    """With a prescreen the survivors' table holds every approached survivor;
+    its stages and results sum to the replicate's row, schedule anchored at diagnosis."""
+    from trialsim.scenario import Scenario
+
+    d = ctdna.to_dict()
+    d["screening"]["prescreen"] = {"consent": 0.8, "assay_setup": 0.72, "setup_time": 2}
+    d["screening"]["visits"] = {"schedule": [{"every": 3, "until": 24}, {"every": 6}], "anchor": "diagnosis"}
+    d["trial"]["enrollment"] = 40
+    d["trial"]["analysis"] = {"events": 20, "months": 24}
+    r = simulate(Scenario.from_dict(d), replicates=2, seed=1, workers=1)
+    f = r.to_frame()
+    for i in range(2):
+        p, row = r.patients_frame(i), f.iloc[i]
+        assert len(p) == row["approached"]
+        for col in ("registered", "assay_ready", "screened", "tested", "test_positive", "randomized"):
+            assert int(p[col].sum()) == row[col], col
+        assert p.loc[p["test_positive"], "positive_visit"].min() >= 1

@@ -364,7 +364,8 @@ def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[in
 
 #: the columns of ``patient_table(..., screened=True)`` (docs/results.md describes each)
 SCREENED_COLUMNS = (
-    "replicate", "survivor", "stratum", "entered_month", "months_since_diagnosis", "mrd_detectable_at_entry",
+    "replicate", "survivor", "stratum", "entered_month", "months_since_diagnosis", "registered", "assay_ready",
+    "screened", "mrd_detectable_at_entry",
     "visits", "tested", "first_result_month", "positive_visit", "positive_result_month", "positives",
     "test_positive", "truly_mrd_positive", "metastatic_at_staging", "eligible", "consented", "randomized",
     "randomized_month", "arm", "in_analysis", "time", "event", "recurrence_month", "death_month",
@@ -382,10 +383,15 @@ def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients:
     rec = enrol.record
     close = enrol.close_time
     batches = rec["batches"]
-    keys, rows, arrival, first_result, parts = [], [], [], [], []
+    keys, rows, arrival, first_result, parts, stages = [], [], [], [], [], []
     for b in sorted(batches):
         batch = batches[b]
         keep = np.flatnonzero(batch.arrival <= close[batch.rep])
+        if batch.enters is not None:      # prescreen: registered, assay ready, entered screening by the close
+            stages.append(np.stack([batch.registered[keep], batch.ready[keep],
+                                    batch.enters[keep] <= close[batch.rep[keep]]], axis=1))
+        else:
+            stages.append(np.ones((keep.size, 3), dtype=bool))
         keys.append(b * _KEY + keep)
         rows.append(batch.rep[keep].astype(np.int64))
         arrival.append(batch.arrival[keep])
@@ -394,9 +400,12 @@ def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients:
     if sum(len(p) for p in parts) == 0:       # nobody entered screening before it closed
         return {c: np.zeros(0) for c in SCREENED_COLUMNS}
     key, row, arrival, first_result = (np.concatenate(x) for x in (keys, rows, arrival, first_result))
+    stage = np.concatenate(stages)
     surv = Survivors.concat(parts)
     order = np.lexsort((arrival, row))
     key, row, arrival, first_result = key[order], row[order], arrival[order], first_result[order]
+    stage = stage[order]
+    no_prescreen = np.full(key.size, ops.prescreen is None)
     surv = surv.take(order)
     n = key.size
     sorter = np.argsort(key, kind="stable")
@@ -469,6 +478,9 @@ def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients:
         "stratum": strata[surv.stratum],
         "entered_month": arrival.astype(float),
         "months_since_diagnosis": surv.tsd.astype(float),
+        "registered": masked(stage[:, 0], no_prescreen),
+        "assay_ready": masked(stage[:, 1], no_prescreen),
+        "screened": stage[:, 2],
         "mrd_detectable_at_entry": masked(surv.detectable(np.zeros(n)), np.full(n, no_mrd)),
         "visits": masked(visits, np.full(n, not screening)),
         "tested": masked(first_result <= close[row], np.full(n, not screening)),

@@ -410,7 +410,8 @@ TIMELINE_COLUMNS = {"replicate": "int64", "month": "int64", "screened": "int64",
 #: the columns of ``SimulationResult.patients_frame()`` and their pandas dtypes
 PATIENT_COLUMNS = {
     "replicate": "int64", "survivor": "int64", "stratum": "string", "entered_month": "float64",
-    "months_since_diagnosis": "float64", "mrd_detectable_at_entry": "boolean", "visits": "Int64",
+    "months_since_diagnosis": "float64", "registered": "boolean", "assay_ready": "boolean", "screened": "boolean",
+    "mrd_detectable_at_entry": "boolean", "visits": "Int64",
     "tested": "boolean", "first_result_month": "float64", "positive_visit": "Int64",
     "positive_result_month": "float64", "positives": "Int64", "test_positive": "boolean",
     "truly_mrd_positive": "boolean", "metastatic_at_staging": "boolean", "eligible": "boolean",
