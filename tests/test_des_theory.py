@@ -88,3 +88,61 @@ def test_a_one_piece_schedule_gives_the_every_form_exactly(name):
     for k in a.table:
         assert np.array_equal(a.table[k], b.table[k], equal_nan=True), k
     assert a.summary()["by_visit"] == b.summary()["by_visit"]
+
+
+def _serial(rho: float, *, mode: str = "surveillance", confirm: int | None = None, count: int = 2):
+    """A fixed MRD status (prevalence 0.2, no onset or clearance), recurrence
+    so rare that nobody leaves, two visits three months apart, nearly nobody
+    randomised (so nobody leaves surveillance)."""
+    from trialsim.scenario import Scenario
+
+    screening = {"test": {"sensitivity": 0.7, "specificity": 0.9}, "visits": {"every": 3, "count": count},
+                 "mode": mode, "consent": 0.001, "max_screened": 5000, "staging": {"imaging_lead": 0}}
+    if confirm is not None:
+        screening["confirm"] = {"tests": confirm}
+    return Scenario.from_dict({
+        "name": "serial samples", "accrual": {"rate": 1000},
+        "population": {"strata": [{"name": "all", "share": 1, "recurrence": {"exponential": {"median": 1e5}}}]},
+        "mrd": {"model": "prevalence", "prevalence": 0.2, "hazard_ratio": 1.0, "shedding": rho},
+        "screening": screening, "arms": {"control": {}, "treatment": {"hazard_ratio": 0.7}},
+        "trial": {"enrollment": 1000, "analysis": {"months": 12}}})
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5])
+def test_theory_serial_agreement_of_surveillance_samples(rho):
+    """Two samples of each survivor: they agree with probability
+    p (1 - 2 Se (1 - Se)(1 - rho)) + (1 - p)(1 - 2 f (1 - f)(1 - rho)), f = 1 - Sp
+    (0.772 without shedding, 0.886 at rho 0.5), within four Monte Carlo SE."""
+    from trialsim.screening import serial_agreement_expected
+
+    s = simulate(_serial(rho), replicates=6, seed=1, workers=1).summary()
+    pairs = s["serial_pairs"]["mean"] * 6
+    want = serial_agreement_expected(0.2, 0.7, 0.9, rho)
+    within(s["serial_agreement"], want, math.sqrt(want * (1 - want) / pairs))
+    # surveillance: the second visit is sampled whatever the first result
+    assert s["by_visit"][1]["tests"] == pytest.approx(s["by_visit"][0]["tests"], rel=0.01)
+
+
+def test_theory_confirmation_needs_two_consecutive_positives():
+    """Enrol at the first positive, confirmed by a second: a survivor is
+    confirmed with probability p Se^2 + (1 - p) f^2 over two visits; without
+    shedding, the samples of one survivor are independent given her status."""
+    n = 6
+    s = simulate(_serial(0.0, mode="enrol_first_positive", confirm=2), replicates=n, seed=2, workers=1).summary()
+    screened = s["screened"]["mean"] * n
+    want = 0.2 * 0.7 ** 2 + 0.8 * 0.1 ** 2
+    within(s["confirmed"]["mean"] * n / screened, want, math.sqrt(want * (1 - want) / screened))
+    first = 0.2 * (1 - 0.3 ** 2) + 0.8 * (1 - 0.9 ** 2)     # at least one positive sample in two
+    within(s["test_positive"]["mean"] * n / screened, first, math.sqrt(first * (1 - first) / screened))
+
+
+def test_theory_no_shedding_draws_the_same_numbers():
+    """rho 0 (or no shedding key) leaves every result as it was: the person stream is not drawn."""
+    a = simulate(_serial(0.0), replicates=3, seed=4, workers=1).table
+    sc = _serial(0.0).to_dict()
+    del sc["mrd"]["shedding"]
+    from trialsim.scenario import Scenario
+
+    b = simulate(Scenario.from_dict(sc), replicates=3, seed=4, workers=1).table
+    for key in ("test_positive", "serial_pairs", "serial_agreeing", "assays"):
+        np.testing.assert_array_equal(a[key], b[key])

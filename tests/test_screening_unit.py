@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 
+from tests.conftest import SCENARIOS
 from trialsim import load_scenario
 from trialsim.loading import ScenarioError
 from trialsim.scenario import PrescreenSpec, VisitsSpec, json_schema
-from trialsim.screening import PrescreenModel, VisitPlan
+from trialsim.screening import PrescreenModel, VisitPlan, person_propensities
+from trialsim.screening import TestModel as Assay
 
 BASE = """\
 name: pathway unit
@@ -150,3 +152,36 @@ def test_the_json_schema_describes_the_new_fields_with_units():
     assert "Unit: share 0-1" in props["consent"]["description"]
     assert "Unit: share 0-1" in props["assay_setup"]["description"]
     assert "months" in props["setup_time"]["description"]
+
+
+@pytest.mark.parametrize("change, expect", [
+    ({"screening": {"confirm": {"tests": 1}}}, "screening.confirm.tests: Input should be greater than or equal to 2"),
+    ({"screening": {"mode": "watch"}}, "screening.mode: Input should be 'enrol_first_positive' or 'surveillance'"),
+    ({"mrd": {"shedding": 1}}, "mrd.shedding: Input should be less than 1"),
+    ({"screening": {"confirm": {"tests": 2.5}}}, "screening.confirm.tests"),
+])
+def test_serial_sampling_mistakes_are_named(change, expect):
+    from trialsim.scenario import Scenario
+
+    d = load_scenario(SCENARIOS / "ctdna_er_positive.yaml").to_dict()
+    for block, values in change.items():
+        d[block].update(values)
+    with pytest.raises(ScenarioError) as exc:
+        Scenario.from_dict(d)
+    assert expect in str(exc.value)
+
+
+def test_person_propensities_keep_the_test_on_average():
+    """Beta around the test's values: the mean is the test's sensitivity and
+    false-positive rate, the intra-person correlation rho; rho 0 gives the test's."""
+    rng = np.random.default_rng(8)
+    v = rng.random(200_000)
+    t = Assay("t", 0.7, 0.9, 0.0, None, None)
+    se, fpr = person_propensities(t, np.full(v.size, 0.3), v)
+    assert abs(se.mean() - 0.7) < 4 * se.std() / math.sqrt(v.size)
+    assert abs(fpr.mean() - 0.1) < 4 * fpr.std() / math.sqrt(v.size)
+    # var(Se_i) = rho Se (1 - Se) for a Beta with intra-class correlation rho
+    assert se.var() == pytest.approx(0.3 * 0.7 * 0.3, rel=0.03)
+    se0, fpr0 = person_propensities(t, np.zeros(5), v[:5])
+    np.testing.assert_array_equal(se0, 0.7)
+    np.testing.assert_array_equal(fpr0, 1.0 - 0.9)     # as run_tests computes it

@@ -46,7 +46,8 @@ import simpy
 from trialsim.cohort import N_UNIFORMS, PopulationModel, Survivors, draw_survivors
 from trialsim.screening import N_UNIFORMS as N_TEST_UNIFORMS
 from trialsim.screening import N_PRESCREEN_UNIFORMS, U_PRE_CONSENT, U_PRE_SETUP, U_PRE_TIME
-from trialsim.screening import PrescreenModel, TestModel, VisitPlan, eligible_at_staging, run_tests
+from trialsim.screening import (PrescreenModel, TestModel, VisitPlan, eligible_at_staging, person_propensities,
+                                 run_tests)
 
 SAFETY_HORIZON = 600.0  # months: screening without any stop ends here (flagged)
 
@@ -93,6 +94,9 @@ class Operations:
     plan: VisitPlan | None = None           # a visit schedule or anchor off the lattice (None: every from entry)
     prescreen: PrescreenModel | None = None
     n_strata: int = 1
+    surveillance: bool = False              # every scheduled visit runs whatever the result
+    confirm_tests: int = 1                  # consecutive positive samples that make a positive
+    shedding: tuple[float, ...] | None = None   # per stratum: intra-person correlation of results (None: 0)
 
     @property
     def screening(self) -> bool:
@@ -101,7 +105,8 @@ class Operations:
     @property
     def scheduled(self) -> bool:
         """Visits off the lattice of ``every`` from entry: each survivor tracks her next visit."""
-        return self.screening and (self.plan is not None or self.prescreen is not None)
+        return self.screening and (self.plan is not None or self.prescreen is not None or self.surveillance
+                                   or self.confirm_tests > 1)
 
     @property
     def window(self) -> float:
@@ -133,6 +138,13 @@ class Batch:
     offset: np.ndarray | None = None       # the anchor's time from entry
     g_next: np.ndarray | None = None       # next visit, months since the anchor (inf: none)
     n_visits: np.ndarray | None = None     # visits done
+    # serial results: the last result (-1 none, 0 negative, 1 positive), the run of
+    # consecutive positive samples, a positive sample ever, staged already
+    last_result: np.ndarray | None = None
+    run: np.ndarray | None = None
+    ever_positive: np.ndarray | None = None
+    staged: np.ndarray | None = None
+    person: tuple[np.ndarray, np.ndarray] | None = None   # own sensitivity and false-positive rate (shedding)
 
 
 @dataclass
@@ -171,8 +183,12 @@ class TrialOperations:
     """
 
     def __init__(self, ops: Operations, pop: PopulationModel, rngs: list[np.random.Generator],
-                 prescreen_rngs: list[np.random.Generator] | None = None, record: bool = False):
+                 prescreen_rngs: list[np.random.Generator] | None = None, record: bool = False,
+                 person_rngs: list[np.random.Generator] | None = None):
         self.ops = ops
+        self.person_rngs = person_rngs
+        if ops.shedding is not None and person_rngs is None:
+            raise ValueError("a scenario with mrd.shedding needs the replicates' person streams")
         self.record = {"tests": [], "positives": []} if record else None
         self.pop = pop
         self.rngs = rngs
@@ -192,8 +208,11 @@ class TrialOperations:
         self._reviewed: dict[int, simpy.Event] = {}
         # flat event logs (replicate, calendar time), counted once close times are known
         # and per event its stratum and visit number (1-based)
-        self.log = {k: ([], [], [], []) for k in ("assays", "results", "test_positive", "metastatic_at_staging", "eligible",
-                                                  "consented")}
+        self.log = {k: ([], [], [], []) for k in ("assays", "results", "positive_samples", "serial_pairs",
+                                                  "serial_agreeing", "test_positive", "metastatic_at_staging",
+                                                  "eligible", "consented")}
+        if ops.confirm_tests > 1:
+            self.log["confirmed"] = ([], [], [], [])
         # pending randomisations
         self.p_rep: list[np.ndarray] = []
         self.p_time: list[np.ndarray] = []
@@ -259,7 +278,7 @@ class TrialOperations:
             return
         c0 = float(ops.accrual.cumulative(t0))
         mu = float(ops.accrual.cumulative(t_end)) - c0
-        reps, us, ups = [], [], []
+        reps, us, ups, vs = [], [], [], []
         pre = ops.prescreen
         for r in recruiting:
             rng = self.rngs[r]
@@ -288,6 +307,8 @@ class TrialOperations:
                         entering = room
                         self.intake_done[r] = True
             self.n_arrived[r] += entering
+            if ops.shedding is not None:
+                vs.append(self.person_rngs[r].random(u.shape[0]))
             reps.append(np.full(u.shape[0], r, dtype=np.int32))
             us.append(u)
             if up is not None:
@@ -300,6 +321,13 @@ class TrialOperations:
         surv = draw_survivors(self.pop, u[:, 1:])
         n = rep.size
         batch = Batch(rep, arrival, surv, np.ones(n, dtype=bool), np.full(n, np.inf))
+        batch.last_result = np.full(n, -1, dtype=np.int8)
+        batch.run = np.zeros(n, dtype=np.int16)
+        batch.ever_positive = np.zeros(n, dtype=bool)
+        batch.staged = np.zeros(n, dtype=bool)
+        if ops.shedding is not None:
+            rho = np.asarray(ops.shedding, dtype=float)[surv.stratum]
+            batch.person = person_propensities(ops.test, rho, np.concatenate(vs))
         if ops.scheduled:
             self._schedule(batch, np.concatenate(ups) if ups else None)
         self.batches[j] = batch
@@ -444,25 +472,50 @@ class TrialOperations:
             r = batch.rep[idx]
             visit = batch.arrival[idx] + since
             number = np.broadcast_to(np.asarray(number, dtype=np.int64), (n,))
-            res = run_tests(ops.test, s.detectable(since), uu)
+            person = None if batch.person is None else (batch.person[0][idx], batch.person[1][idx])
+            res = run_tests(ops.test, s.detectable(since), uu, person)
             self._log("assays", r, visit, s.stratum, number)
             if self.record is not None:
                 self.record["tests"].append((b, idx, visit))
             got = ~res.failed
             result_at = visit + res.turnaround
             self._log("results", r[got], result_at[got], s.stratum[got], number[got])
+            # consecutive results of the same person, and how often they agree
+            prev = batch.last_result[idx]
+            pair = got & (prev >= 0)
+            same = pair & (res.positive == (prev == 1))
+            self._log("serial_pairs", r[pair], result_at[pair], s.stratum[pair], number[pair])
+            self._log("serial_agreeing", r[same], result_at[same], s.stratum[same], number[same])
+            batch.last_result[idx[got]] = res.positive[got]
             fr = batch.first_result[idx]
             batch.first_result[idx] = np.where(got, np.minimum(fr, result_at), fr)
-            pos_ = res.positive
+            sample_pos = res.positive
+            if not sample_pos.any():
+                if ops.confirm_tests > 1:
+                    batch.run[idx[got]] = 0
+                continue
+            self._log("positive_samples", r[sample_pos], result_at[sample_pos], s.stratum[sample_pos],
+                      number[sample_pos])
+            first = sample_pos & ~batch.ever_positive[idx]
+            batch.ever_positive[idx[sample_pos]] = True
+            self._log("test_positive", r[first], result_at[first], s.stratum[first], number[first])
+            if ops.confirm_tests > 1:
+                run = np.where(got, np.where(sample_pos, batch.run[idx] + 1, 0), batch.run[idx])
+                batch.run[idx] = run
+                pos_ = sample_pos & (run >= ops.confirm_tests) & ~batch.staged[idx]
+                self._log("confirmed", r[pos_], result_at[pos_], s.stratum[pos_], number[pos_])
+            else:
+                pos_ = sample_pos & ~batch.staged[idx]
             if not pos_.any():
                 continue
-            batch.active[idx[pos_]] = False   # a positive sample ends the survivor's screening
             pi = idx[pos_]
+            batch.staged[pi] = True
+            if not ops.surveillance:
+                batch.active[pi] = False   # a (confirmed) positive ends the survivor's screening
             pr = r[pos_]
             pt = result_at[pos_]
             pst = s.stratum[pos_]
             pn = number[pos_]
-            self._log("test_positive", pr, pt, pst, pn)
             stage_since = pt - batch.arrival[pi]
             t_rec, t_death = batch.surv.t_rec[pi], batch.surv.t_death[pi]
             ok = eligible_at_staging(stage_since, t_rec, t_death, ops.imaging_lead)
@@ -471,6 +524,8 @@ class TrialOperations:
             self._log("eligible", pr[ok], pt[ok], pst[ok], pn[ok])
             agree = ok & (batch.surv.u_consent[pi] < ops.consent)
             self._log("consented", pr[agree], pt[agree], pst[agree], pn[agree])
+            if ops.surveillance:
+                batch.active[pi[agree]] = False   # randomised: she leaves surveillance
             since_pos = np.broadcast_to(np.asarray(since, dtype=float), (n,))[pos_]
             if self.record is not None:
                 self.record["positives"].append((b, pi, since_pos, pt, ok, agree, pn))
@@ -597,7 +652,7 @@ class TrialOperations:
                     r = r[ok]
                     counts[key] = np.bincount(r, minlength=self.R)
                     tally(key, r, np.concatenate(strata)[ok].astype(np.int64))
-                    if key in ("results", "test_positive"):
+                    if key in ("results", "positive_samples"):
                         v = np.concatenate(numbers)[ok] - 1
                         V = int(v.max()) + 1 if v.size else 0
                         by_visit[key] = np.bincount(r.astype(np.int64) * V + v, minlength=R * V).reshape(R, V)
@@ -608,7 +663,7 @@ class TrialOperations:
             by_stratum.pop("results")
             V = max([0] + [a.shape[1] for a in by_visit.values()])
             by_visit = {name: _widen(by_visit.get(key, np.zeros((R, 0), dtype=np.int64)), V)
-                        for key, name in (("results", "tests"), ("test_positive", "positive"))}
+                        for key, name in (("results", "tests"), ("positive_samples", "positive"))}
         rep, time, pb, pi, ptested = self._pending()
         o = _order_by_rep_time(rep, time, not ops.screening)
         rep, time, pb, pi, ptested = rep[o], time[o], pb[o], pi[o], ptested[o]

@@ -64,8 +64,12 @@ class TrialModel:
         scr = sc.screening
         test = TestModel.from_scenario(sc) if scr is not None else None
         plan = None
-        if scr is not None and (not scr.visits.legacy or scr.prescreen is not None):
+        surveillance = scr is not None and scr.mode == "surveillance"
+        confirm = scr.confirm.tests if scr is not None and scr.confirm is not None else 1
+        if scr is not None and (not scr.visits.legacy or scr.prescreen is not None or surveillance or confirm > 1):
             plan = VisitPlan.from_spec(scr.visits)
+        shedding = tuple(float((sc.stratum_mrd(i) or {}).get("shedding") or 0.0)
+                         for i in range(len(sc.population.strata)))
         ops = Operations(
             accrual=AccrualSchedule(starts, rates),
             enrollment=sc.trial.enrollment,
@@ -75,6 +79,9 @@ class TrialModel:
             plan=plan,
             prescreen=PrescreenModel.from_scenario(sc) if scr is not None else None,
             n_strata=len(sc.population.strata),
+            surveillance=surveillance,
+            confirm_tests=confirm,
+            shedding=shedding if scr is not None and any(shedding) else None,
             imaging_lead=scr.staging.imaging_lead if scr is not None else 0.0,
             consent=scr.consent if scr is not None else 1.0,
             max_screened=scr.max_screened if scr is not None else None,
@@ -123,6 +130,14 @@ def prescreen_stream(seed: int, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 2))))
 
 
+def person_stream(seed: int, index: int) -> np.random.Generator:
+    """The generator of replicate ``index``'s per-person propensities to test
+    positive (``mrd.shedding``): a fourth child of its seed sequence, drawn
+    only when the scenario has shedding, so other scenarios' numbers are
+    unchanged."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 3))))
+
+
 def draw_seed() -> int:
     """A fresh seed for a run that was given none (recorded in its provenance)."""
     return secrets.randbits(63)
@@ -152,8 +167,9 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     if screened is not None and patients is None:
         patients = {}
     pre = [prescreen_stream(seed, int(i)) for i in indices] if model.operations.prescreen is not None else None
+    people = [person_stream(seed, int(i)) for i in indices] if model.operations.shedding is not None else None
     enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams], pre,
-                            record=screened is not None).run()
+                            record=screened is not None, person_rngs=people).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
     out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))

@@ -240,9 +240,17 @@ class SimulationResult:
         out["randomized"] = distribution(t["randomized"])
         out["enrollment_reached_share"] = float(np.mean(t["enrollment_reached"]))
         out["truly_mrd_positive_share"] = distribution(truly_share) if sc.mrd is not None else None
+        staged = t["confirmed"] if "confirmed" in t else t.get("test_positive")
+        out["confirmed"] = distribution(t["confirmed"]) if "confirmed" in t else None
         out["metastatic_at_staging_share"] = (
-            distribution(_share(t["metastatic_at_staging"], t["test_positive"]))
+            distribution(_share(t["metastatic_at_staging"], staged))
             if "metastatic_at_staging" in t else None)
+        if "serial_pairs" in t:
+            pairs = int(np.sum(t["serial_pairs"]))
+            out["serial_pairs"] = distribution(t["serial_pairs"])
+            out["serial_agreement"] = float(np.sum(t["serial_agreeing"]) / pairs) if pairs else None
+        else:
+            out["serial_pairs"] = out["serial_agreement"] = None
         out["by_stratum"] = self._by_stratum()
         out["by_visit"] = self._by_visit()
         out["events"] = distribution(t["events"])
@@ -572,7 +580,7 @@ def format_summary(s: dict) -> str:
     rows = [
         ("approached", "approached", 0), ("registered", "registered", 0), ("assay set up", "assay_ready", 0),
         ("screened", "screened", 0), ("tested (a result)", "tested", 0), ("test-positive", "test_positive", 0),
-        ("staged metastatic share", "metastatic_at_staging_share", 3),
+        ("confirmed positive", "confirmed", 0), ("staged metastatic share", "metastatic_at_staging_share", 3),
         ("eligible at staging", "eligible", 0), ("consented", "consented", 0), ("randomised", "randomized", 1),
         ("truly MRD-positive share", "truly_mrd_positive_share", 3), ("events at analysis", "events", 1),
         ("last randomisation, month", "last_randomized_month", 1), ("analysis, month", "analysis_month", 1),
@@ -600,6 +608,9 @@ def format_summary(s: dict) -> str:
                if s.get("effect_diluted_share") is not None else "")
         lines.append(f"  {'hazard ratio, model':<26}{s['average_hazard_ratio']:.3f} (every patient in both "
                      f"arms{mrd}{dil})")
+    if s.get("serial_agreement") is not None:
+        lines.append(f"  {'serial agreement':<26}{s['serial_agreement']:.3f} (consecutive results of the same "
+                     f"survivor; {s['serial_pairs']['mean']:,.1f} pairs per trial)")
     lines += _format_by_stratum(s) + _format_by_visit(s)
     gs = s.get("group_sequential")
     if gs:

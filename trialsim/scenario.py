@@ -327,6 +327,8 @@ class MrdOverride(Strict):
     hazard_ratio: Positive | None = None
     onset_rate: NonNegative | None = None
     clearance_rate: NonNegative | None = None
+    # a person's propensity to test positive persists from sample to sample (intra-person correlation)
+    shedding: _num(ge=0.0, lt=1.0) | None = None
 
 
 class MrdSpec(MrdOverride):
@@ -500,9 +502,18 @@ class PrescreenSpec(Strict):
         default_factory=lambda: DistributionSpec({"fixed": 0.0}))
 
 
+class ConfirmSpec(Strict):
+    """A positive counts once ``tests`` consecutive samples of the person are positive."""
+
+    tests: _int(ge=2, le=10)
+
+
 class ScreeningSpec(Strict):
     test: TestSpec
     visits: VisitsSpec
+    # enrol_first_positive (absent): a (confirmed) positive ends screening; surveillance: every visit runs
+    mode: Literal["enrol_first_positive", "surveillance"] | None = None
+    confirm: ConfirmSpec | None = None
     prescreen: Annotated[PrescreenSpec | None, Field(
         description="consent to surveillance, assay set-up and the months to the first sample, before "
                     "screening")] = None
@@ -1068,9 +1079,9 @@ _DUNNETT_JS_PATTERN = r"^\s*(l\s*o\s*g\s*r\s*a\s*n\s*k|c\s*o\s*x)\s*$"
 _LOOKS = {"type": "object", "required": ["looks"], "properties": {"looks": {"type": "array", "minItems": 1}}}
 _CLEARANCE_ENDPOINT = {"anyOf": [{"const": "mrd_clearance"}, {"type": "array", "contains": {"const": "mrd_clearance"}}]}
 #: each MRD model's own keys: those it needs, and those it takes
-_MRD_MODELS = {"lead_time": (("lead_time",), ("lead_time", "dormant_share")),
+_MRD_MODELS = {"lead_time": (("lead_time",), ("lead_time", "dormant_share", "shedding")),
                "prevalence": (("prevalence", "hazard_ratio"), ("prevalence", "hazard_ratio", "onset_rate",
-                                                                "clearance_rate"))}
+                                                                "clearance_rate", "shedding"))}
 
 
 def _rules_between_fields(schema: dict) -> None:

@@ -79,6 +79,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "population.strata.*.mrd.hazard_ratio": ("ratio", "Overrides mrd.hazard_ratio for this stratum."),
     "population.strata.*.mrd.onset_rate": ("per month", "Overrides mrd.onset_rate for this stratum."),
     "population.strata.*.mrd.clearance_rate": ("per month", "Overrides mrd.clearance_rate for this stratum."),
+    "population.strata.*.mrd.shedding": ("share 0-1", "Overrides mrd.shedding for this stratum."),
     "population.other_cause_death": ("months", "Survival curve of the time from entry to death from other "
                                                "causes (a competing risk). Absent: nobody dies of other "
                                                "causes."),
@@ -97,6 +98,10 @@ FIELDS: dict[str, tuple[str, str]] = {
                                   "survivors."),
     "mrd.onset_rate": ("per month", "prevalence model: rate at which an MRD-negative survivor turns positive. "
                                     "Absent: 0."),
+    "mrd.shedding": ("share 0-1", "Either model: intra-person correlation of a survivor's sample results; her "
+                                  "own sensitivity and false-positive rate are Beta-distributed around the test's "
+                                  "with this correlation, so her samples agree more often than independent ones. "
+                                  "Absent: 0 (independent samples)."),
     "mrd.clearance_rate": ("per month", "prevalence model: rate at which a positive survivor clears MRD "
                                         "spontaneously. Absent: 0."),
 
@@ -140,6 +145,12 @@ FIELDS: dict[str, tuple[str, str]] = {
                                                  "metastases; a positive whose recurrence is already "
                                                  "visible is not eligible."),
     "screening.consent": ("share 0-1", "Probability that an eligible survivor consents and is randomised."),
+    "screening.mode": ("none", "enrol_first_positive: a (confirmed) positive ends the survivor's screening; "
+                               "surveillance: every scheduled visit runs whatever the result, until she is "
+                               "randomised, recurs or dies. Absent: enrol_first_positive."),
+    "screening.confirm": ("none", "A positive counts once this many consecutive samples of the survivor are "
+                                  "positive (a negative resets the count; a failed sample neither counts nor resets)."),
+    "screening.confirm.tests": ("count", "Consecutive positive samples that make a positive, 2 to 10."),
     "screening.max_screened": ("count", "Stop screening new survivors after this many have entered. "
                                         "Absent: no limit."),
     "screening.max_months": ("months", "Stop screening this many months after month 0. Absent: a safety "

@@ -47,10 +47,16 @@ class TestResults:
     turnaround: np.ndarray  # months from sample to result
 
 
-def run_tests(test: TestModel, detectable: np.ndarray, u: np.ndarray) -> TestResults:
-    """Results of one test per row, from uniforms ``u`` of shape (n, N_UNIFORMS)."""
+def run_tests(test: TestModel, detectable: np.ndarray, u: np.ndarray,
+              person: tuple[np.ndarray, np.ndarray] | None = None) -> TestResults:
+    """Results of one test per row, from uniforms ``u`` of shape (n, N_UNIFORMS).
+    ``person``: each row's own (sensitivity, false-positive rate) where they
+    vary from person to person (:func:`person_propensities`)."""
     failed = u[:, U_FAIL] < test.failure
-    p_pos = np.where(detectable, test.sensitivity, 1.0 - test.specificity)
+    if person is None:
+        p_pos = np.where(detectable, test.sensitivity, 1.0 - test.specificity)
+    else:
+        p_pos = np.where(detectable, person[0], person[1])
     positive = ~failed & (u[:, U_RESULT] < p_pos)
     return TestResults(failed, positive, test.turnaround.quantile(u[:, U_TURNAROUND]))
 
@@ -70,6 +76,43 @@ def positive_predictive_value(prevalence: float, sensitivity: float, specificity
     tp = prevalence * sensitivity
     fp = (1.0 - prevalence) * (1.0 - specificity)
     return tp / (tp + fp) if tp + fp > 0 else float("nan")
+
+
+def person_propensities(test: TestModel, rho: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's own sensitivity and false-positive rate when the results
+    of her samples are correlated (``mrd.shedding``, rho per person in [0, 1)):
+    Beta-distributed around the test's sensitivity and 1 - specificity with
+    intra-person correlation rho, Beta(m (1 - rho) / rho, (1 - m)(1 - rho) / rho),
+    at her uniform ``v``. rho = 0 gives the test's values to everyone.
+
+    Two samples of a person with detectable MRD then agree with probability
+    1 - 2 Se (1 - Se)(1 - rho); of one without, 1 - 2 f (1 - f)(1 - rho),
+    f = 1 - specificity (docs/model.md: calibrating rho from a test-retest
+    agreement)."""
+    # deferred: scipy.special costs about 0.15 s of start-up; only correlated samples need it
+    from scipy import special
+
+    rho = np.asarray(rho, dtype=float)
+    v = np.asarray(v, dtype=float)
+
+    def draw(m: float) -> np.ndarray:
+        if m <= 0.0 or m >= 1.0:
+            return np.full(v.shape, m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = (1.0 - rho) / rho
+            out = special.betaincinv(m * k, (1.0 - m) * k, v)
+        return np.where(rho > 0, out, m)
+
+    return draw(test.sensitivity), draw(1.0 - test.specificity)
+
+
+def serial_agreement_expected(prevalence: float, sensitivity: float, specificity: float, rho: float) -> float:
+    """P(two consecutive samples of a person agree) under a fixed MRD status
+    with share ``prevalence`` detectable, and intra-person correlation ``rho``
+    of the results: p (1 - 2 Se (1 - Se)(1 - rho)) + (1 - p)(1 - 2 f (1 - f)(1 - rho)), f = 1 - Sp."""
+    f = 1.0 - specificity
+    return (prevalence * (1 - 2 * sensitivity * (1 - sensitivity) * (1 - rho))
+            + (1 - prevalence) * (1 - 2 * f * (1 - f) * (1 - rho)))
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from trialsim.montecarlo import wilson_interval
 DISTRIBUTION_KEYS = ("mean", "median", "p10", "p90")
 
 # Keys of `trialsim run` that are distributions (so a null one still gets its four columns).
-DIST_FIELDS = {"approached", "registered", "assay_ready", "screened", "tested", "test_positive", "eligible",
-               "consented", "randomized", "truly_mrd_positive_share", "metastatic_at_staging_share", "events", "analysis_month", "last_randomized_month",
-               "screening_closed_month", "hazard_ratio_estimate", "assays", "assay_cost"}
+DIST_FIELDS = {"approached", "registered", "assay_ready", "screened", "tested", "test_positive", "confirmed",
+               "eligible", "consented", "randomized", "truly_mrd_positive_share", "metastatic_at_staging_share",
+               "serial_pairs", "events", "analysis_month", "last_randomized_month", "screening_closed_month",
+               "hazard_ratio_estimate", "assays", "assay_cost"}
 
 #: the key of the Parquet key-value metadata that holds a table's provenance (JSON)
 PARQUET_METADATA_KEY = "trialsim"
@@ -42,9 +43,10 @@ SWEEP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("replicates", "int"), ("seed", "int"), ("alpha", "float"), ("sided", "int"), ("test", "str"),
     ("primary_endpoint", "str"),
     *_dist("approached"), *_dist("registered"), *_dist("assay_ready"),
-    *_dist("screened"), *_dist("tested"), *_dist("test_positive"), *_dist("eligible"), *_dist("consented"),
+    *_dist("screened"), *_dist("tested"), *_dist("test_positive"), *_dist("confirmed"), *_dist("eligible"),
+    *_dist("consented"),
     *_dist("randomized"), ("enrollment_reached_share", "float"), *_dist("truly_mrd_positive_share"),
-    *_dist("metastatic_at_staging_share"),
+    *_dist("metastatic_at_staging_share"), *_dist("serial_pairs"), ("serial_agreement", "float"),
     *_dist("events"), ("events_reached_share", "float"), *_dist("analysis_month"),
     *_dist("last_randomized_month"), *_dist("screening_closed_month"), *_dist("hazard_ratio_estimate"),
     ("hazard_ratio_geometric_mean", "float"), ("average_hazard_ratio", "float"),
