@@ -146,3 +146,44 @@ def test_theory_no_shedding_draws_the_same_numbers():
     b = simulate(Scenario.from_dict(sc), replicates=3, seed=4, workers=1).table
     for key in ("test_positive", "serial_pairs", "serial_agreeing", "assays"):
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def _staged_after(population: str):
+    from trialsim.scenario import Scenario
+
+    d = load_scenario(SCENARIOS / "zest_like_tnbc.yaml").to_dict()
+    d["screening"]["staging"]["order"] = "randomise_then_stage"
+    d["screening"]["consent"] = 1.0
+    d["trial"]["population"] = population
+    d["trial"]["enrollment"] = 800          # never reached: every consenting positive is randomised
+    d["trial"]["analysis"] = {"events": 20, "months": 24}
+    return Scenario.from_dict(d)
+
+
+def test_theory_randomise_then_stage_puts_the_metastatic_in_both_arms():
+    """Allocated at the positive result and scanned after: everyone alive
+    without an overt recurrence is randomised, the eligible and those found
+    metastatic; the metastatic split between the arms as the allocation does
+    (1:1, within four binomial SE); with trial.population: eligible they are
+    randomised but not analysed, and nothing else changes."""
+    n = 40
+    itt = simulate(_staged_after("itt"), replicates=n, seed=3, workers=1)
+    eli = simulate(_staged_after("eligible"), replicates=n, seed=3, workers=1)
+    t = itt.table
+    np.testing.assert_array_equal(t["randomized"], t["eligible"] + t["metastatic_randomized"])
+    np.testing.assert_array_equal(t["metastatic_randomized"],
+                                  t["metastatic_randomized_control"] + t["metastatic_randomized_treatment"])
+    m, mt = int(t["metastatic_randomized"].sum()), int(t["metastatic_randomized_treatment"].sum())
+    assert m > 500
+    within(mt / m, 0.5, math.sqrt(0.25 / m))
+    for key in ("randomized", "metastatic_randomized", "test_positive", "eligible"):
+        np.testing.assert_array_equal(eli.table[key], t[key])
+    shares = itt.summary()["metastatic_at_staging_by_arm"]
+    sc = _staged_after("itt")
+    assert list(shares) == list(sc.arms)
+    control = m - mt
+    assert shares[sc.control_arm] == control / (t["randomized"].sum() - t["treatment_randomized"].sum())
+    # the eligible analysis sees only the eligible: its events come from no more patients
+    patients = eli.patients_frame(0)
+    analysed = patients[patients["randomized"] & patients["in_analysis"].fillna(False).astype(bool)]
+    assert not analysed["metastatic_at_staging"].fillna(False).astype(bool).any()

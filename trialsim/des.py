@@ -97,6 +97,7 @@ class Operations:
     surveillance: bool = False              # every scheduled visit runs whatever the result
     confirm_tests: int = 1                  # consecutive positive samples that make a positive
     shedding: tuple[float, ...] | None = None   # per stratum: intra-person correlation of results (None: 0)
+    randomise_then_stage: bool = False      # allocate at the positive result, stage after
 
     @property
     def screening(self) -> bool:
@@ -167,6 +168,7 @@ class Enrolment:
     tested_at: np.ndarray
     patients: Survivors
     screened_at: list = field(default_factory=list)   # (replicate, calendar month) of the screened, per batch
+    metastatic: np.ndarray | None = None   # per randomised patient: metastatic at staging (staged after allocation)
     record: dict | None = None      # with record=True: what the screened-survivor table needs (engine.patient_table)
     by_stratum: dict = field(default_factory=dict)    # funnel key -> (R, strata) counts
     by_visit: dict = field(default_factory=dict)      # "tests", "positive" -> (R, visits) counts
@@ -219,6 +221,7 @@ class TrialOperations:
         self.p_batch: list[np.ndarray] = []
         self.p_index: list[np.ndarray] = []
         self.p_tested: list[np.ndarray] = []
+        self.p_meta: list[np.ndarray] = []             # metastatic at staging (staged after randomisation)
         self.n_seen = 0                                # pending parts seen by reviews so far
         self.f_rep = np.array([], dtype=np.int32)      # randomisations due after the last review
         self.f_time = np.array([])
@@ -522,14 +525,18 @@ class TrialOperations:
             seen = (t_death > stage_since) & ~ok     # alive, and the recurrence visible on imaging
             self._log("metastatic_at_staging", pr[seen], pt[seen], pst[seen], pn[seen])
             self._log("eligible", pr[ok], pt[ok], pst[ok], pn[ok])
-            agree = ok & (batch.surv.u_consent[pi] < ops.consent)
+            if ops.randomise_then_stage:      # allocated at the result, whatever the scans then show
+                agree = ((t_death > stage_since) & (t_rec > stage_since)   # alive, no overt recurrence yet
+                         & (batch.surv.u_consent[pi] < ops.consent))
+            else:
+                agree = ok & (batch.surv.u_consent[pi] < ops.consent)
             self._log("consented", pr[agree], pt[agree], pst[agree], pn[agree])
             if ops.surveillance:
                 batch.active[pi[agree]] = False   # randomised: she leaves surveillance
             since_pos = np.broadcast_to(np.asarray(since, dtype=float), (n,))[pos_]
             if self.record is not None:
                 self.record["positives"].append((b, pi, since_pos, pt, ok, agree, pn))
-            self._pend(pr[agree], pt[agree], b, pi[agree], since_pos[agree])
+            self._pend(pr[agree], pt[agree], b, pi[agree], since_pos[agree], seen[agree])
 
     def _log(self, key, rep, time, stratum, number) -> None:
         log = self.log[key]
@@ -538,9 +545,10 @@ class TrialOperations:
         log[2].append(stratum)
         log[3].append(number)
 
-    def _pend(self, rep, time, b, index, tested_since) -> None:
+    def _pend(self, rep, time, b, index, tested_since, metastatic=None) -> None:
         if rep.size == 0:
             return
+        self.p_meta.append(np.zeros(rep.size, dtype=bool) if metastatic is None else metastatic)
         self.p_rep.append(rep)
         self.p_time.append(time)
         self.p_batch.append(np.full(rep.size, b, dtype=np.int32))
@@ -552,8 +560,9 @@ class TrialOperations:
     def _pending(self):
         if not self.p_rep:
             e = np.array([], dtype=np.int32)
-            return e, np.array([]), e, np.array([], dtype=np.int64), np.array([])
-        return tuple(np.concatenate(x) for x in (self.p_rep, self.p_time, self.p_batch, self.p_index, self.p_tested))
+            return e, np.array([]), e, np.array([], dtype=np.int64), np.array([]), np.array([], dtype=bool)
+        return tuple(np.concatenate(x) for x in (self.p_rep, self.p_time, self.p_batch, self.p_index, self.p_tested,
+                                                 self.p_meta))
 
     def _review(self, j: int) -> None:
         ops = self.ops
@@ -664,13 +673,13 @@ class TrialOperations:
             V = max([0] + [a.shape[1] for a in by_visit.values()])
             by_visit = {name: _widen(by_visit.get(key, np.zeros((R, 0), dtype=np.int64)), V)
                         for key, name in (("results", "tests"), ("positive_samples", "positive"))}
-        rep, time, pb, pi, ptested = self._pending()
+        rep, time, pb, pi, ptested, pmeta = self._pending()
         o = _order_by_rep_time(rep, time, not ops.screening)
-        rep, time, pb, pi, ptested = rep[o], time[o], pb[o], pi[o], ptested[o]
+        rep, time, pb, pi, ptested, pmeta = rep[o], time[o], pb[o], pi[o], ptested[o], pmeta[o]
         first = np.searchsorted(rep, np.arange(self.R))
         rank = np.arange(rep.size) - first[rep]
         keep = (time <= close[rep]) & (rank < ops.enrollment)
-        rep, time, pb, pi, ptested = rep[keep], time[keep], pb[keep], pi[keep], ptested[keep]
+        rep, time, pb, pi, ptested, pmeta = rep[keep], time[keep], pb[keep], pi[keep], ptested[keep], pmeta[keep]
         # Gather the randomised patients' histories from their batches, in
         # (replicate, randomisation time) order, one copy per field.
         entered = np.empty(rep.size)
@@ -690,6 +699,7 @@ class TrialOperations:
         tally("randomized", rep, patients.stratum.astype(np.int64))
         out = Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
         out.screened_at = self.screened_at
+        out.metastatic = pmeta
         if self.record is not None:
             out.record = {**self.record, "batches": self.batches, "randomized": (pb, pi)}
         out.by_stratum = by_stratum

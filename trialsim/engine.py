@@ -80,6 +80,7 @@ class TrialModel:
             prescreen=PrescreenModel.from_scenario(sc) if scr is not None else None,
             n_strata=len(sc.population.strata),
             surveillance=surveillance,
+            randomise_then_stage=scr is not None and scr.staging.order == "randomise_then_stage",
             confirm_tests=confirm,
             shedding=shedding if scr is not None and any(shedding) else None,
             imaging_lead=scr.staging.imaging_lead if scr is not None else 0.0,
@@ -103,6 +104,8 @@ class TrialModel:
             imaging_lead=ops.imaging_lead,
             more_treatments=tuple(ArmModel.from_spec(a, sc.arms[a]) for a in sc.treatment_arms[1:]),
             multiplicity=sc.trial.analysis.multiplicity_method,
+            staged_after=scr is not None and scr.staging.order == "randomise_then_stage",
+            eligible_only=sc.trial.population == "eligible",
         )
         return cls(scenario=sc, population=population, operations=ops, follow_up=follow_up)
 

@@ -61,6 +61,8 @@ class FollowUpModel:
     imaging_lead: float = 0.0             # months a metastasis shows on imaging before it recurs
     more_treatments: tuple[ArmModel, ...] = ()   # treatment arms after the first, in the file's order
     multiplicity: str = "holm"            # with several treatment arms: holm | bonferroni | dunnett | none
+    staged_after: bool = False            # staged after randomisation: the metastatic are in the arms
+    eligible_only: bool = False           # ... and the analysis leaves them out (trial.population: eligible)
 
     @property
     def arms(self) -> tuple[ArmModel, ...]:
@@ -220,13 +222,18 @@ def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms) -> O
 
 
 def lay_out(m: FollowUpModel, enrol, treat: np.ndarray, x: OutcomeTimes, pad: Padded) -> TrialData:
-    """The patients as padded (replicate x patient) arrays."""
+    """The patients as padded (replicate x patient) arrays; with
+    ``eligible_only``, those found metastatic at staging after randomisation
+    are left out of the analysis (not of the randomised)."""
     n = enrol.rep.size
     n_r = np.bincount(enrol.rep, minlength=pad.R)
-    P_cal = pad(x.cal_event, np.inf)
+    keep = np.ones(n, dtype=bool)
+    if m.eligible_only and m.staged_after and enrol.metastatic is not None:
+        keep = ~enrol.metastatic
+    P_cal = pad(np.where(keep, x.cal_event, np.inf), np.inf)
     P_rand = pad(enrol.randomized_at, np.inf)
-    valid = pad(np.ones(n, dtype=bool), False)
-    last_rand = np.where(n_r > 0, np.max(np.where(valid, P_rand, -np.inf), axis=1), np.nan)
+    valid = pad(keep, False)
+    last_rand = np.where(n_r > 0, np.max(np.where(np.isfinite(P_rand), P_rand, -np.inf), axis=1), np.nan)
     return TrialData(
         P_cal=P_cal, P_rand=P_rand, P_obs=pad(np.minimum(x.x_event, x.x_cens), np.inf),
         P_has=pad(x.has_event, False), valid=valid, group=pad(treat, False),
@@ -321,6 +328,13 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
     truly = p.detectable(at)
     out["truly_mrd_positive"] = np.bincount(rep[truly], minlength=R)
+    if m.staged_after:
+        meta = enrol.metastatic
+        out["metastatic_randomized"] = np.bincount(rep[meta], minlength=R)
+        for k, arm in enumerate(m.arms):
+            mine = meta & (arm_of == k)
+            name = "control" if k == 0 else ("treatment" if len(m.arms) == 2 else arm.name)
+            out[f"metastatic_randomized_{name}"] = np.bincount(rep[mine], minlength=R)
     K = len(m.population.strata)
     out["_truly_by_stratum"] = np.bincount(rep[truly].astype(np.int64) * K + p.stratum[truly],
                                            minlength=R * K).reshape(R, K)

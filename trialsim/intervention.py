@@ -89,8 +89,11 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
     if not arm.has_effect:
         return ArmOutcome(s.t_rec.copy(), np.zeros(n, dtype=bool), tau, s.mrd_start.copy(), s.mrd_end.copy())
     detectable = s.detectable(since_entry)
-    eradicated = detectable & (u_erad < arm.eradication) & (s.t_rec > tau)
     lead_kind = np.array([st.mrd is not None and st.mrd.kind == "lead_time" for st in pop.strata])[s.stratum]
+    # lead_time model: a metastasis already visible when the effect starts is neither eradicated nor delayed
+    with np.errstate(invalid="ignore"):
+        visible = lead_kind & (s.mrd_start <= tau) & (tau < s.t_rec) & (s.t_rec - imaging_lead <= tau)
+    eradicated = detectable & (u_erad < arm.eradication) & (s.t_rec > tau) & ~visible
     mrd_end = np.where(eradicated & ~lead_kind, np.minimum(s.mrd_end, tau), s.mrd_end)
     hr = np.where(eradicated, 1.0, arm.hazard_ratio)
     t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=hr, mrd_end=mrd_end)
@@ -104,6 +107,7 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
                    & np.isfinite(s.t_rec))
     if arm.hazard_ratio != 1.0 and present.any():
         t_rec[present] = _lead_time_effect(pop, s, present, tau, arm.hazard_ratio, imaging_lead)
+    t_rec[visible] = s.t_rec[visible]
     # The MRD window after the effect starts. lead_time: MRD not yet present
     # keeps its lead time before the (possibly delayed) recurrence; MRD present
     # keeps its start and ends at the new recurrence; eradicated MRD is gone.

@@ -208,6 +208,24 @@ class SimulationResult:
         data = self.patient_source(replicate=int(replicate))
         return pd.DataFrame({c: _column(data[c], kind) for c, kind in PATIENT_COLUMNS.items()})
 
+    def _metastatic_by_arm(self) -> dict:
+        """Staged after randomisation: per arm, the share of its randomised
+        patients found metastatic at staging, pooled over trials."""
+        t = self.table
+        sc = self.scenario
+        names = list(sc.arms)
+        out = {}
+        for k, name in enumerate(names):
+            if k == 0:
+                n = np.sum(t["randomized"]) - np.sum(t["treatment_randomized"])
+                meta = np.sum(t["metastatic_randomized_control"])
+            elif len(names) == 2:
+                n, meta = np.sum(t["treatment_randomized"]), np.sum(t["metastatic_randomized_treatment"])
+            else:
+                n, meta = np.sum(t[f"randomized_{name}"]), np.sum(t[f"metastatic_randomized_{name}"])
+            out[name] = float(meta / n) if n else None
+        return out
+
     def summary(self) -> dict:
         t = self.table
         sc = self.scenario
@@ -245,6 +263,7 @@ class SimulationResult:
         out["metastatic_at_staging_share"] = (
             distribution(_share(t["metastatic_at_staging"], staged))
             if "metastatic_at_staging" in t else None)
+        out["metastatic_at_staging_by_arm"] = self._metastatic_by_arm() if "metastatic_randomized" in t else None
         if "serial_pairs" in t:
             pairs = int(np.sum(t["serial_pairs"]))
             out["serial_pairs"] = distribution(t["serial_pairs"])
@@ -608,6 +627,10 @@ def format_summary(s: dict) -> str:
                if s.get("effect_diluted_share") is not None else "")
         lines.append(f"  {'hazard ratio, model':<26}{s['average_hazard_ratio']:.3f} (every patient in both "
                      f"arms{mrd}{dil})")
+    if s.get("metastatic_at_staging_by_arm"):
+        shares = ", ".join(f"{printable(a)} {v:.1%}" for a, v in s["metastatic_at_staging_by_arm"].items()
+                           if v is not None)
+        lines.append(f"  {'metastatic when staged':<26}{shares} of each arm's randomised (staged after allocation)")
     if s.get("serial_agreement") is not None:
         lines.append(f"  {'serial agreement':<26}{s['serial_agreement']:.3f} (consecutive results of the same "
                      f"survivor; {s['serial_pairs']['mean']:,.1f} pairs per trial)")

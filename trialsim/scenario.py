@@ -488,6 +488,9 @@ class VisitsSpec(Strict):
 
 class StagingSpec(Strict):
     imaging_lead: NonNegative = 0.0
+    # stage_then_randomise (absent): only the eligible are randomised; randomise_then_stage: allocate
+    # at the positive result, scan after (the metastatic are then in the arms)
+    order: Literal["stage_then_randomise", "randomise_then_stage"] | None = None
 
 
 class PrescreenSpec(Strict):
@@ -719,6 +722,9 @@ class TrialSpec(Strict):
     dropout: DropoutSpec | None = None
     analysis: AnalysisSpec
     clearance: ClearanceSpec | None = None
+    # with staging after randomisation: itt (absent) analyses everyone randomised, eligible leaves out
+    # those found metastatic at staging
+    population: Literal["itt", "eligible"] | None = None
 
     @model_validator(mode="after")
     def _checks(self):

@@ -141,6 +141,10 @@ FIELDS: dict[str, tuple[str, str]] = {
     "screening.prescreen.setup_time": ("months", "Time from registration to the first sample: a number or a "
                                                  "distribution."),
     "screening.staging": ("none", "Staging of a survivor with a positive result."),
+    "screening.staging.order": ("none", "stage_then_randomise: only survivors eligible at staging are "
+                                        "randomised; randomise_then_stage: a consenting test-positive is allocated "
+                                        "at the result and scanned after, so those found metastatic are in the arms "
+                                        "(see trial.population). Absent: stage_then_randomise."),
     "screening.staging.imaging_lead": ("months", "How long before clinical recurrence imaging shows "
                                                  "metastases; a positive whose recurrence is already "
                                                  "visible is not eligible."),
@@ -205,6 +209,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "trial.analysis.futility.beta": ("share 0-1", "Type II error spent over the looks."),
     "trial.analysis.futility.hazard_ratio": ("ratio", "The alternative whose drift the futility bounds are "
                                                       "computed for; not 1."),
+    "trial.population": ("none", "With staging after randomisation: itt analyses everyone randomised; "
+                                 "eligible leaves out those found metastatic at staging. Absent: itt."),
     "trial.clearance": ("none", "MRD clearance, measured with the screening test after randomisation; "
                                 "needed by (and only with) the mrd_clearance endpoint."),
     "trial.clearance.at": ("months", "When MRD is measured after randomisation."),
