@@ -387,7 +387,7 @@ class ScreeningSpec(Strict):
     visits: VisitsSpec
     staging: StagingSpec = Field(default_factory=StagingSpec)
     consent: Probability = 1.0
-    max_screened: PositiveInt | None = None
+    max_screened: _int(gt=0, le=2 ** 53) | None = None      # beyond 2**53 a count is no longer exact
     max_months: Positive | None = None
 
 
@@ -748,9 +748,12 @@ def load_scenario(source: str | os.PathLike | Mapping[str, Any] | None = None, *
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_scenario: source must be a path to a YAML file or a mapping "
                         f"(or pass YAML as text=...), not {type(source).__name__}")
-    if isinstance(source, str) and ("\n" in source or len(source) > 4096):
+    if isinstance(source, str) and "\n" in source:
         raise ValueError("load_scenario: source looks like YAML text, not a file name; "
                          "pass it as load_scenario(text=...)")
+    if isinstance(source, str) and len(source) > 4096 and (": " in source or source.lstrip().startswith("{")):
+        raise ValueError(f"load_scenario: source is {len(source):,} characters of what looks like YAML text, "
+                         "not a file name; pass it as load_scenario(text=...)")
     path = Path(source)
     text = read_text(path, max_bytes=max_bytes)
     return _from_text(text, str(path), path.parent if base_dir is None else Path(base_dir), path.stem)
