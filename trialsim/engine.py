@@ -31,7 +31,7 @@ from trialsim.processes import init_worker, usable_cores
 from trialsim.limits import as_count, as_workers, check_size
 from trialsim.plan_checks import check_plan
 from trialsim.results import SimulationResult, provenance
-from trialsim.scenario import Scenario
+from trialsim.scenario import MAX_REPLICATES, Scenario
 from trialsim.screening import TestModel
 
 SURVIVORS_PER_CHUNK = 400_000   # bounds memory: ~100-200 MB per worker at most
@@ -332,6 +332,11 @@ def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | No
                          "provenance (result.provenance, or the provenance object of a results.json)")
     if not isinstance(provenance["scenario"], Mapping):
         raise ValueError("replay(): provenance['scenario'] must be the scenario as a mapping")
+    replicates = as_count(provenance["replicates"], "provenance['replicates']")
+    if replicates > MAX_REPLICATES:
+        raise ValueError(f"provenance['replicates'] {replicates:,}: at most {MAX_REPLICATES:,} simulated trials "
+                         "per run; this is not the provenance of a run trialsim made")
+    seed = as_count(provenance["seed"], "provenance['seed']", minimum=0)
     scenario = Scenario.from_dict(dict(provenance["scenario"]), source="provenance scenario")
-    return simulate(scenario, replicates=provenance["replicates"], seed=provenance["seed"], workers=workers,
+    return simulate(scenario, replicates=replicates, seed=seed, workers=workers,
                     chunk_size=chunk_size, progress=progress, timeline=timeline)
