@@ -499,7 +499,7 @@ def test_unit_a_path_too_long_is_one_scenario_error(path, needle):
         load_scenario(path)
     message = str(info.value)
     assert needle in message and ": cannot be read: " in message and len(message.splitlines()) == 1, message
-    assert len(message) < 400, "the path is shortened in the message"
+    assert len(message) < 700, "a very long path is shortened in the message"
     if "\x00" in path:
         return          # no command line can hold a NUL byte
     res = CliRunner().invoke(app, ["validate", path])

@@ -136,7 +136,7 @@ def path_length_problem(path: str | os.PathLike, *, room: int = 0) -> str | None
 
 def _shown(path: str) -> str:
     """A path for a message: shortened when too long to read."""
-    return path if len(path) <= 120 else f"{path[:60]}...{path[-40:]} ({len(path):,} characters)"
+    return path if len(path) <= 400 else f"{path[:200]}...{path[-100:]} ({len(path):,} characters)"
 
 
 # --------------------------------------------------------------------------

@@ -92,7 +92,7 @@ OUT_NAME_ROOM = len(f".{MARK}XXXXXXXX.tmp")
 
 def _shown(path) -> str:
     text = str(path)
-    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]} ({len(text):,} characters)"
+    return text if len(text) <= 400 else f"{text[:200]}...{text[-100:]} ({len(text):,} characters)"
 
 
 def _check_out_name(out) -> None:

@@ -45,7 +45,7 @@ def check_out(out, resume: bool = False) -> Path | None:
         raise ValueError("out: a folder name cannot contain a NUL byte")
     too_long = path_length_problem(text)
     if too_long:
-        shown = text if len(text) <= 120 else f"{text[:60]}...{text[-40:]}"
+        shown = text if len(text) <= 400 else f"{text[:200]}...{text[-100:]}"
         raise ValueError(f"out {shown}: {too_long}")
     return Path(text)
 
