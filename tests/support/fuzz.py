@@ -1290,6 +1290,8 @@ KNOWN_MUTANTS: dict[str, Mutant] = {
     "time_since_diagnosis log-normal sigma 1e300": Mutant("zest_like_tnbc", (
         ("set", ("population", "strata", 1, "time_since_diagnosis"), {"lognormal": {"median": 12, "sigma": 1e300}}),)),
     "max_screened 2**64": Mutant("zest_like_tnbc", (("set", ("screening", "max_screened"), 2 ** 64),)),
+    "turnaround log-normal sigma 1e300": Mutant("dtc_bone_marrow", (
+        ("set", ("screening", "test", "turnaround"), {"lognormal": {"median": 12, "sigma": 1e300}}),)),
     "accrual 1e-6 with screening": Mutant(_CTDNA, (("set", ("accrual", "rate"), 1e-6),)),
     # terminal escapes
     "name with escape sequences": Mutant(_CONVENTIONAL, (("set", ("name",), "\x1b[2J\x1b[31mred\x1b]0;t\x07"),)),
@@ -1311,6 +1313,7 @@ KNOWN_OPTION_CASES: dict[str, OptionCase] = {
     "sweep --out a name of 300 bytes": OptionCase("sweep", (("--out", "x" * 300, "bad"),)),
     "size --out a path longer than PATH_MAX": OptionCase("size", (("--out", LONG_PATH, "bad"),)),
     "run --out a name without room for its temporary": OptionCase("run", (("--out", "x" * 240, "bad"),)),
+    "sweep --vary trial.enrollment=1e308": OptionCase("sweep", (("--vary", "trial.enrollment=1e308", "bad"),)),
 }
 
 KNOWN_CALLS: dict[str, Call] = {
