@@ -118,11 +118,11 @@ def _with(prov, **changes):
     (lambda p: trialsim.replay("x"), TypeError, "replay() takes a run's provenance"),
     (lambda p: trialsim.replay([]), TypeError, "replay() takes a run's provenance"),
     (lambda p: trialsim.replay({}), ValueError, "provenance lacks 'scenario', 'seed', 'replicates'"),
-    (lambda p: trialsim.replay(_with(p, seed=1.5)), TypeError, "provenance['seed'] must be a whole number"),
-    (lambda p: trialsim.replay(_with(p, seed=-1)), ValueError, "provenance['seed'] must be at least 0"),
-    (lambda p: trialsim.replay(_with(p, replicates="2")), TypeError, "provenance['replicates'] must be a whole"),
+    (lambda p: trialsim.replay(_with(p, seed=1.5)), TypeError, "provenance['seed']: seed must be a whole number"),
+    (lambda p: trialsim.replay(_with(p, seed=-1)), ValueError, "provenance['seed']: seed must be at least 0"),
+    (lambda p: trialsim.replay(_with(p, replicates="2")), TypeError, "provenance['replicates']: replicates must be a whole"),
     (lambda p: trialsim.replay(_with(p, replicates=10 ** 23), chunk_size=0), ValueError,
-     "provenance['replicates'] 100,000,000,000,000,000,000,000: at most 1,000,000"),
+     "provenance['replicates']: replicates 100,000,000,000,000,000,000,000: at most 1,000,000"),
     (lambda p: trialsim.simulate(None), TypeError, "simulate() takes a Scenario"),
 ])
 def test_unit_replay_names_each_bad_argument(small_provenance, call, error, needle):

@@ -332,11 +332,17 @@ def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | No
                          "provenance (result.provenance, or the provenance object of a results.json)")
     if not isinstance(provenance["scenario"], Mapping):
         raise ValueError("replay(): provenance['scenario'] must be the scenario as a mapping")
-    replicates = as_count(provenance["replicates"], "provenance['replicates']")
-    if replicates > MAX_REPLICATES:
-        raise ValueError(f"provenance['replicates'] {replicates:,}: at most {MAX_REPLICATES:,} simulated trials "
-                         "per run; this is not the provenance of a run trialsim made")
-    seed = as_count(provenance["seed"], "provenance['seed']", minimum=0)
+    try:
+        replicates = as_count(provenance["replicates"], "replicates")
+        if replicates > MAX_REPLICATES:
+            raise ValueError(f"replicates {replicates:,}: at most {MAX_REPLICATES:,} simulated trials per run; "
+                             "this is not the provenance of a run trialsim made")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"provenance['replicates']: {exc}") from None
+    try:
+        seed = as_count(provenance["seed"], "seed", minimum=0)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"provenance['seed']: {exc}") from None
     scenario = Scenario.from_dict(dict(provenance["scenario"]), source="provenance scenario")
     return simulate(scenario, replicates=replicates, seed=seed, workers=workers,
                     chunk_size=chunk_size, progress=progress, timeline=timeline)
