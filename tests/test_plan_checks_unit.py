@@ -165,7 +165,7 @@ def test_unit_analysis_before_the_last_randomisation_is_foreseen(tmp_path):
     early = [w for w in scenario_warnings(sc) if "expected before the last randomisation" in w]
     assert len(early) == 1 and early[0].startswith("the analysis at 247 events is expected before the last "
                                                    "randomisation: at least about 500 events are expected by "
-                                                   "month 500,000,000"), early
+                                                   "month 500,000,000, when the last of the 500 patients is randomised"), early
     res = invoke("validate", path)
     assert res.exit_code == 0 and f"warning: {early[0]}" in res.stderr, res.output
     res = invoke("run", path, "-n", 20, "--seed", 1, "-w", 1, "--format", "json")

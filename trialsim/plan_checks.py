@@ -254,8 +254,9 @@ def scenario_warnings(sc: Scenario) -> list[str]:
         early = _events_by_last_randomisation(sc)
         if early is not None and early[1] >= an.events:
             out.append(f"the analysis at {an.events:,} events is expected before the last randomisation: at least "
-                       f"about {early[1]:,.0f} events are expected by month {_months(early[0])}, when the {n:,}th "
-                       "patient is randomised: the last patients would hardly count (trial.analysis.events, accrual)")
+                       f"about {early[1]:,.0f} events are expected by month {_months(early[0])}, when the last of the "
+                       f"{n:,} patients is randomised: the last patients would hardly count (trial.analysis.events, "
+                       "accrual)")
     else:
         screened = _expected_screened(sc)
         visits, per = _randomisable_share(sc)
