@@ -524,3 +524,15 @@ def test_unit_a_long_source_is_a_path_too_long_unless_it_looks_like_yaml():
     one_line = "{" + ", ".join(f"k{i}: {i}" for i in range(700)) + "}"
     with pytest.raises(ValueError, match="characters of what looks like YAML text, not a file name"):
         load_scenario(one_line)
+
+
+def test_unit_numbers_the_engine_cannot_use_are_refused_at_validation(tmp_path):
+    """An arm's hazard ratio above 1e12 (recurrence times underflow) and
+    max_screened above 2**53 (no longer an exact count) are refused with the
+    file, line and field, not at run time."""
+    with pytest.raises(ScenarioError, match=r"arms\.treatment\.hazard_ratio: .*1000000000000"):
+        load_scenario(write(tmp_path, CTDNA.replace("hazard_ratio: 0.7}", "hazard_ratio: 1e15}")))
+    assert load_scenario(write(tmp_path, CTDNA.replace("hazard_ratio: 0.7}", "hazard_ratio: 1e12}")))
+    text = CTDNA.replace("max_months: 36", f"max_months: 36\n  max_screened: {2 ** 64}")
+    with pytest.raises(ScenarioError, match=r"screening\.max_screened: .*9007199254740992"):
+        load_scenario(write(tmp_path, text))

@@ -394,7 +394,7 @@ class ScreeningSpec(Strict):
 class ArmSpec(Strict):
     allocation: Positive = 1.0
     eradication: Probability = 0.0
-    hazard_ratio: Positive = 1.0
+    hazard_ratio: _num(gt=0.0, le=1e12) = 1.0      # beyond 1e12 recurrence times underflow to nothing
     delay: NonNegative = 0.0
 
 

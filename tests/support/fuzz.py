@@ -1290,6 +1290,7 @@ KNOWN_MUTANTS: dict[str, Mutant] = {
     "time_since_diagnosis log-normal sigma 1e300": Mutant("zest_like_tnbc", (
         ("set", ("population", "strata", 1, "time_since_diagnosis"), {"lognormal": {"median": 12, "sigma": 1e300}}),)),
     "max_screened 2**64": Mutant("zest_like_tnbc", (("set", ("screening", "max_screened"), 2 ** 64),)),
+    "hazard_ratio 2**63": Mutant(_CTDNA, (("set", ("arms", "treatment", "hazard_ratio"), 2 ** 63),)),
     "turnaround log-normal sigma 1e300": Mutant("dtc_bone_marrow", (
         ("set", ("screening", "test", "turnaround"), {"lognormal": {"median": 12, "sigma": 1e300}}),)),
     "accrual 1e-6 with screening": Mutant(_CTDNA, (("set", ("accrual", "rate"), 1e-6),)),
