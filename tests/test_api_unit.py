@@ -91,3 +91,50 @@ def test_unit_load_scenario_mapping_errors_name_the_field():
 def test_unit_load_scenario_refuses_what_is_neither_path_nor_mapping():
     with pytest.raises(TypeError, match="path to a YAML file or a mapping"):
         trialsim.load_scenario(42)
+
+
+# --------------------------------------------------------------------------
+# replay() and simulate(): each bad argument named
+
+
+@pytest.fixture(scope="module")
+def small_provenance(tmp_path_factory):
+    sc = trialsim.load_scenario(write(tmp_path_factory.mktemp("replay"), CONVENTIONAL))
+    return trialsim.simulate(sc, replicates=2, seed=1, workers=1).provenance
+
+
+def _with(prov, **changes):
+    out = dict(prov)
+    out.update(changes)
+    return out
+
+
+@pytest.mark.parametrize("call, error, needle", [
+    (lambda p: trialsim.replay(p, chunk_size=-1, workers=1), ValueError, "chunk_size must be at least 1, got -1"),
+    (lambda p: trialsim.replay(p, chunk_size=0, workers=1), ValueError, "chunk_size must be at least 1, got 0"),
+    (lambda p: trialsim.replay(p, chunk_size=1.5, workers=1), TypeError, "chunk_size must be a whole number"),
+    (lambda p: trialsim.replay(p, workers=0), ValueError, "workers must be at least 1"),
+    (lambda p: trialsim.replay(None), TypeError, "replay() takes a run's provenance"),
+    (lambda p: trialsim.replay("x"), TypeError, "replay() takes a run's provenance"),
+    (lambda p: trialsim.replay([]), TypeError, "replay() takes a run's provenance"),
+    (lambda p: trialsim.replay({}), ValueError, "provenance lacks 'scenario', 'seed', 'replicates'"),
+    (lambda p: trialsim.replay(_with(p, seed=1.5)), TypeError, "provenance['seed']: seed must be a whole number"),
+    (lambda p: trialsim.replay(_with(p, seed=-1)), ValueError, "provenance['seed']: seed must be at least 0"),
+    (lambda p: trialsim.replay(_with(p, replicates="2")), TypeError, "provenance['replicates']: replicates must be a whole"),
+    (lambda p: trialsim.replay(_with(p, replicates=10 ** 23), chunk_size=0), ValueError,
+     "provenance['replicates']: replicates 100,000,000,000,000,000,000,000: at most 1,000,000"),
+    (lambda p: trialsim.simulate(None), TypeError, "simulate() takes a Scenario"),
+])
+def test_unit_replay_names_each_bad_argument(small_provenance, call, error, needle):
+    with pytest.raises(error) as info:
+        call(small_provenance)
+    assert needle in str(info.value), str(info.value)
+
+
+def test_unit_replay_accepts_numpy_integers_in_the_provenance(small_provenance):
+    import numpy as np
+
+    prov = _with(small_provenance, seed=np.int64(1), replicates=np.int32(2))
+    again = trialsim.replay(prov, workers=1, chunk_size=np.int64(1))
+    assert again.provenance["seed"] == 1 and type(again.provenance["replicates"]) is int
+    assert again.to_frame().equals(trialsim.replay(small_provenance, workers=1).to_frame())

@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from tests.conftest import CTDNA, write
+from trialsim.cli import app
 from trialsim.cli.common import (
     Format,
     ProgressBar,
@@ -229,3 +230,52 @@ def test_unit_stdin_pipe_into_the_installed_command(tmp_path):
     assert "6 simulated trials, seed 5" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["replicates.csv", "replicates.parquet",
                                                                   "results.json"]
+
+
+# --out names the file system cannot hold
+
+
+LONG_PATH = "/" + "/".join(["d" * 200] * 25)
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "@scenario", "-n", "2", "-w", "1"],
+    ["sweep", "@scenario", "-n", "2", "-w", "1", "--vary", "arms.treatment.hazard_ratio=0.7,0.8"],
+    ["size", "@scenario", "-n", "20", "-w", "1"],
+    ["report", "@scenario", "-n", "20", "-w", "1"],
+    ["init", "--template", "conventional"],
+])
+@pytest.mark.parametrize("out, needle", [
+    ("x" * 300, "a name in the path is 300 bytes long; file and folder names may have at most 255 bytes"),
+    ("x" * 233, "is 233 bytes long; an output name may have at most 232 bytes"),
+    (LONG_PATH, "paths may have at most"),
+    ("a\x00b", "a file name cannot contain a NUL byte"),
+])
+def test_unit_every_out_refuses_a_name_too_long_before_running(tmp_path, monkeypatch, args, out, needle):
+    """One message naming --out, exit 2, nothing written, whatever the command."""
+    scenario = write(tmp_path, CTDNA)
+    monkeypatch.chdir(tmp_path)
+    args = [str(scenario) if a == "@scenario" else a for a in args]
+    res = runner.invoke(app, [*args, "--out", out])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --out ") and needle in lines[0], res.stderr
+    assert "Traceback" not in res.output and len(lines[0]) < 700
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"]
+
+
+def test_unit_an_out_name_of_232_bytes_is_written(tmp_path, monkeypatch):
+    """The longest name allowed leaves room for the temporary written beside it."""
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["init", "--template", "conventional", "--out", "x" * 227 + ".yaml"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / ("x" * 227 + ".yaml")).is_file()
+
+
+def test_unit_check_out_folder_refuses_a_long_name_and_a_file(tmp_path):
+    res = _run(check_simulation_options, None, None, None, tmp_path / ("x" * 300))
+    assert res.exit_code == 2 and "error: --out " in res.stderr and "255 bytes" in res.stderr
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    res = _run(check_simulation_options, None, None, None, taken)
+    assert res.exit_code == 2 and "exists and is not a folder" in res.stderr

@@ -173,3 +173,15 @@ def test_unit_plot_bad_input_exit_2(tmp_path):
     res = invoke("curves", "plot", bad_scenario, "--out", out)
     assert res.exit_code == 2 and "bad_scenario.yaml" in res.stderr and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_unit_curves_fit_warns_on_stderr_about_fits_at_a_bound(tmp_path):
+    data = tmp_path / "km.csv"
+    data.write_text("time,survival\n0,1\n12,0\n")      # drops to zero at once
+    res = invoke("curves", "fit", data, "--out", tmp_path / "curve.yaml")
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings and all("at a bound of its parameters" in w and "should not be trusted" in w
+                            for w in warnings), res.stderr
+    assert "wrote " in res.stdout and "(exponential)" in res.stdout
+    assert yaml.safe_load((tmp_path / "curve.yaml").read_text()) == {"exponential": {"rate": pytest.approx(1 / 12)}}

@@ -104,3 +104,30 @@ def test_fuzz_bad_curves_fit_options_exit_2_naming_the_option(tmp_path, args, op
                      must_refuse=True)
     outcome = invoke(inv, tmp_path)
     assert outcome.ok and outcome.kind == "exit 2", f"trialsim curves fit {' '.join(args)}: {outcome.detail}"
+
+
+DEGENERATE_DATA = {
+    "every event at one time": "time,event\n" + "12,1\n" * 50,
+    "one distinct time": "time,event\n" + "12,1\n12,0\n" * 25,
+    "a curve that drops to zero at once": "time,survival\n0,1\n12,0\n",
+    "a curve that drops to zero at once, with numbers at risk": "time,survival,at_risk\n0,1,40\n12,0,0\n",
+    "two distinct times": "time,event\n" + "12,1\n" * 25 + "24,1\n" * 25,
+    "every patient censored": "time,event\n" + "12,0\n" * 50,
+    "times of 1e-300": "time,event\n" + "".join(f"{(i + 1) * 1e-300},1\n" for i in range(30)),
+    "times of 1e300": "time,event\n" + "".join(f"{(i + 1) * 1e300},1\n" for i in range(30)),
+    "a curve flat at 1": "time,survival\n0,1\n12,1\n24,1\n",
+    "one patient": "time,event\n12,1\n",
+}
+
+
+@pytest.mark.parametrize("content", DEGENERATE_DATA.values(), ids=list(DEGENERATE_DATA))
+def test_fuzz_degenerate_data_to_curves_fit_end_cleanly(tmp_path, content):
+    """`trialsim curves fit` on degenerate data: a fit (exit 0, where fits at a
+    bound of their parameters are said on stderr and not chosen silently) or one
+    message naming the file (exit 2); never a traceback."""
+    data = tmp_path / "data.csv"
+    data.write_text(content)
+    inv = Invocation(["curves", "fit", str(data), "--out", str(tmp_path / "curve.yaml")], file=str(data),
+                     seconds=60.0)
+    outcome = invoke(inv, tmp_path)
+    assert outcome.ok, outcome.detail

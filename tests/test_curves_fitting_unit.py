@@ -237,3 +237,74 @@ def test_unit_library_entry_points():
     # the package re-exports the one fit (no wrapper: fitting defers lifelines itself)
     assert curves.fit is fitting.fit and curves.fit(PATIENTS, models=("exponential",))["exponential"]
     assert "fit" in curves.__all__ and "plot" in curves.__all__
+
+
+# --------------------------------------------------------------------------
+# Degenerate data: fits stuck at a bound of their parameters
+
+
+ALL_AT_ONE_TIME = pd.DataFrame({"time": [12.0] * 50, "event": [1] * 50})
+ONE_DISTINCT_TIME = pd.DataFrame({"time": [12.0] * 50, "event": [1, 0] * 25})
+DROP_TO_ZERO = {"time": [0.0, 12.0], "survival": [1.0, 0.0]}
+
+
+@pytest.mark.parametrize("data", [ALL_AT_ONE_TIME, ONE_DISTINCT_TIME, DROP_TO_ZERO],
+                         ids=["all events at one time", "one distinct time", "a curve that drops to zero at once"])
+def test_unit_fits_at_a_bound_are_flagged_and_not_chosen(data):
+    """Weibull's shape runs off to infinity, log-normal's sigma to 0: the
+    likelihood of a point mass beats every curve's, so these fits have the
+    lowest AIC. They are flagged, left out of the best, and warned about."""
+    r = fit(data)
+    stuck = {f.name for f in r.fits.values() if f.at_bound}
+    assert "lognormal" in stuck and stuck <= {"weibull", "lognormal", "loglogistic"}, stuck
+    assert r["lognormal"].at_bound == f"sigma {r['lognormal'].parameters['sigma'][0]:.3g} is practically 0"
+    assert min(r.fits[n].aic for n in stuck) < r["exponential"].aic      # AIC alone would pick a stuck fit
+    assert r.best.name == "exponential" and not r.best.at_bound
+    assert r.best.parameters["rate"][0] == pytest.approx(r.data.n_events / r.data.durations.dot(r.data.weights))
+    assert len(r.warnings) == len(stuck)
+    assert all("at a bound of its parameters" in w and "should not be trusted" in w
+               and "not chosen although its AIC is lower (exponential is chosen)" in w for w in r.warnings)
+    text = str(r)
+    assert "AT A BOUND: sigma" in text and "fits at a bound of their parameters left out): exponential" in text
+
+
+def test_unit_a_fit_at_a_bound_is_chosen_only_when_every_fit_is_and_said_so():
+    r = fit(ALL_AT_ONE_TIME, models=("weibull", "lognormal"))
+    assert r.best.at_bound and all(f.at_bound for f in r.fits.values() if f.name != "kaplan_meier")
+    chosen = [w for w in r.warnings if w.startswith(f"{r.best.name}: ")]
+    assert len(chosen) == 1 and "chosen only because every parametric fit is at a bound" in chosen[0]
+    assert "every parametric fit is at a bound: do not trust it" in str(r)
+    assert "# WARNING: this fit is at a bound of its parameters" in r.to_yaml()
+
+
+def test_unit_ordinary_data_have_no_fit_at_a_bound():
+    r = fit(PATIENTS)
+    assert not any(f.at_bound for f in r.fits.values()) and r.warnings == []
+    assert "AT A BOUND" not in str(r)
+
+
+def test_unit_a_piece_without_events_is_flat_not_at_a_bound():
+    """No events before month 12: the first piece's rate is (practically) 0,
+    which is what the data say; the fit is usable and noted, not flagged."""
+    df = pd.DataFrame({"time": [12.0] * 25 + [24.0] * 25, "event": [1] * 50})
+    r = fit(df, breakpoints=[12])
+    pw = r["piecewise_exponential"]
+    assert not pw.at_bound and "rate0 practically 0 (no events in that piece)" in pw.note
+    assert pw.parameters["rate0"][0] < 1e-6
+
+
+def test_unit_one_row_of_data_is_fitted():
+    """A digitised curve that drops to zero at once is one weighted row; lifelines
+    cannot take one row, so it is given as two halves (the same likelihood)."""
+    r = fit(DROP_TO_ZERO)
+    assert r.data.durations.size == 1
+    assert r["exponential"].parameters["rate"][0] == pytest.approx(1 / 12)
+
+
+@pytest.mark.parametrize("path, needle", [
+    ("/dev/zero", "is not a regular file (a pipe, a device or a socket)"),
+    ("/tmp", "is a folder"),
+])
+def test_unit_data_that_is_no_file_is_refused_at_once(path, needle):
+    with pytest.raises(CurveDataError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        fit(path)

@@ -414,6 +414,13 @@ def test_unit_lognormal_far_tail_keeps_precision():
         assert c.cumhaz(t) == pytest.approx(x, rel=1e-10)
 
 
+def test_unit_lognormal_moments_overflow_to_inf():
+    """A sigma too large for exp(): the mean and variance are inf, not an OverflowError."""
+    c = LogNormal(mu=np.log(12.0), sigma=1e300)
+    assert c.mean() == math.inf and c.variance() == math.inf
+    assert LogNormal(mu=2.0, sigma=0.5).mean() == pytest.approx(math.exp(2.125))
+
+
 def test_unit_from_lifelines_all_fitters():
     """Curve.from_lifelines: each fitter's own survival function, at its own parameters."""
     lifelines = pytest.importorskip("lifelines")

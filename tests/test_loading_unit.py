@@ -502,3 +502,61 @@ def test_unit_read_stream_reads_at_most_the_limit_plus_one_byte():
         read_stream(io.BytesIO(b"\xff\n"), "piped")
     with pytest.raises(ScenarioError, match="standard input is empty"):
         read_stream(io.BytesIO(b""))
+
+
+# --------------------------------------------------------------------------
+# Paths the file system cannot hold
+
+
+LONG_NAME = "x" * 300                                  # one name over 255 bytes
+LONG_PATH = "/tmp/" + "/".join(["d" * 200] * 25)       # every name allowed, the whole over 4,096 bytes
+
+
+@pytest.mark.parametrize("path, needle", [
+    (f"/tmp/{LONG_NAME}.yaml", "a name in the path is 305 bytes long; file and folder names may have at most 255"),
+    ("/tmp/" + "é" * 130 + ".yaml", "a name in the path is 265 bytes long"),     # bytes, not characters
+    (LONG_PATH + ".yaml", "the path is 5,034 bytes long; paths may have at most 4,095 bytes"),
+    ("a\x00b.yaml", "a file name cannot contain a NUL byte"),
+])
+def test_unit_a_path_too_long_is_one_scenario_error(path, needle):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert needle in message and ": cannot be read: " in message and len(message.splitlines()) == 1, message
+    assert len(message) < 700, "a very long path is shortened in the message"
+    if "\x00" in path:
+        return          # no command line can hold a NUL byte
+    res = CliRunner().invoke(app, ["validate", path])
+    assert res.exit_code == 2, res.output
+    assert needle in res.stderr and res.stderr.count("error: ") == 1 and "Traceback" not in res.output
+
+
+def test_unit_path_length_problem_is_none_for_usable_paths():
+    assert loading.path_length_problem("/tmp/" + "x" * 255) is None
+    assert loading.path_length_problem("/tmp/" + "/".join(["d" * 200] * 19)) is None
+    assert "255 bytes" in loading.path_length_problem("/tmp/" + "x" * 256)
+    # room: an output written through a temporary that adds 23 bytes to its name
+    assert loading.path_length_problem("/tmp/" + "x" * 232, room=23) is None
+    assert "at most 232 bytes" in loading.path_length_problem("/tmp/" + "x" * 233, room=23)
+
+
+def test_unit_a_long_source_is_a_path_too_long_unless_it_looks_like_yaml():
+    with pytest.raises(ScenarioError, match="a name in the path is 5,000 bytes long"):
+        load_scenario("x" * 5000)
+    with pytest.raises(ValueError, match="looks like YAML text"):
+        load_scenario(CONVENTIONAL)
+    one_line = "{" + ", ".join(f"k{i}: {i}" for i in range(700)) + "}"
+    with pytest.raises(ValueError, match="characters of what looks like YAML text, not a file name"):
+        load_scenario(one_line)
+
+
+def test_unit_numbers_the_engine_cannot_use_are_refused_at_validation(tmp_path):
+    """An arm's hazard ratio above 1e12 (recurrence times underflow) and
+    max_screened above 2**53 (no longer an exact count) are refused with the
+    file, line and field, not at run time."""
+    with pytest.raises(ScenarioError, match=r"arms\.treatment\.hazard_ratio: .*1000000000000"):
+        load_scenario(write(tmp_path, CTDNA.replace("hazard_ratio: 0.7}", "hazard_ratio: 1e15}")))
+    assert load_scenario(write(tmp_path, CTDNA.replace("hazard_ratio: 0.7}", "hazard_ratio: 1e12}")))
+    text = CTDNA.replace("max_months: 36", f"max_months: 36\n  max_screened: {2 ** 64}")
+    with pytest.raises(ScenarioError, match=r"screening\.max_screened: .*9007199254740992"):
+        load_scenario(write(tmp_path, text))

@@ -153,3 +153,64 @@ def test_unit_report_refuses_an_impossible_plan_and_an_absurd_size(tmp_path):
     assert res.exit_code == 2 and res.stderr.startswith("error: 1,000,000 simulated trials with a 240-month "
                                                         "timeline need about 6.1 GB"), res.stderr
     assert not (tmp_path / "rep").exists()
+
+
+# --------------------------------------------------------------------------
+# Slow accrual, a missed enrolment target, few events: said before simulating
+
+
+def test_unit_analysis_before_the_last_randomisation_is_foreseen(tmp_path):
+    """Accrual of 1e-6 a month: 500 patients take 5e8 months, so the 247th event
+    comes long before the last randomisation; said from the scenario (validate),
+    and confirmed by the run (stderr, JSON warnings, the table)."""
+    text = CONVENTIONAL.replace("rate: 20.8333", "rate: 0.000001")
+    path = write(tmp_path, text)
+    sc = trialsim.load_scenario(path)
+    early = [w for w in scenario_warnings(sc) if "expected before the last randomisation" in w]
+    assert len(early) == 1 and early[0].startswith("the analysis at 247 events is expected before the last "
+                                                   "randomisation: at least about 500 events are expected by "
+                                                   "month 500,000,000, when the last of the 500 patients is randomised"), early
+    res = invoke("validate", path)
+    assert res.exit_code == 0 and f"warning: {early[0]}" in res.stderr, res.output
+    res = invoke("run", path, "-n", 20, "--seed", 1, "-w", 1, "--format", "json")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)["warnings"]
+    assert early[0] in got and any("the analysis came before the last randomisation in 100%" in w for w in got)
+    assert all(f"warning: {w}" in res.stderr for w in got)
+
+
+@pytest.mark.parametrize("rate, warned", [(2, True), (6, True), (8, False), (20.8333, False)])
+def test_unit_the_early_analysis_warning_agrees_with_the_simulation(tmp_path, rate, warned):
+    """The scenario-level bound warns where the simulated analysis does come
+    before the last randomisation (rate 6: 285 events expected by month 83 for
+    a target of 247), and not where it does not (rate 8: 242 by month 62.5)."""
+    sc = _load(tmp_path, CONVENTIONAL.replace("rate: 20.8333", f"rate: {rate}"))
+    said = any("expected before the last randomisation" in w for w in scenario_warnings(sc))
+    assert said == warned
+    t = trialsim.simulate(sc, replicates=40, seed=3, workers=1).table
+    early = float(np.mean(t["analysis_month"] < t["last_randomized_month"]))
+    assert (early > 0.5) == warned, early
+
+
+def test_unit_an_enrolment_target_beyond_reach_is_foreseen(tmp_path):
+    """Screening that can randomise at most about 20 of the 60 wanted: said from
+    the scenario, and the run finds the target missed."""
+    sc = _load(tmp_path, CTDNA.replace("accrual: {rate: 60,", "accrual: {rate: 1,"))
+    said = [w for w in scenario_warnings(sc) if "fewer than trial.enrollment 60" in w]
+    assert len(said) == 1 and said[0].startswith("at most about ") and "will be missed in most trials" in said[0]
+    t = trialsim.simulate(sc, replicates=30, seed=4, workers=1).table
+    assert float(np.mean(t["enrollment_reached"])) < 0.5
+
+
+def test_unit_an_analysis_at_fewer_than_10_events_is_a_warning(tmp_path):
+    sc = _load(tmp_path, CONVENTIONAL.replace("events: 247", "events: 9"))
+    assert any(w.startswith("trial.analysis.events 9: an analysis at fewer than 10 events") for w in
+               scenario_warnings(sc))
+    sc = _load(tmp_path, CONVENTIONAL.replace("events: 247", "events: 10"))
+    assert not any("fewer than 10 events" in w for w in scenario_warnings(sc))
+
+
+def test_unit_fewer_than_10_events_on_average_is_a_warning(ctdna):
+    assert result_warnings(ctdna, _table(events=np.full(300, 10))) == []
+    got = result_warnings(ctdna, _table(events=np.full(300, 9.5)))
+    assert len(got) == 1 and "only 9.5 events on average at the analysis" in got[0]

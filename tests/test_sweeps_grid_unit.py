@@ -35,3 +35,13 @@ def test_unit_out_of_range_value_names_the_field(ctdna):
         build_grid(ctdna, [parse_vary("screening.test.sensitivity=0.9,1.2", ctdna)])
     assert "--vary screening.test.sensitivity=0.9,1.2" in str(e.value)
     assert "screening.test.sensitivity: " in str(e.value) and "1.2" in str(e.value)
+
+
+def test_unit_a_grid_point_too_large_names_its_vary_in_short(conventional):
+    from trialsim.sweeps.grid import check_grid_size
+
+    grid = build_grid(conventional, [parse_vary("trial.enrollment=300,1e308", conventional)])
+    with pytest.raises(SweepError) as info:
+        check_grid_size(grid, 2)
+    assert str(info.value).startswith("--vary trial.enrollment: at trial.enrollment=1e+308: trial.enrollment: an "
+                                      "enrollment of 1e+308 patients per simulated trial exceeds the limit")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 import trialsim
 import trialsim.sweeps
@@ -90,3 +91,35 @@ def test_unit_write_outputs(small, tmp_path):
     assert data["provenance"]["vary"]["trial.enrollment"] == [150, 200] and len(data["rows"]) == 4
     assert (tmp_path / "power_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in (tmp_path / "power_curve.svg").read_bytes()[:400]
+
+
+# --------------------------------------------------------------------------
+# The library's arguments: each bad one named, nothing written
+
+
+VARY = {"arms.treatment.hazard_ratio": [0.7, 0.8]}
+
+
+@pytest.mark.parametrize("kwargs, error, needle", [
+    (dict(vary=5), TypeError, "vary must be {path: values}"),
+    (dict(vary=[1, 2]), TypeError, "vary must be {path: values}"),
+    (dict(vary=None), ValueError, "vary is empty: give at least one path and its values"),
+    (dict(vary={}), ValueError, "vary is empty"),
+    (dict(vary={5: [1]}), TypeError, "vary: each key must be a dotted path into the scenario (text)"),
+    (dict(vary=VARY, out=5), TypeError, "out must be a folder path (a str or os.PathLike), not int"),
+    (dict(vary=VARY, out=b"out"), TypeError, "out must be a folder path (a str or os.PathLike), not bytes"),
+    (dict(vary=VARY, out=""), ValueError, "out is empty; give a folder name"),
+    (dict(vary=VARY, out="   "), ValueError, "out is empty; give a folder name"),
+    (dict(vary=VARY, out="x" * 300), ValueError, "file and folder names may have at most 255 bytes"),
+    (dict(vary=VARY, out="a\x00b"), ValueError, "out: a folder name cannot contain a NUL byte"),
+    (dict(vary=VARY, resume=True), ValueError, "--resume needs --out DIR"),
+    (dict(vary=VARY, out="o", resume="yes"), TypeError, "resume must be True or False"),
+])
+def test_unit_sweep_names_each_bad_argument_and_writes_nothing(small, tmp_path, monkeypatch, kwargs, error, needle):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with pytest.raises(error) as info:
+        trialsim.sweep(small, replicates=2, seed=1, workers=1, **kwargs)
+    assert needle in str(info.value), str(info.value)
+    assert list(here.iterdir()) == [], "a refused sweep wrote into the current folder"

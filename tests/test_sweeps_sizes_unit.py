@@ -65,3 +65,25 @@ def test_unit_size_grid_checkpoints_and_resumes(small, tmp_path):
     assert strip_created(again.rows()) == strip_created(full.rows())
     with pytest.raises(SweepError, match="target_power"):
         find_sample_sizes(small, vary, out=tmp_path, resume=True, target_power=0.9, **kw)
+
+
+@pytest.mark.parametrize("solve, error, needle", [
+    (5, TypeError, "solve must be the dotted path to solve, one of trial.enrollment, trial.analysis.events; got 5"),
+    (None, TypeError, "solve must be the dotted path to solve"),
+    (["trial.enrollment"], TypeError, "solve must be the dotted path to solve"),
+    ("x", ValueError, "--solve x: solve one of trial.enrollment, trial.analysis.events"),
+])
+def test_unit_size_search_names_a_bad_solve(small, solve, error, needle):
+    with pytest.raises(error) as info:
+        trialsim.find_sample_size(small, solve=solve, replicates=20, seed=1, workers=1)
+    assert needle in str(info.value)
+
+
+def test_unit_size_grid_refuses_an_empty_out(small, tmp_path, monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with pytest.raises(ValueError, match="out is empty"):
+        trialsim.find_sample_sizes(small, {"arms.treatment.hazard_ratio": [0.6]}, replicates=20, seed=1,
+                                   workers=1, out="")
+    assert list(here.iterdir()) == []

@@ -35,7 +35,7 @@ from trialsim.processes import init_worker, usable_cores
 from trialsim.limits import as_count, as_workers, check_size
 from trialsim.plan_checks import check_plan
 from trialsim.results import SimulationResult, provenance, stack_visits, stratum_column
-from trialsim.scenario import Scenario
+from trialsim.scenario import MAX_REPLICATES, Scenario
 from trialsim.screening import PrescreenModel, TestModel, VisitPlan
 
 SURVIVORS_PER_CHUNK = 400_000   # bounds memory: ~100-200 MB per worker at most
@@ -546,6 +546,17 @@ def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | No
                          "provenance (result.provenance, or the provenance object of a results.json)")
     if not isinstance(provenance["scenario"], Mapping):
         raise ValueError("replay(): provenance['scenario'] must be the scenario as a mapping")
+    try:
+        replicates = as_count(provenance["replicates"], "replicates")
+        if replicates > MAX_REPLICATES:
+            raise ValueError(f"replicates {replicates:,}: at most {MAX_REPLICATES:,} simulated trials per run; "
+                             "this is not the provenance of a run trialsim made")
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"provenance['replicates']: {exc}") from None
+    try:
+        seed = as_count(provenance["seed"], "seed", minimum=0)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"provenance['seed']: {exc}") from None
     scenario = Scenario.from_dict(dict(provenance["scenario"]), source="provenance scenario")
-    return simulate(scenario, replicates=provenance["replicates"], seed=provenance["seed"], workers=workers,
+    return simulate(scenario, replicates=replicates, seed=seed, workers=workers,
                     chunk_size=chunk_size, progress=progress, timeline=timeline)

@@ -40,6 +40,10 @@ MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
 #: the longest number, in characters (a float needs at most about 25)
 MAX_NUMBER_CHARS = 100
+#: the longest name of one file or folder in a path, in bytes (NAME_MAX of Linux and macOS file systems)
+MAX_NAME_BYTES = 255
+#: the longest path, in bytes (PATH_MAX of Linux)
+MAX_PATH_BYTES = 4096
 
 
 # --------------------------------------------------------------------------
@@ -91,6 +95,52 @@ def _fail(source: str, message: str, line: int | None = None, path: str = "") ->
 
 
 # --------------------------------------------------------------------------
+# Paths
+
+
+def _system_limit(name: str, default: int) -> int:
+    try:
+        value = os.pathconf("/", name)
+    except (OSError, ValueError, AttributeError):
+        return default
+    return value if isinstance(value, int) and value > 0 else default
+
+
+def path_length_problem(path: str | os.PathLike, *, room: int = 0) -> str | None:
+    """Why ``path`` is too long for the file system (``None``: it is not): a
+    name in it longer than :data:`MAX_NAME_BYTES` bytes, or the whole path
+    longer than :data:`MAX_PATH_BYTES` bytes (the system's own limits where it
+    says them). ``room``: bytes the last name must leave free (an output
+    written through a temporary whose name is the output's name plus a
+    suffix). Checked before the path is used, so that the operating system's
+    "File name too long" never surfaces as a traceback."""
+    try:
+        raw = os.fsencode(path)
+    except (TypeError, ValueError, UnicodeError):
+        return None
+    name_max = _system_limit("PC_NAME_MAX", MAX_NAME_BYTES)
+    path_max = _system_limit("PC_PATH_MAX", MAX_PATH_BYTES)
+    parts = [part for part in raw.split(b"/") if part]
+    longest = max((len(part) for part in parts), default=0)
+    if longest > name_max:
+        return (f"a name in the path is {longest:,} bytes long; file and folder names may have at most "
+                f"{name_max} bytes: use a shorter name")
+    if room and parts and len(parts[-1]) > name_max - room:
+        return (f"the name {printable(os.fsdecode(parts[-1])[:40])}... is {len(parts[-1]):,} bytes long; an output "
+                f"name may have at most {name_max - room} bytes (the temporary written beside it needs "
+                f"{room} more): use a shorter name")
+    if len(raw) + room >= path_max:
+        return (f"the path is {len(raw):,} bytes long; paths may have at most {path_max - 1 - room:,} bytes"
+                f"{' here' if room else ''}: use a shorter path")
+    return None
+
+
+def _shown(path: str) -> str:
+    """A path for a message: shortened when too long to read."""
+    return path if len(path) <= 400 else f"{path[:200]}...{path[-100:]} ({len(path):,} characters)"
+
+
+# --------------------------------------------------------------------------
 # Bytes
 
 
@@ -125,6 +175,11 @@ def read_text(path: str | os.PathLike, *, max_bytes: int | None = None) -> str:
     that is not UTF-8.
     """
     source = str(path)
+    if "\x00" in source:
+        raise _fail(printable(source), "cannot be read: a file name cannot contain a NUL byte")
+    too_long = path_length_problem(path)
+    if too_long:
+        raise _fail(_shown(source), f"cannot be read: {too_long}")
     if max_bytes is not None:
         limit = max_scenario_bytes(max_bytes)      # a bad argument: the caller's ValueError
     else:

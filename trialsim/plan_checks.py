@@ -28,10 +28,11 @@ from trialsim.limits import SAFETY_HORIZON, accrued, estimate_size
 from trialsim.scenario import Scenario, ScenarioError
 
 __all__ = ["PlanError", "check_plan", "plan_errors", "scenario_warnings", "result_warnings",
-           "FEW_EVENTS", "FOLLOW_UP_MONTHS"]
+           "FEW_EVENTS", "FEW_PATIENTS", "FOLLOW_UP_MONTHS"]
 
 NO_EVENTS = 1e-3            # fewer expected events than this: the plan cannot work
-FEW_EVENTS = 5              # fewer expected (or simulated) events than this: a warning
+FEW_EVENTS = 10             # fewer expected (or simulated, or targeted) events than this: a warning
+FEW_PATIENTS = 5            # an arm expecting fewer patients than this (under a lopsided allocation): a warning
 FOLLOW_UP_MONTHS = 120.0    # months of follow-up assumed when the analysis is at a number of events
 LONG_ACCRUAL_MONTHS = 1200  # accrual longer than a century: a warning
 ZERO_HAZARD_SHARE = 0.25    # a stratum without hazard over this share of the observed months: a warning
@@ -73,6 +74,64 @@ def _expected_screened(sc: Scenario) -> float:
     return n
 
 
+def _randomisable_share(sc: Scenario) -> tuple[float, float]:
+    """(visits per survivor, an upper bound of the share of screened survivors
+    randomised). At most one randomisation per survivor, after a positive
+    result at one of its visits: P(randomised) <= visits x (1 - failure) x
+    max(Se, 1 - Sp) x consent."""
+    scr = sc.screening
+    test = scr.test
+    visits = estimate_size(sc, 1).visits_per_survivor
+    per = min(1.0, visits * (1 - test.failure) * max(test.sensitivity, 1 - test.specificity)) * scr.consent
+    return visits, per
+
+
+def _events_by_last_randomisation(sc: Scenario) -> tuple[float, float] | None:
+    """For a trial without screening analysed at a number of events (no interim
+    looks): (expected month of the last randomisation, events expected by then,
+    a lower bound). None where it does not apply.
+
+    The lower bound: each arm's events as its proportional hazard ratio on the
+    stratum's recurrence curve from its time since diagnosis (the smaller of it
+    and 1 when the effect is delayed), times the share not eradicated, times
+    the chance of not having dropped out (or died of another cause, when death
+    censors) by then; deaths counted as events are left out."""
+    an = sc.trial.analysis
+    if sc.screening is not None or an.events is None or an.looks or sc.trial.endpoints[0] != "drfs":
+        return None
+    n = sc.trial.enrollment
+    t_last = _time_to_accrue(sc, n)
+    if not math.isfinite(t_last) or t_last <= 0:
+        return None
+    m = 200      # entry times at the accrual's quantiles, each for n / m patients
+    entry = np.array([_time_to_accrue(sc, n * (j + 0.5) / m) for j in range(m)])
+    x = np.clip(t_last - entry, 0.0, None)          # months from entry to the last randomisation
+    stay = np.exp(-(sc.trial.dropout.monthly_rate if sc.trial.dropout is not None else 0.0) * x)
+    if sc.population.other_cause_death is not None and sc.trial.death != "event":
+        with np.errstate(all="ignore"):
+            stay = stay * np.nan_to_num(np.asarray(sc.population.other_cause_death.build().survival(x), dtype=float))
+    total_alloc = sum(a.allocation for a in sc.arms.values())
+    share_event = np.zeros(m)
+    for st in sc.population.strata:
+        curve = st.recurrence.build()
+        t0 = _entry_time(st)
+        with np.errstate(all="ignore"):
+            s0 = float(curve.survival(t0))
+            if not s0 > 0:
+                continue
+            ratio = np.clip(np.asarray(curve.survival(t0 + x), dtype=float) / s0, 0.0, 1.0)
+            for arm in sc.arms.values():
+                hr = min(arm.hazard_ratio, 1.0) if arm.delay > 0 else arm.hazard_ratio
+                p = (1.0 - arm.eradication) * (1.0 - ratio ** hr)
+                share_event += st.share * arm.allocation / total_alloc * np.nan_to_num(p)
+    events = float(n / m * np.sum(share_event * stay))
+    return t_last, events
+
+
+def _months(t: float) -> str:
+    return f"{t:,.0f}" if t >= 100 else f"{t:.1f}"
+
+
 def _mrd_possible(sc: Scenario) -> bool:
     """Can any survivor have detectable MRD?"""
     for i in range(len(sc.population.strata)):
@@ -101,7 +160,10 @@ def _entry_time(stratum) -> float:
         return float(d.fixed)
     if d.uniform is not None:
         return float(sum(d.uniform)) / 2
-    m = float(d.build().mean())
+    try:
+        m = float(d.build().mean())
+    except (OverflowError, ValueError, ZeroDivisionError):     # e.g. a log-normal with a huge sigma
+        m = math.inf
     return m if math.isfinite(m) else d.lower_bound()
 
 
@@ -157,10 +219,7 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
                                       f"{'max_months ' + format(scr.max_months, 'g') if scr.max_months is not None else 'the safety horizon'}"
                                       ": nobody can be randomised; raise the accrual rate or screen longer"))
         else:
-            # At most one randomisation per survivor, after a positive result at one of
-            # its visits: P(randomised) <= visits x (1 - failure) x max(Se, 1 - Sp) x consent.
-            visits = estimate_size(sc, 1).visits_per_survivor
-            per = min(1.0, visits * (1 - test.failure) * max(test.sensitivity, 1 - test.specificity)) * scr.consent
+            visits, per = _randomisable_share(sc)
             if screened * per < 1:
                 errors.append(("screening", f"at most {screened * per:.3g} randomisations can be expected from the "
                                             f"{screened:,.0f} survivors who can enter screening ({visits:g} visits "
@@ -190,16 +249,33 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     """Weaknesses of the plan decidable from the scenario alone."""
     out = []
     for name, expected in _arm_expectations(sc).items():
-        if 1 <= expected < FEW_EVENTS and expected < 0.25 * sc.trial.enrollment:     # a lopsided allocation
+        if 1 <= expected < FEW_PATIENTS and expected < 0.25 * sc.trial.enrollment:     # a lopsided allocation
             out.append(f"the {name} arm expects only {expected:.1f} of the {sc.trial.enrollment:,} patients "
                        f"randomised (arms.{name}.allocation)")
+    n = sc.trial.enrollment
+    an = sc.trial.analysis
     if sc.screening is None:
-        months = _time_to_accrue(sc, sc.trial.enrollment)
+        months = _time_to_accrue(sc, n)
         if months > LONG_ACCRUAL_MONTHS:
-            out.append(f"accruing {sc.trial.enrollment:,} patients takes about {months:,.0f} months (accrual)")
+            out.append(f"accruing {n:,} patients takes about {months:,.0f} months (accrual)")
+        early = _events_by_last_randomisation(sc)
+        if early is not None and early[1] >= an.events:
+            out.append(f"the analysis at {an.events:,} events is expected before the last randomisation: at least "
+                       f"about {early[1]:,.0f} events are expected by month {_months(early[0])}, when the last of the "
+                       f"{n:,} patients is randomised: the last patients would hardly count (trial.analysis.events, "
+                       "accrual)")
+    else:
+        screened = _expected_screened(sc)
+        visits, per = _randomisable_share(sc)
+        if 1 <= screened * per < n:
+            out.append(f"at most about {screened * per:,.0f} randomisations can be expected from the "
+                       f"{screened:,.0f} survivors who can enter screening, fewer than trial.enrollment "
+                       f"{n:,}: the enrolment target will be missed in most trials")
+    if sc.trial.endpoints[0] == "drfs" and an.events is not None and an.events < FEW_EVENTS:
+        out.append(f"trial.analysis.events {an.events}: an analysis at fewer than {FEW_EVENTS} events can hardly "
+                   "reject the null hypothesis")
     risks = _stratum_risks(sc)
     window = _observed_months(sc)
-    n = sc.trial.enrollment
     p_event = sum(share * p for _, share, _, p, _ in risks)
     # (screened trials randomise survivors enriched for recurrence: the population's
     # curves understate their events, so only the simulation can tell it is few)

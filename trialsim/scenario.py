@@ -522,14 +522,14 @@ class ScreeningSpec(Strict):
                     "screening")] = None
     staging: StagingSpec = Field(default_factory=StagingSpec)
     consent: Probability = 1.0
-    max_screened: PositiveInt | None = None
+    max_screened: _int(gt=0, le=2 ** 53) | None = None      # beyond 2**53 a count is no longer exact
     max_months: Positive | None = None
 
 
 class ArmSpec(Strict):
     allocation: Positive = 1.0
     eradication: Probability = 0.0
-    hazard_ratio: Positive = 1.0
+    hazard_ratio: _num(gt=0.0, le=1e12) = 1.0      # beyond 1e12 recurrence times underflow to nothing
     delay: NonNegative = 0.0
 
 
@@ -953,9 +953,12 @@ def load_scenario(source: str | os.PathLike | Mapping[str, Any] | None = None, *
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_scenario: source must be a path to a YAML file or a mapping "
                         f"(or pass YAML as text=...), not {type(source).__name__}")
-    if isinstance(source, str) and ("\n" in source or len(source) > 4096):
+    if isinstance(source, str) and "\n" in source:
         raise ValueError("load_scenario: source looks like YAML text, not a file name; "
                          "pass it as load_scenario(text=...)")
+    if isinstance(source, str) and len(source) > 4096 and (": " in source or source.lstrip().startswith("{")):
+        raise ValueError(f"load_scenario: source is {len(source):,} characters of what looks like YAML text, "
+                         "not a file name; pass it as load_scenario(text=...)")
     path = Path(source)
     text = read_text(path, max_bytes=max_bytes)
     return _from_text(text, str(path), path.parent if base_dir is None else Path(base_dir), path.stem)

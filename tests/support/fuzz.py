@@ -209,6 +209,15 @@ class Raw:
 
 
 @dataclass(frozen=True)
+class Digits:
+    """An integer of ``count`` digits (``1000...0``), kept as its length so that
+    printing an example never converts a huge int to text (Python refuses
+    more than 4,300 digits)."""
+
+    count: int
+
+
+@dataclass(frozen=True)
 class Laughs:
     """``depth`` levels of lists, each holding ``width`` aliases of the level
     below: width ** depth strings once expanded (a billion laughs)."""
@@ -245,6 +254,8 @@ def to_node(value: Any) -> yaml.Node:
     if isinstance(value, Raw):
         tag = value.tag or _resolver.resolve(yaml.ScalarNode, value.text, (True, False))
         return yaml.ScalarNode(tag, value.text)
+    if isinstance(value, Digits):
+        return yaml.ScalarNode(_INT, "1" + "0" * (value.count - 1))
     if isinstance(value, Laughs):
         node = yaml.ScalarNode(_STR, "lol")
         for _ in range(value.depth):
@@ -528,7 +539,7 @@ INF, NAN = math.inf, math.nan
 ODD_VALUES: tuple = (
     True, False, None, "", "abc", "1e9", "0.5", "-1", [], [1, 2], [[]], {}, {"a": 1}, {"fixed": 1},
     0, -1, 1, 2, 0.0, -0.0, 1.5, -1.5, 0.999999, 1e-9, 1e-300, 5e-324, -5e-324, 1e300, 1e308, -1e308,
-    INF, -INF, NAN, 2 ** 31, 2 ** 53 + 1, 2 ** 63, -(2 ** 63), 2 ** 64, 10 ** 30, 10 ** 300, 10 ** 5000,
+    INF, -INF, NAN, 2 ** 31, 2 ** 53 + 1, 2 ** 63, -(2 ** 63), 2 ** 64, 10 ** 30, 10 ** 300, Digits(5001),
     Raw("0x10"), Raw("0o17"), Raw("1_000"), Raw("1:20"), Raw("yes"), Raw("off"), Raw("~"), Raw(".NaN"),
     Raw("-.Inf"), Raw("2001-12-14"), Raw("2001-12-14 21:59:43.10 -5"), Raw("1e400"), Raw("0b101"),
     Raw("aGVsbG8=", "tag:yaml.org,2002:binary"), Raw("12", _STR), Raw("1", _FLOAT), Raw("x", "!custom"),
@@ -802,6 +813,8 @@ def check_mutant(mutant: Mutant, commands=("validate", "run")) -> dict[str, Outc
 
 
 REFERENCE_FOR_OPTIONS = str(SCENARIO_DIR / "conventional_logrank.yaml")
+#: a path longer than PATH_MAX (4,096 bytes) made of names the file system allows
+LONG_PATH = "/tmp/" + "/".join(["d" * 200] * 25)
 GOOD_VARY = "arms.treatment.hazard_ratio=0.7,0.8"
 
 # (option, value, verdict): "bad" must be refused, "good" must run, "either" may do both
@@ -817,7 +830,8 @@ _OPTION_VALUES: dict[str, tuple] = {
     "--format": (("table", "good"), ("json", "good"), ("xml", "bad"), ("", "bad"), ("JSON", "either"),
                  ("table ", "bad")),
     "--out": (("@fresh", "good"), ("", "bad"), ("@file", "bad"), ("/dev/null", "bad"), ("/proc/version", "bad"),
-              ("/proc/no/such/folder", "bad"), ("a\x00b", "bad"), ("x" * 300, "bad"), ("@nested", "good")),
+              ("/proc/no/such/folder", "bad"), ("a\x00b", "bad"), ("x" * 300, "bad"), ("@nested", "good"),
+              ("x" * 240, "bad"), (LONG_PATH, "bad"), ("é" * 130, "bad")),
     "--vary": ((GOOD_VARY, "good"), ("", "bad"), ("=", "bad"), ("nopath=1", "bad"),
                ("arms.treatment.hazard_ratio=", "bad"), ("arms.treatment.hazard_ratio=abc", "bad"),
                ("arms.treatment.hazard_ratio=nan", "bad"), ("arms.treatment.hazard_ratio=inf", "bad"),
@@ -1038,7 +1052,8 @@ ARGUMENTS: dict[str, dict[str, tuple]] = {
     "load_scenario": {
         "source": (("@file", "good"), (Text(), "bad"), (5, "bad"), (None, "bad"), (b"name: x\n", "bad"),
                    ("@dir", "bad"), ("/no/such/file.yaml", "bad"), ("", "bad"), (["a"], "bad"), ({}, "bad"),
-                   ({"name": 5}, "bad"), ("a\x00b", "bad"), ("x" * 5000, "bad"), ("/dev/null", "bad")),
+                   ({"name": 5}, "bad"), ("a\x00b", "bad"), ("x" * 5000, "bad"), ("/dev/null", "bad"),
+                   ("/tmp/" + "x" * 300 + ".yaml", "bad"), (LONG_PATH + ".yaml", "bad")),
         "base_dir": ((None, "good"), (5, "either"), ("/no/such/folder", "either")),
     },
     "sweep": {
@@ -1052,13 +1067,15 @@ ARGUMENTS: dict[str, dict[str, tuple]] = {
                        (10 ** 23, "bad")),
         "seed": ((1, "good"), (NP("int64", 1), "good"), (-1, "bad"), (1.5, "bad")),
         "workers": ((1, "good"), (0, "bad"), (1.5, "bad")),
-        "out": ((None, "good"), ("", "bad"), (5, "bad"), ("/dev/null", "bad")),
+        "out": ((None, "good"), ("", "bad"), (5, "bad"), ("/dev/null", "bad"), ("  ", "bad"), ("x" * 300, "bad"),
+                (LONG_PATH, "bad"), (b"out", "bad"), (["out"], "bad")),
     },
     "find_sample_size": {
         "target_power": ((0.8, "good"), (0, "bad"), (1, "bad"), (NAN, "bad"), (INF, "bad"), (-1, "bad"),
                          ("0.8", "bad"), (None, "bad"), (True, "bad"), (0.999999, "either")),
         "solve": (("trial.enrollment", "good"), ("trial.analysis.events", "good"), ("x", "bad"), (5, "bad"),
-                  (None, "bad"), ("arms.treatment.hazard_ratio", "bad")),
+                  (None, "bad"), ("arms.treatment.hazard_ratio", "bad"), (["trial.enrollment"], "bad"),
+                  (b"trial.enrollment", "bad")),
         "replicates": ((20, "good"), (0, "bad"), (1.5, "bad"), ("20", "bad")),
         "seed": ((1, "good"), (-1, "bad"), (1.5, "bad")),
     },
@@ -1198,8 +1215,10 @@ def _judge_call(call: Call) -> Outcome:
             return failure(f"the YAML text is taken for a file name: {_short(message, 300)}", seconds)
         if isinstance(exc, trialsim.ScenarioError) and call.function in ("load_scenario", "replay"):
             return Outcome("exit 2", _short(message, 200), seconds)
-        if not any(name.lower() in message.lower() for name in call.bad):
-            return failure(f"{type(exc).__name__} does not name {' or '.join(call.bad)}: {_short(message)}",
+        # a value that may be refused ("either") may be the one named, when it is checked first
+        named = call.bad + [n for n, _v, verdict in call.arguments if verdict == "either"]
+        if not any(name.lower() in message.lower() for name in named):
+            return failure(f"{type(exc).__name__} does not name {' or '.join(named)}: {_short(message)}",
                            seconds)
         return Outcome("exit 2", _short(message, 200), seconds)
     except BaseException as exc:   # noqa: BLE001 - anything else is the failure being looked for
@@ -1265,6 +1284,16 @@ KNOWN_MUTANTS: dict[str, Mutant] = {
     "failure 0.999999": Mutant(_CTDNA, (("set", ("screening", "test", "failure"), 0.999999),)),
     "time_since_diagnosis 0 with pan2017": Mutant(_CTDNA, tuple(
         ("set", ("population", "strata", i, "time_since_diagnosis"), 0) for i in range(6))),
+    # a survival table that is no file, numbers that overflow in the plan checks or the engine
+    "table file /dev/zero": Mutant(_CONVENTIONAL, (("set", _STRATUM + ("recurrence",),
+                                                     {"table": {"file": "/dev/zero"}}),)),
+    "time_since_diagnosis log-normal sigma 1e300": Mutant("zest_like_tnbc", (
+        ("set", ("population", "strata", 1, "time_since_diagnosis"), {"lognormal": {"median": 12, "sigma": 1e300}}),)),
+    "max_screened 2**64": Mutant("zest_like_tnbc", (("set", ("screening", "max_screened"), 2 ** 64),)),
+    "hazard_ratio 2**63": Mutant(_CTDNA, (("set", ("arms", "treatment", "hazard_ratio"), 2 ** 63),)),
+    "turnaround log-normal sigma 1e300": Mutant("dtc_bone_marrow", (
+        ("set", ("screening", "test", "turnaround"), {"lognormal": {"median": 12, "sigma": 1e300}}),)),
+    "accrual 1e-6 with screening": Mutant(_CTDNA, (("set", ("accrual", "rate"), 1e-6),)),
     # terminal escapes
     "name with escape sequences": Mutant(_CONVENTIONAL, (("set", ("name",), "\x1b[2J\x1b[31mred\x1b]0;t\x07"),)),
 }
@@ -1281,6 +1310,11 @@ KNOWN_OPTION_CASES: dict[str, OptionCase] = {
         "size", (("--target-power", "0.999", "either"),), (("set", ("arms", "treatment", "hazard_ratio"), 0.99),)),
     "--out ''": OptionCase("run", (("--out", "", "bad"),)),
     "--out a file": OptionCase("run", (("--out", "@file", "bad"),)),
+    "run --out a name of 300 bytes": OptionCase("run", (("--out", "x" * 300, "bad"),)),
+    "sweep --out a name of 300 bytes": OptionCase("sweep", (("--out", "x" * 300, "bad"),)),
+    "size --out a path longer than PATH_MAX": OptionCase("size", (("--out", LONG_PATH, "bad"),)),
+    "run --out a name without room for its temporary": OptionCase("run", (("--out", "x" * 240, "bad"),)),
+    "sweep --vary trial.enrollment=1e308": OptionCase("sweep", (("--vary", "trial.enrollment=1e308", "bad"),)),
 }
 
 KNOWN_CALLS: dict[str, Call] = {
@@ -1294,4 +1328,20 @@ KNOWN_CALLS: dict[str, Call] = {
     "replay({})": Call("replay", (("provenance", {}, "bad"),)),
     "load_scenario(text)": Call("load_scenario", (("source", Text(), "bad"),)),
     "with_simulation(replicates=-5)": Call("with_simulation", (("replicates", -5, "bad"),)),
+    "replay(chunk_size=-1)": Call("replay", (("chunk_size", -1, "bad"),)),
+    "replay(None)": Call("replay", (("provenance", None, "bad"),)),
+    "replay('x')": Call("replay", (("provenance", "x", "bad"),)),
+    "replay(provenance with seed=1.5)": Call("replay", (("provenance", ProvenanceWith("seed", 1.5), "bad"),)),
+    "replay(provenance with replicates=10**23)": Call(
+        "replay", (("provenance", ProvenanceWith("replicates", 10 ** 23), "bad"),)),
+    "find_sample_size(solve=5)": Call("find_sample_size", (("solve", 5, "bad"),)),
+    "find_sample_size(solve=None)": Call("find_sample_size", (("solve", None, "bad"),)),
+    "sweep(vary=5)": Call("sweep", (("vary", 5, "bad"),)),
+    "sweep(vary={})": Call("sweep", (("vary", {}, "bad"),)),
+    "sweep(vary={5: [1]})": Call("sweep", (("vary", {5: [1]}, "bad"),)),
+    "sweep(out=5)": Call("sweep", (("out", 5, "bad"),)),
+    "sweep(out='')": Call("sweep", (("out", "", "bad"),)),
+    "sweep(out=a name of 300 bytes)": Call("sweep", (("out", "x" * 300, "bad"),)),
+    "load_scenario(a name of 300 bytes)": Call("load_scenario", (("source", "/tmp/" + "x" * 300 + ".yaml", "bad"),)),
+    "load_scenario(a path longer than PATH_MAX)": Call("load_scenario", (("source", LONG_PATH + ".yaml", "bad"),)),
 }

@@ -16,8 +16,9 @@ from typing import NoReturn, Optional
 
 import typer
 
+from trialsim.atomic import MARK
 from trialsim.limits import MAX_WORKERS
-from trialsim.loading import STDIN_SOURCE, printable, read_stream
+from trialsim.loading import STDIN_SOURCE, path_length_problem, printable, read_stream
 from trialsim.scenario import MAX_REPLICATES, Scenario, ScenarioError, load_scenario
 
 
@@ -111,13 +112,41 @@ def out_path(value) -> Path:
         return value
     if str(value).strip() == "":
         fail("--out is empty; give a folder (or file) name, e.g. --out reports/run1")
+    _check_out_name(value)
     return Path(value)
 
 
+#: bytes an output's name must leave free for the temporary written beside it (``.NAME.trialsim-XXXXXXXX.tmp``)
+OUT_NAME_ROOM = len(f".{MARK}XXXXXXXX.tmp")
+
+
+def _shown(path) -> str:
+    text = str(path)
+    return text if len(text) <= 400 else f"{text[:200]}...{text[-100:]} ({len(text):,} characters)"
+
+
+def _check_out_name(out) -> None:
+    """Refuse an --out the file system cannot hold (a name over 255 bytes, a
+    path over PATH_MAX, a NUL byte) with one message, before anything runs."""
+    if "\x00" in str(out):
+        fail(f"--out {_shown(out)}: a file name cannot contain a NUL byte")
+    too_long = path_length_problem(out, room=OUT_NAME_ROOM)
+    if too_long:
+        fail(f"--out {_shown(out)}: {too_long}")
+
+
 def check_out_folder(out: Optional[Path]) -> None:
-    """Refuse an --out that is a file before anything runs, so nothing is overwritten."""
-    if out is not None and out.exists() and not out.is_dir():
-        fail(f"--out {out}: exists and is not a folder")
+    """Refuse an --out that is a file, or whose name is too long for the file
+    system, before anything runs, so nothing is overwritten."""
+    if out is None:
+        return
+    _check_out_name(out)
+    try:
+        is_file = out.exists() and not out.is_dir()
+    except OSError as exc:     # e.g. a folder on the way that cannot be searched
+        fail(f"--out {_shown(out)}: cannot be used: {exc.strerror or exc}")
+    if is_file:
+        fail(f"--out {_shown(out)}: exists and is not a folder")
 
 
 def check_simulation_options(replicates: Optional[int], seed: Optional[int], workers: Optional[int],

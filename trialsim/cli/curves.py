@@ -111,6 +111,8 @@ def curves_fit(
     except _user_errors() as exc:
         fail(str(exc))
     typer.echo(str(report))
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     name = model.value if model is not None else None
     try:
         chosen = report.best if name is None else report[name]

@@ -36,7 +36,7 @@ import yaml
 from trialsim.atomic import write_atomic
 from trialsim.curves import grammar
 from trialsim.curves.kinds import Curve, PiecewiseExponential, piecewise_approximation
-from trialsim.curves.tables import CurveDataError
+from trialsim.curves.tables import CurveDataError, open_csv
 from trialsim.version import __version__  # in the header of a written curve
 
 __all__ = [
@@ -75,6 +75,10 @@ NOMINAL_N = 1000
 EVENTS_PER_PIECE = 15
 #: censoring in an interval between two numbers at risk is spread over this many points
 CENSOR_POINTS = 20
+#: a fitted time scale (or 1 / rate) beyond this factor of the data's times, or below its inverse, is at a bound
+BOUND_TIME_FACTOR = 1e6
+#: a fitted shape (Weibull shape, log-normal sigma, log-logistic beta) outside [1 / this, this] is at a bound
+BOUND_SHAPE_FACTOR = 1e3
 
 
 class FitError(ValueError):
@@ -160,12 +164,7 @@ class _Table:
 
 def _read_csv(path: Path) -> _Table:
     name = str(path)
-    try:
-        fh = open(path, newline="", encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CurveDataError(f"{name}: data file not found", path=name) from None
-    except OSError as exc:
-        raise CurveDataError(f"{name}: cannot read data file ({exc.strerror or exc})", path=name) from None
+    fh = open_csv(path, "data")
     rows: list[list[str]] = []
     lines: list[int | None] = []
     header: list[str] | None = None
@@ -463,6 +462,8 @@ class ModelFit:
     aic: float
     fitter: Any = field(repr=False, compare=False)
     note: str = ""
+    #: why the fit sits at a bound of its parameters (empty: it does not): such a fit should not be trusted
+    at_bound: str = ""
 
     @property
     def label(self) -> str:
@@ -541,17 +542,61 @@ def _parameters(name: str, fitter: Any, nominal: bool) -> dict[str, tuple[float,
     raise AssertionError(name)
 
 
+def parameter_at_bound(name: str, params: dict[str, tuple[float, float]], durations: np.ndarray) -> str:
+    """Why a fit's parameters sit at a bound of what the optimiser can reach
+    (empty: they do not). Degenerate data (every event at one time, one
+    distinct time, a curve that drops to zero at once) drive a shape towards 0
+    or infinity, a scale or rate towards 0 or infinity, and the optimiser stops
+    at its bound: the likelihood is then of a point mass, not of a curve.
+
+    A time scale (Weibull scale, log-logistic alpha, exp(mu) of the
+    log-normal, 1 / rate) beyond :data:`BOUND_TIME_FACTOR` times the longest
+    time in the data, or below the shortest over that factor; a shape outside
+    [1 / :data:`BOUND_SHAPE_FACTOR`, :data:`BOUND_SHAPE_FACTOR`]. A rate of
+    practically 0 (a piece without events) is not a bound: the curve is flat
+    there, which the data say."""
+    d = np.asarray(durations, dtype=float)
+    d = d[np.isfinite(d) & (d > 0)]
+    if d.size == 0:
+        return ""
+    longest, shortest = float(d.max()), float(d.min())
+    for key, (value, _se) in params.items():
+        if key in ("shape", "sigma", "beta"):
+            if value > BOUND_SHAPE_FACTOR:
+                return f"{key} {value:.3g} runs off towards infinity"
+            if value < 1.0 / BOUND_SHAPE_FACTOR:
+                return f"{key} {value:.3g} is practically 0"
+            continue
+        if key.startswith("rate"):
+            scale = 1.0 / value if value > 0 else math.inf
+        elif key == "mu":
+            scale = math.exp(min(value, 700.0))
+        else:       # scale, alpha
+            scale = value
+        what = f"{key} {value:.3g}" + ("" if key in ("scale", "alpha") else f" (a time scale of {scale:.3g} months)")
+        if scale > BOUND_TIME_FACTOR * longest:
+            if key.startswith("rate"):
+                continue        # no events in a piece: a rate of 0 is a curve (flat there), not a point mass
+            return f"{what} is over a million times the longest time in the data ({longest:.3g})"
+        if scale < shortest / BOUND_TIME_FACTOR:
+            return f"{what} is under a millionth of the shortest time in the data ({shortest:.3g})"
+    return ""
+
+
 def _fit_one(name: str, data: SurvivalData, breakpoints: Sequence[float]) -> ModelFit:
     from lifelines import (
         exceptions as lx,  # deferred: lifelines costs seconds of start-up
     )
 
     fitter = _lifelines_fitter(name, breakpoints)
+    durations, events, weights = data.durations, data.events, data.weights
+    if durations.size == 1:     # lifelines cannot take one row (it squeezes it to a scalar): two halves
+        durations, events, weights = np.repeat(durations, 2), np.repeat(events, 2), np.repeat(weights / 2, 2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fitter.fit(data.durations, data.events, weights=data.weights)
-        except (lx.ConvergenceError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            fitter.fit(durations, events, weights=weights)
+        except (lx.ConvergenceError, ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as exc:
             raise FitError(f"{_LABELS[name]}: the fit failed ({str(exc).splitlines()[0].strip()})") from None
     if name == "kaplan_meier":
         curve = Curve.from_lifelines(fitter)
@@ -567,7 +612,15 @@ def _fit_one(name: str, data: SurvivalData, breakpoints: Sequence[float]) -> Mod
     note = ""
     if name == "piecewise_exponential":
         note = "breaks at month " + ", ".join(f"{b:g}" for b in breakpoints)
-    return ModelFit(name, curve, params, float(fitter.log_likelihood_), float(fitter.AIC_), fitter, note)
+        edges = [0.0, *breakpoints, math.inf]
+        ev_t, ev_w = data.durations[data.events], data.weights[data.events]
+        flat = [k for i, (k, (v, _)) in enumerate(params.items())
+                if v * float(data.durations.max()) * BOUND_TIME_FACTOR < 1
+                and not np.any((ev_t >= edges[i]) & (ev_t < edges[i + 1]) & (ev_w > 0))]
+        if flat:
+            note += f"; {', '.join(flat)} practically 0 (no events in {'that piece' if len(flat) == 1 else 'those pieces'})"
+    return ModelFit(name, curve, params, float(fitter.log_likelihood_), float(fitter.AIC_), fitter, note,
+                    parameter_at_bound(name, params, data.durations))
 
 
 class FitReport:
@@ -599,11 +652,38 @@ class FitReport:
 
     @property
     def best(self) -> ModelFit:
-        """The parametric model with the lowest AIC."""
+        """The parametric model with the lowest AIC among those not at a bound
+        of their parameters (:attr:`ModelFit.at_bound`); if every one is, the
+        lowest AIC of all (and :attr:`warnings` says it should not be trusted)."""
         parametric = [f for f in self.fits.values() if f.name != "kaplan_meier"]
         if not parametric:
             raise FitError("no parametric model was fitted, so there is no best AIC")
-        return min(parametric, key=lambda f: f.aic)
+        inside = [f for f in parametric if not f.at_bound]
+        return min(inside or parametric, key=lambda f: f.aic)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the user must know about the fits: each fit at a bound of its
+        parameters (it should not be trusted), and whether it was passed over
+        as the best or is the best for want of another."""
+        out = []
+        at_bound = [f for f in self.fits.values() if f.at_bound]
+        if not at_bound:
+            return out
+        try:
+            best = self.best
+        except FitError:
+            best = None
+        for f in at_bound:
+            line = (f"{f.name}: the fit is at a bound of its parameters ({f.at_bound}) and should not be "
+                    "trusted")
+            if best is f:
+                line += ("; it is chosen only because every parametric fit is at a bound: the data look "
+                         "degenerate (every event at one time, or one distinct time?)")
+            elif best is not None and f.aic < best.aic:
+                line += f"; not chosen although its AIC is lower ({best.name} is chosen)"
+            out.append(line)
+        return out
 
     def curve(self, model: str | None = None) -> Curve:
         return (self.best if model is None else self[model]).curve
@@ -633,6 +713,8 @@ class FitReport:
             ll = "-" if math.isnan(f.log_likelihood) else f"{f.log_likelihood:.2f}"
             aic = "-" if math.isnan(f.aic) else f"{f.aic:.2f}"
             params = f.parameter_text() + (f"; {f.note}" if f.note else "")
+            if f.at_bound:
+                params += f"; AT A BOUND: {f.at_bound}"
             rows.append((f.name, params, ll, aic, _fmt_count(d.n), _fmt_count(d.n_events)))
         for name, why in self.failed.items():
             rows.append((name, f"not fitted: {why}", "-", "-", _fmt_count(d.n), _fmt_count(d.n_events)))
@@ -643,9 +725,15 @@ class FitReport:
             if i == 0:
                 lines.append("  " + "  ".join("-" * w for w in widths))
         try:
-            lines.append(f"best (lowest AIC among parametric models): {self.best.name}")
+            best = self.best
         except FitError:
-            pass
+            best = None
+        if best is not None and any(f.at_bound for f in self.fits.values()):
+            what = ("every parametric fit is at a bound: do not trust it" if best.at_bound
+                    else "fits at a bound of their parameters left out")
+            lines.append(f"best (lowest AIC among parametric models; {what}): {best.name}")
+        elif best is not None:
+            lines.append(f"best (lowest AIC among parametric models): {best.name}")
         return "\n".join(lines)
 
     def _repr_pretty_(self, p, cycle):  # IPython
@@ -677,6 +765,9 @@ class FitReport:
             header.append(f"model: {chosen.name}, AIC {chosen.aic:.2f} ({rank} of {len(others)}: "
                           + ", ".join(f"{f.name} {f.aic:.2f}" for f in others) + ")")
             header.append(f"parameters: {chosen.parameter_text()}" + (f"; {chosen.note}" if chosen.note else ""))
+            if chosen.at_bound:
+                header.append(f"WARNING: this fit is at a bound of its parameters ({chosen.at_bound}) "
+                              "and should not be trusted")
         if not _scenario_accepts(spec):
             h = horizon or 60.0 * math.ceil(max(120.0, 3.0 * float(self.data.durations.max())) / 60.0)
             approx = piecewise_approximation(chosen.curve, horizon=h)

@@ -466,11 +466,17 @@ class LogNormal(Curve):
         return 0.0
 
     def mean(self) -> float:
-        return math.exp(self.mu + 0.5 * self.sigma**2)
+        try:
+            return math.exp(self.mu + 0.5 * self.sigma**2)
+        except OverflowError:       # a huge sigma: the mean is beyond any float
+            return math.inf
 
     def variance(self) -> float:
-        s2 = self.sigma**2
-        return math.expm1(s2) * math.exp(2.0 * self.mu + s2)
+        try:
+            s2 = self.sigma**2
+            return math.expm1(s2) * math.exp(2.0 * self.mu + s2)
+        except OverflowError:
+            return math.inf
 
     def median(self) -> float:
         return math.exp(self.mu)

@@ -9,6 +9,9 @@ line number (:class:`CurveDataError`). The curve itself is a
 from __future__ import annotations
 
 import csv
+import io
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,51 @@ class CurveDataError(ValueError):
         self.row = row
         self.line = line
 
+
+
+#: the largest CSV file read (a survival table, or patient data to fit), in bytes
+MAX_CSV_BYTES = 64 * 1024 * 1024
+
+
+def open_csv(path: str | Path, what: str) -> io.StringIO:
+    """The text of a CSV file, read in bounded time and memory: only a regular
+    file (not a folder, a named pipe or a device such as ``/dev/zero``) of at
+    most :data:`MAX_CSV_BYTES`, as UTF-8 (a byte-order mark dropped). Any
+    problem is a :class:`CurveDataError` naming the file and ``what`` it is."""
+    name = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise CurveDataError(f"{name}: {what} file not found", path=name) from None
+    except (OSError, ValueError) as exc:
+        raise CurveDataError(f"{name}: cannot read {what} ({getattr(exc, 'strerror', None) or exc})",
+                             path=name) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise CurveDataError(f"{name}: is a folder; give a CSV file ({what})", path=name)
+        if not stat.S_ISREG(st.st_mode):
+            raise CurveDataError(f"{name}: is not a regular file (a pipe, a device or a socket); give a CSV "
+                                 f"file ({what})", path=name)
+        if st.st_size > MAX_CSV_BYTES:
+            raise CurveDataError(f"{name}: is {st.st_size:,} bytes, more than the {MAX_CSV_BYTES // 2 ** 20} MiB "
+                                 f"read for a {what}", path=name)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_CSV_BYTES + 1)
+    except OSError as exc:
+        raise CurveDataError(f"{name}: cannot read {what} ({exc.strerror or exc})", path=name) from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_CSV_BYTES:
+        raise CurveDataError(f"{name}: is larger than the {MAX_CSV_BYTES // 2 ** 20} MiB read for a {what}",
+                             path=name)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise CurveDataError(f"{name}, line {line}: cannot parse CSV (not UTF-8 text: byte 0x{raw[exc.start]:02x})",
+                             path=name, line=line) from None
+    return io.StringIO(text, newline="")
 
 
 def _parse_cell(text: str, column: str, where: str, path: str, row: int, line: int) -> float:
@@ -47,12 +95,7 @@ def read_table_csv(path: str | Path) -> TableCurve:
     """
     p = Path(path)
     name = str(p)
-    try:
-        fh = open(p, newline="", encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CurveDataError(f"{name}: survival table file not found", path=name) from None
-    except OSError as exc:
-        raise CurveDataError(f"{name}: cannot read survival table ({exc.strerror or exc})", path=name) from None
+    fh = open_csv(p, "survival table")
     times: list[float] = []
     surv: list[float] = []
     lines: list[int] = []

@@ -19,10 +19,35 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trialsim.atomic import atomic_open, clean_stale_temporaries
+from trialsim.loading import path_length_problem
 from trialsim.results import _json_default
 from trialsim.scenario import Scenario
 from trialsim.sweeps.errors import SweepError
 from trialsim.sweeps.paths import Vary
+
+
+def check_out(out, resume: bool = False) -> Path | None:
+    """The ``out`` argument of a sweep or a size search checked: ``None``, or a
+    folder path (str or os.PathLike) that is not empty and that the file
+    system can hold; a bad one raises a TypeError or ValueError naming ``out``."""
+    if resume not in (True, False):
+        raise TypeError(f"resume must be True or False, got {resume!r}")
+    if out is None:
+        if resume:
+            raise SweepError("--resume needs --out DIR (the folder of the interrupted run)")
+        return None
+    if isinstance(out, bytes) or not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a folder path (a str or os.PathLike), not {type(out).__name__}: {out!r:.60}")
+    text = os.fspath(out)
+    if not isinstance(text, str) or text.strip() == "":
+        raise ValueError("out is empty; give a folder name, e.g. out='sweeps/run1'")
+    if "\x00" in text:
+        raise ValueError("out: a folder name cannot contain a NUL byte")
+    too_long = path_length_problem(text)
+    if too_long:
+        shown = text if len(text) <= 400 else f"{text[:200]}...{text[-100:]}"
+        raise ValueError(f"out {shown}: {too_long}")
+    return Path(text)
 
 
 def json_safe(obj):

@@ -66,6 +66,13 @@ def _grid_message(varies, combo, exc: ScenarioError) -> str:
 
 
 
+def _shown(x) -> str:
+    """A grid value for a message: a huge whole number in short form (1e+308, not 309 digits)."""
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 10 ** 15:
+        return f"{float(x):.3g}"
+    return repr(x)
+
+
 def check_grid_size(grid: Sequence[GridPoint], replicates: int, *, what: str = "sweep") -> float:
     """Refuse a grid whose designs, or whose total work, exceed the limits of
     :mod:`trialsim.limits` (SweepError naming the grid point); return the work."""
@@ -74,9 +81,15 @@ def check_grid_size(grid: Sequence[GridPoint], replicates: int, *, what: str = "
         try:
             total += check_size(g.scenario, replicates, what=what).work
         except SizeLimitError as exc:
-            at = ", ".join(f"{p}={x!r}" for p, x in g.values.items())
+            at = ", ".join(f"{p}={_shown(x)}" for p, x in g.values.items())
             path, _, message = exc.problems[0]
-            raise SweepError(f"at {at}: {path + ': ' if path else ''}{message}" if at else message) from None
+            if not at:
+                raise SweepError(message) from None
+            # name the --vary the problem is under (else the last): the option to change
+            varied = list(g.values)
+            blame = next((p for p in varied if path == p or path.startswith(p + ".") or p.startswith(path + ".")),
+                         varied[-1])
+            raise SweepError(f"--vary {blame}: at {at}: {path + ': ' if path else ''}{message}") from None
     try:
         check_work(total, what=what, hint="fewer replicates or a coarser grid")
     except SizeLimitError as exc:

@@ -296,6 +296,10 @@ def parse_varies(vary, base: Scenario) -> list[Vary]:
     if isinstance(vary, (Vary, str)):
         vary = [vary]
     if isinstance(vary, dict):
+        bad = [k for k in vary if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"vary: each key must be a dotted path into the scenario (text), e.g. "
+                            f"'arms.treatment.eradication'; got {bad[0]!r:.60}")
         out = [v if isinstance(v, Vary) else make_vary(k, v, base) for k, v in vary.items()]
     elif not _listlike(vary) or not all(isinstance(v, (str, Vary)) for v in vary):
         raise TypeError(f"vary must be {{path: values}}, a list of 'PATH=VALUES' texts, or Vary objects; "

@@ -23,7 +23,7 @@ from trialsim.atomic import replace_folder
 from trialsim.limits import as_count
 from trialsim.results import _json_default, provenance
 from trialsim.scenario import Scenario
-from trialsim.sweeps.checkpoints import Checkpoint, json_safe, make_manifest, resume_seed
+from trialsim.sweeps.checkpoints import Checkpoint, check_out, json_safe, make_manifest, resume_seed
 from trialsim.sweeps.designs import Design, resolve_run, run_designs
 from trialsim.sweeps.errors import SweepError
 from trialsim.sweeps.grid import build_grid, check_grid_size
@@ -99,13 +99,15 @@ def run_sweep(scenario: Scenario, vary=None, *, replicates: int | None = None, s
     point is written there as it completes, and ``resume=True`` skips the
     points already there (the checkpoint must be of the same sweep).
     """
-    if resume and out is None:
-        raise SweepError("--resume needs --out DIR (the folder of the interrupted sweep)")
+    out = check_out(out, resume)
     if resume:
         seed = resume_seed(out, seed, scenario)
     replicates, seed = resolve_run(scenario, replicates, seed)
     workers = None if workers is None else as_count(workers, "workers")
     varies = parse_varies(vary, scenario)
+    if not varies:
+        raise ValueError("vary is empty: give at least one path and its values, "
+                         "e.g. vary={'arms.treatment.eradication': [0.2, 0.3]}")
     grid = build_grid(scenario, varies)
     check_grid_size(grid, replicates)
     base = scenario.with_simulation(replicates=replicates, seed=seed)

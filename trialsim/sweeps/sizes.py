@@ -26,6 +26,7 @@ from trialsim.results import _fmt, provenance
 from trialsim.scenario import Scenario
 from trialsim.sweeps.checkpoints import (
     Checkpoint,
+    check_out,
     json_safe,
     make_manifest,
     resume_seed,
@@ -143,6 +144,8 @@ def _check_target(target_power) -> None:
 
 
 def _resolve_solve(solve: str, scenario: Scenario, varies: Sequence[Vary]) -> str:
+    if not isinstance(solve, str):
+        raise TypeError(f"solve must be the dotted path to solve, one of {', '.join(SOLVABLE)}; got {solve!r:.60}")
     solve = solve.strip()
     if solve not in SOLVABLE:
         hint = difflib.get_close_matches(solve, SOLVABLE, n=1, cutoff=0.5)
@@ -340,8 +343,7 @@ def find_sample_sizes(scenario: Scenario, vary, *, target_power: float = 0.8, so
     :func:`sweep`); checkpointed in ``out`` like a sweep. ``budget``: of each search."""
     _check_target(target_power)
     budget = None if budget is None else as_count(budget, "budget")
-    if resume and out is None:
-        raise SweepError("--resume needs --out DIR (the folder of the interrupted run)")
+    out = check_out(out, resume)
     if resume:
         seed = resume_seed(out, seed, scenario)
     replicates, seed = resolve_run(scenario, replicates, seed)
