@@ -187,3 +187,34 @@ def test_theory_randomise_then_stage_puts_the_metastatic_in_both_arms():
     patients = eli.patients_frame(0)
     analysed = patients[patients["randomized"] & patients["in_analysis"].fillna(False).astype(bool)]
     assert not analysed["metastatic_at_staging"].fillna(False).astype(bool).any()
+
+
+def _imaging(staging: dict):
+    from trialsim.scenario import Scenario
+
+    d = load_scenario(SCENARIOS / "zest_like_tnbc.yaml").to_dict()
+    d["screening"]["staging"] = staging
+    d["trial"]["enrollment"] = 800              # never reached: screening stops at max_screened
+    d["trial"]["analysis"] = {"events": 20, "months": 24}
+    return Scenario.from_dict(d)
+
+
+def test_theory_imaging_as_a_test_with_a_fixed_lead_is_the_step():
+    """Scans that show a metastasis from exactly 8 months before recurrence
+    ({fixed: 8}) are the step of imaging_lead: 8, result for result."""
+    step = simulate(_imaging({"imaging_lead": 8}), replicates=5, seed=6, workers=1).table
+    scans = simulate(_imaging({"imaging": {"sensitivity": {"fixed": 8}}}), replicates=5, seed=6, workers=1).table
+    for key in ("test_positive", "metastatic_at_staging", "eligible", "randomized", "events"):
+        np.testing.assert_array_equal(scans[key], step[key])
+
+
+def test_theory_imaging_leads_that_are_longer_find_more_metastases():
+    """The same survivors and draws (common random numbers): each person's
+    imaging lead is a quantile of her own uniform, so a longer median lead
+    shows a superset of metastases, trial by trial."""
+    runs = [simulate(_imaging({"imaging": {"sensitivity": {"exponential": {"median": m}}}}), replicates=8, seed=7,
+                     workers=1).table for m in (2, 6, 18)]
+    for a, b in zip(runs, runs[1:]):
+        np.testing.assert_array_equal(a["test_positive"], b["test_positive"])
+        assert np.all(a["metastatic_at_staging"] <= b["metastatic_at_staging"])
+    assert runs[0]["metastatic_at_staging"].sum() < runs[2]["metastatic_at_staging"].sum()

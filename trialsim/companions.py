@@ -89,7 +89,18 @@ def analytic_companions(sc: Scenario, t: dict) -> dict:
         fixed_status = all(
             m is None or (m["model"] == "prevalence" and not m.get("onset_rate") and not m.get("clearance_rate"))
             for m in (sc.stratum_mrd(i) for i in range(len(sc.population.strata))))
-        if sc.screening.visits.anchor == "diagnosis":
+        scr = sc.screening
+        beyond = [words for words, used in (
+            ("staging scans as a test (staging.imaging)", scr.staging.imaging is not None),
+            ("staging after randomisation", scr.staging.order == "randomise_then_stage"),
+            ("confirmation by repeated samples", scr.confirm is not None),
+            ("surveillance of every visit", scr.mode == "surveillance"),
+            ("correlated samples of one person (mrd.shedding)",
+             any((sc.stratum_mrd(i) or {}).get("shedding") for i in range(len(sc.population.strata)))))
+            if used]
+        if beyond:
+            out["funnel_note"] = "closed-form funnel not shown: it does not model " + ", ".join(beyond)
+        elif sc.screening.visits.anchor == "diagnosis":
             out["funnel_note"] = (
                 "closed-form funnel not shown: visits anchored at diagnosis fall at different times after entry "
                 "for each survivor (by her time since diagnosis), which the closed-form funnel does not model")

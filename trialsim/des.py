@@ -98,6 +98,7 @@ class Operations:
     confirm_tests: int = 1                  # consecutive positive samples that make a positive
     shedding: tuple[float, ...] | None = None   # per stratum: intra-person correlation of results (None: 0)
     randomise_then_stage: bool = False      # allocate at the positive result, stage after
+    imaging: object = None                  # a Curve: P(scans show it) at d months before recurrence; None: the step
 
     @property
     def screening(self) -> bool:
@@ -146,6 +147,7 @@ class Batch:
     ever_positive: np.ndarray | None = None
     staged: np.ndarray | None = None
     person: tuple[np.ndarray, np.ndarray] | None = None   # own sensitivity and false-positive rate (shedding)
+    imaging_lead: np.ndarray | None = None  # own months before recurrence that scans show it (staging.imaging)
 
 
 @dataclass
@@ -169,6 +171,7 @@ class Enrolment:
     patients: Survivors
     screened_at: list = field(default_factory=list)   # (replicate, calendar month) of the screened, per batch
     metastatic: np.ndarray | None = None   # per randomised patient: metastatic at staging (staged after allocation)
+    imaging_lead: np.ndarray | None = None  # per randomised patient: her own imaging lead (staging.imaging)
     record: dict | None = None      # with record=True: what the screened-survivor table needs (engine.patient_table)
     by_stratum: dict = field(default_factory=dict)    # funnel key -> (R, strata) counts
     by_visit: dict = field(default_factory=dict)      # "tests", "positive" -> (R, visits) counts
@@ -186,8 +189,12 @@ class TrialOperations:
 
     def __init__(self, ops: Operations, pop: PopulationModel, rngs: list[np.random.Generator],
                  prescreen_rngs: list[np.random.Generator] | None = None, record: bool = False,
-                 person_rngs: list[np.random.Generator] | None = None):
+                 person_rngs: list[np.random.Generator] | None = None,
+                 imaging_rngs: list[np.random.Generator] | None = None):
         self.ops = ops
+        self.imaging_rngs = imaging_rngs
+        if ops.imaging is not None and imaging_rngs is None:
+            raise ValueError("a scenario with screening.staging.imaging needs the replicates' imaging streams")
         self.person_rngs = person_rngs
         if ops.shedding is not None and person_rngs is None:
             raise ValueError("a scenario with mrd.shedding needs the replicates' person streams")
@@ -281,7 +288,7 @@ class TrialOperations:
             return
         c0 = float(ops.accrual.cumulative(t0))
         mu = float(ops.accrual.cumulative(t_end)) - c0
-        reps, us, ups, vs = [], [], [], []
+        reps, us, ups, vs, ws = [], [], [], [], []
         pre = ops.prescreen
         for r in recruiting:
             rng = self.rngs[r]
@@ -312,6 +319,8 @@ class TrialOperations:
             self.n_arrived[r] += entering
             if ops.shedding is not None:
                 vs.append(self.person_rngs[r].random(u.shape[0]))
+            if ops.imaging is not None:
+                ws.append(self.imaging_rngs[r].random(u.shape[0]))
             reps.append(np.full(u.shape[0], r, dtype=np.int32))
             us.append(u)
             if up is not None:
@@ -328,6 +337,8 @@ class TrialOperations:
         batch.run = np.zeros(n, dtype=np.int16)
         batch.ever_positive = np.zeros(n, dtype=bool)
         batch.staged = np.zeros(n, dtype=bool)
+        if ops.imaging is not None:       # each survivor's own imaging lead: scans show it from then on
+            batch.imaging_lead = np.asarray(ops.imaging.quantile(np.concatenate(ws)), dtype=float)
         if ops.shedding is not None:
             rho = np.asarray(ops.shedding, dtype=float)[surv.stratum]
             batch.person = person_propensities(ops.test, rho, np.concatenate(vs))
@@ -521,7 +532,8 @@ class TrialOperations:
             pn = number[pos_]
             stage_since = pt - batch.arrival[pi]
             t_rec, t_death = batch.surv.t_rec[pi], batch.surv.t_death[pi]
-            ok = eligible_at_staging(stage_since, t_rec, t_death, ops.imaging_lead)
+            lead = ops.imaging_lead if batch.imaging_lead is None else batch.imaging_lead[pi]
+            ok = eligible_at_staging(stage_since, t_rec, t_death, lead)
             seen = (t_death > stage_since) & ~ok     # alive, and the recurrence visible on imaging
             self._log("metastatic_at_staging", pr[seen], pt[seen], pst[seen], pn[seen])
             self._log("eligible", pr[ok], pt[ok], pst[ok], pn[ok])
@@ -700,6 +712,11 @@ class TrialOperations:
         out = Enrolment(close, counts, self.horizon_hit, rep, time, entered, ptested, patients)
         out.screened_at = self.screened_at
         out.metastatic = pmeta
+        if ops.imaging is not None:
+            out.imaging_lead = np.empty(rep.size)
+            for b in np.unique(pb):
+                sel = np.flatnonzero(pb == b)
+                out.imaging_lead[sel] = self.batches[int(b)].imaging_lead[pi[sel]]
         if self.record is not None:
             out.record = {**self.record, "batches": self.batches, "randomized": (pb, pi)}
         out.by_stratum = by_stratum

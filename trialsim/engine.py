@@ -81,6 +81,8 @@ class TrialModel:
             n_strata=len(sc.population.strata),
             surveillance=surveillance,
             randomise_then_stage=scr is not None and scr.staging.order == "randomise_then_stage",
+            imaging=(scr.staging.imaging.sensitivity.build()
+                     if scr is not None and scr.staging.imaging is not None else None),
             confirm_tests=confirm,
             shedding=shedding if scr is not None and any(shedding) else None,
             imaging_lead=scr.staging.imaging_lead if scr is not None else 0.0,
@@ -141,6 +143,13 @@ def person_stream(seed: int, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 3))))
 
 
+def imaging_stream(seed: int, index: int) -> np.random.Generator:
+    """The generator of replicate ``index``'s per-person imaging leads
+    (``screening.staging.imaging``): a fifth child of its seed sequence, drawn
+    only when the scenario has an imaging curve."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 4))))
+
+
 def draw_seed() -> int:
     """A fresh seed for a run that was given none (recorded in its provenance)."""
     return secrets.randbits(63)
@@ -172,7 +181,9 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     pre = [prescreen_stream(seed, int(i)) for i in indices] if model.operations.prescreen is not None else None
     people = [person_stream(seed, int(i)) for i in indices] if model.operations.shedding is not None else None
     enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams], pre,
-                            record=screened is not None, person_rngs=people).run()
+                            record=screened is not None, person_rngs=people,
+                            imaging_rngs=([imaging_stream(seed, int(i)) for i in indices]
+                                          if model.operations.imaging is not None else None)).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
     out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))
@@ -462,7 +473,7 @@ def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients:
         consented[at] = agree[sel]
         truly[at] = batches[b].surv.take(idx[sel]).detectable(since[sel])    # at the positive sample
     stage_since = pos_month - arrival
-    metastatic = positive & ~eligible & (surv.t_death > stage_since) & (surv.t_rec - ops.imaging_lead <= stage_since)
+    metastatic = positive & ~eligible & (surv.t_death > stage_since)      # staged alive, not eligible: seen on scans
     # the randomised: their follow-up columns
     randomized = np.zeros(n, dtype=bool)
     at, found = locate(rec["randomized"][0].astype(np.int64) * _KEY + rec["randomized"][1])

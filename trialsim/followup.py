@@ -197,10 +197,16 @@ def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms
             continue
         idx = np.flatnonzero(mask)
         if idx.size:
-            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], m.imaging_lead)
+            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], _imaging(m, enrol, idx))
             t_rec[idx], effect_start[idx] = out.t_rec, out.effect_start
             mrd_start[idx], mrd_end[idx] = out.mrd_start, out.mrd_end
     return Histories(t_rec, mrd_start, mrd_end, effect_start)
+
+
+def _imaging(m: FollowUpModel, enrol, idx: np.ndarray):
+    """The imaging lead of the patients ``idx``: their own with an imaging curve, else the scenario's."""
+    own = getattr(enrol, "imaging_lead", None)
+    return m.imaging_lead if own is None else own[idx]
 
 
 def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms) -> OutcomeTimes:
@@ -451,7 +457,8 @@ def _x_event_under(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniform
     p = enrol.patients
     since_entry = enrol.randomized_at - enrol.entered_at
     if arm.has_effect:
-        t_rec = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], m.imaging_lead).t_rec
+        t_rec = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1],
+                          _imaging(m, enrol, idx)).t_rec
     else:
         t_rec = p.t_rec[idx]
     x_rec = t_rec - since_entry[idx]

@@ -80,7 +80,7 @@ def assign_arms(u: np.ndarray, *allocations: float) -> np.ndarray:
 
 
 def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: ArmModel,
-              u_erad: np.ndarray, imaging_lead: float = 0.0) -> "ArmOutcome":
+              u_erad: np.ndarray, imaging_lead=0.0) -> "ArmOutcome":
     """Latent histories under ``arm`` for patients randomised ``since_entry``
     months after entering (times from entry). ``imaging_lead``: months before
     its clinical recurrence that a metastasis shows on imaging (staging)."""
@@ -123,7 +123,7 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
 
 
 def _lead_time_effect(pop: PopulationModel, s: Survivors, present: np.ndarray, tau: np.ndarray,
-                      hazard_ratio: float, imaging_lead: float) -> np.ndarray:
+                      hazard_ratio: float, imaging_lead) -> np.ndarray:
     """New recurrence times (from entry) of the ``present`` patients.
 
     MRD that started at ``mrd_start`` would recur clinically after lead time
@@ -136,7 +136,7 @@ def _lead_time_effect(pop: PopulationModel, s: Survivors, present: np.ndarray, t
     idx = np.flatnonzero(present)
     out = np.empty(idx.size)
     start = s.mrd_start[idx]
-    shown = tau[idx] - start + imaging_lead        # the lead time at which a metastasis would show now
+    shown = tau[idx] - start + np.broadcast_to(np.asarray(imaging_lead, dtype=float), tau.shape)[idx]
     lead = s.t_rec[idx] - start
     strata = s.stratum[idx]
     for j in np.unique(strata):

@@ -486,11 +486,29 @@ class VisitsSpec(Strict):
         return [t for t in times if t <= upto + _GRID_TOL * max(1.0, abs(t))]
 
 
+class ImagingSpec(Strict):
+    """Staging scans as a test: ``sensitivity`` gives, at d months before
+    clinical recurrence, the probability that scans show the metastasis, as
+    the survival curve of a distribution of each person's imaging lead (a
+    curve, a table, ``{fixed: 3}`` for the step of ``imaging_lead: 3``)."""
+
+    sensitivity: Distribution
+
+
 class StagingSpec(Strict):
     imaging_lead: NonNegative = 0.0
+    # scans as an imperfect test (a curve of months before recurrence) instead of the step at imaging_lead
+    imaging: ImagingSpec | None = None
     # stage_then_randomise (absent): only the eligible are randomised; randomise_then_stage: allocate
     # at the positive result, scan after (the metastatic are then in the arms)
     order: Literal["stage_then_randomise", "randomise_then_stage"] | None = None
+
+    @model_validator(mode="after")
+    def _one_imaging(self):
+        if self.imaging is not None and self.imaging_lead != 0.0:
+            raise FieldProblem(("imaging",), "give imaging_lead (a fixed lead) or imaging: {sensitivity: CURVE}, "
+                                             "not both")
+        return self
 
 
 class PrescreenSpec(Strict):
@@ -1100,6 +1118,9 @@ def _rules_between_fields(schema: dict) -> None:
     defs["AccrualSpec"]["not"] = _not_null("sites", "piecewise")
     defs["DropoutSpec"]["oneOf"] = [_not_null("annual"), _not_null("rate")]
     defs["VisitsSpec"]["oneOf"] = [_not_null("every"), _not_null("schedule")]
+    defs["StagingSpec"]["if"] = _not_null("imaging")
+    defs["StagingSpec"]["then"] = {"properties": {"imaging_lead": {"anyOf": [{"type": "null"}, {"const": 0}]}},
+                                   "errorMessage": "give imaging_lead or imaging, not both"}
     defs["FutilitySpec"]["properties"]["hazard_ratio"]["not"] = {"const": 1}
     analysis = defs["AnalysisSpec"]
     analysis["properties"]["test"].update(pattern=TEST_JS_PATTERN, patternErrorMessage=(

@@ -141,6 +141,12 @@ FIELDS: dict[str, tuple[str, str]] = {
     "screening.prescreen.setup_time": ("months", "Time from registration to the first sample: a number or a "
                                                  "distribution."),
     "screening.staging": ("none", "Staging of a survivor with a positive result."),
+    "screening.staging.imaging": ("none", "Staging scans as an imperfect test, instead of the step at "
+                                          "imaging_lead (give one of the two)."),
+    "screening.staging.imaging.sensitivity": ("months", "Each survivor's imaging lead, a distribution: scans show "
+                                                        "her metastasis from this many months before its clinical "
+                                                        "recurrence, so at d months before it they show it with "
+                                                        "probability S(d). {fixed: 3} is imaging_lead: 3."),
     "screening.staging.order": ("none", "stage_then_randomise: only survivors eligible at staging are "
                                         "randomised; randomise_then_stage: a consenting test-positive is allocated "
                                         "at the result and scanned after, so those found metastatic are in the arms "
