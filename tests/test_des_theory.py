@@ -218,3 +218,24 @@ def test_theory_imaging_leads_that_are_longer_find_more_metastases():
         np.testing.assert_array_equal(a["test_positive"], b["test_positive"])
         assert np.all(a["metastatic_at_staging"] <= b["metastatic_at_staging"])
     assert runs[0]["metastatic_at_staging"].sum() < runs[2]["metastatic_at_staging"].sum()
+
+
+def test_theory_a_second_assay_confirms_with_both_tests_probabilities():
+    """One visit, a fixed MRD status: a survivor is confirmed when the first
+    test and a second, different assay on a new sample are both positive:
+    p Se Se2 + (1 - p) f f2 (f = 1 - Sp), within four Monte Carlo SE; the
+    second assays are counted and paid for."""
+    from trialsim.scenario import Scenario
+
+    d = _serial(0.0, mode="enrol_first_positive", count=1).to_dict()
+    d["screening"]["confirm"] = {"test": {"name": "second assay", "sensitivity": 0.9, "specificity": 0.95,
+                                          "cost": 100}}
+    d["screening"]["test"]["cost"] = 10
+    n = 6
+    r = simulate(Scenario.from_dict(d), replicates=n, seed=9, workers=1)
+    s, t = r.summary(), r.table
+    screened = s["screened"]["mean"] * n
+    want = 0.2 * 0.7 * 0.9 + 0.8 * 0.1 * 0.05
+    within(s["confirmed"]["mean"] * n / screened, want, math.sqrt(want * (1 - want) / screened))
+    np.testing.assert_array_equal(t["confirm_assays"], t["test_positive"])     # one second assay per first positive
+    np.testing.assert_allclose(t["assay_cost"], 10 * t["assays"] + 100 * t["confirm_assays"])

@@ -99,6 +99,7 @@ class Operations:
     shedding: tuple[float, ...] | None = None   # per stratum: intra-person correlation of results (None: 0)
     randomise_then_stage: bool = False      # allocate at the positive result, stage after
     imaging: object = None                  # a Curve: P(scans show it) at d months before recurrence; None: the step
+    confirm_test: TestModel | None = None   # a second assay on a new sample at a positive result
 
     @property
     def screening(self) -> bool:
@@ -108,7 +109,7 @@ class Operations:
     def scheduled(self) -> bool:
         """Visits off the lattice of ``every`` from entry: each survivor tracks her next visit."""
         return self.screening and (self.plan is not None or self.prescreen is not None or self.surveillance
-                                   or self.confirm_tests > 1)
+                                   or self.confirm_tests > 1 or self.confirm_test is not None)
 
     @property
     def window(self) -> float:
@@ -190,8 +191,12 @@ class TrialOperations:
     def __init__(self, ops: Operations, pop: PopulationModel, rngs: list[np.random.Generator],
                  prescreen_rngs: list[np.random.Generator] | None = None, record: bool = False,
                  person_rngs: list[np.random.Generator] | None = None,
-                 imaging_rngs: list[np.random.Generator] | None = None):
+                 imaging_rngs: list[np.random.Generator] | None = None,
+                 confirm_rngs: list[np.random.Generator] | None = None):
         self.ops = ops
+        self.confirm_rngs = confirm_rngs
+        if ops.confirm_test is not None and confirm_rngs is None:
+            raise ValueError("a scenario with screening.confirm.test needs the replicates' confirmation streams")
         self.imaging_rngs = imaging_rngs
         if ops.imaging is not None and imaging_rngs is None:
             raise ValueError("a scenario with screening.staging.imaging needs the replicates' imaging streams")
@@ -220,8 +225,10 @@ class TrialOperations:
         self.log = {k: ([], [], [], []) for k in ("assays", "results", "positive_samples", "serial_pairs",
                                                   "serial_agreeing", "test_positive", "metastatic_at_staging",
                                                   "eligible", "consented")}
-        if ops.confirm_tests > 1:
+        if ops.confirm_tests > 1 or ops.confirm_test is not None:
             self.log["confirmed"] = ([], [], [], [])
+        if ops.confirm_test is not None:
+            self.log["confirm_assays"] = ([], [], [], [])
         # pending randomisations
         self.p_rep: list[np.ndarray] = []
         self.p_time: list[np.ndarray] = []
@@ -520,6 +527,20 @@ class TrialOperations:
                 self._log("confirmed", r[pos_], result_at[pos_], s.stratum[pos_], number[pos_])
             else:
                 pos_ = sample_pos & ~batch.staged[idx]
+            if ops.confirm_test is not None and pos_.any():
+                # a new sample for the second assay when the first result comes back
+                ci = np.flatnonzero(pos_)
+                c_at = result_at[ci]
+                c_since = np.broadcast_to(np.asarray(since, dtype=float), (n,))[ci] + res.turnaround[ci]
+                uc = self._confirm_uniforms(r[ci])
+                cres = run_tests(ops.confirm_test, s.take(ci).detectable(c_since), uc)
+                self._log("confirm_assays", r[ci], c_at, s.stratum[ci], number[ci])
+                yes = ~cres.failed & cres.positive
+                pos_ = np.zeros(n, dtype=bool)
+                pos_[ci[yes]] = True
+                result_at = result_at.copy()
+                result_at[ci] = c_at + cres.turnaround
+                self._log("confirmed", r[pos_], result_at[pos_], s.stratum[pos_], number[pos_])
             if not pos_.any():
                 continue
             pi = idx[pos_]
@@ -549,6 +570,21 @@ class TrialOperations:
             if self.record is not None:
                 self.record["positives"].append((b, pi, since_pos, pt, ok, agree, pn))
             self._pend(pr[agree], pt[agree], b, pi[agree], since_pos[agree], seen[agree])
+
+    def _confirm_uniforms(self, rep: np.ndarray) -> np.ndarray:
+        """Uniforms for the second assays of these replicates' positives, from
+        each replicate's confirmation stream in replicate order."""
+        order = np.argsort(rep, kind="stable")
+        counts = np.bincount(rep, minlength=self.R)
+        u_sorted = np.empty((rep.size, N_TEST_UNIFORMS))
+        pos = 0
+        for r in np.flatnonzero(counts):
+            c = counts[r]
+            u_sorted[pos:pos + c] = self.confirm_rngs[r].random((c, N_TEST_UNIFORMS))
+            pos += c
+        u = np.empty_like(u_sorted)
+        u[order] = u_sorted
+        return u
 
     def _log(self, key, rep, time, stratum, number) -> None:
         log = self.log[key]

@@ -65,8 +65,11 @@ class TrialModel:
         test = TestModel.from_scenario(sc) if scr is not None else None
         plan = None
         surveillance = scr is not None and scr.mode == "surveillance"
-        confirm = scr.confirm.tests if scr is not None and scr.confirm is not None else 1
-        if scr is not None and (not scr.visits.legacy or scr.prescreen is not None or surveillance or confirm > 1):
+        confirm = (scr.confirm.tests or 1) if scr is not None and scr.confirm is not None else 1
+        confirm_test = (TestModel.from_spec(scr.confirm.test)
+                        if scr is not None and scr.confirm is not None and scr.confirm.test is not None else None)
+        if scr is not None and (not scr.visits.legacy or scr.prescreen is not None or surveillance or confirm > 1
+                                or confirm_test is not None):
             plan = VisitPlan.from_spec(scr.visits)
         shedding = tuple(float((sc.stratum_mrd(i) or {}).get("shedding") or 0.0)
                          for i in range(len(sc.population.strata)))
@@ -84,6 +87,7 @@ class TrialModel:
             imaging=(scr.staging.imaging.sensitivity.build()
                      if scr is not None and scr.staging.imaging is not None else None),
             confirm_tests=confirm,
+            confirm_test=confirm_test,
             shedding=shedding if scr is not None and any(shedding) else None,
             imaging_lead=scr.staging.imaging_lead if scr is not None else 0.0,
             consent=scr.consent if scr is not None else 1.0,
@@ -143,6 +147,13 @@ def person_stream(seed: int, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 3))))
 
 
+def confirm_stream(seed: int, index: int) -> np.random.Generator:
+    """The generator of replicate ``index``'s confirmatory assays
+    (``screening.confirm.test``): a sixth child of its seed sequence, drawn
+    only when the scenario has one."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 5))))
+
+
 def imaging_stream(seed: int, index: int) -> np.random.Generator:
     """The generator of replicate ``index``'s per-person imaging leads
     (``screening.staging.imaging``): a fifth child of its seed sequence, drawn
@@ -183,7 +194,9 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     enrol = TrialOperations(model.operations, model.population, [s[0] for s in streams], pre,
                             record=screened is not None, person_rngs=people,
                             imaging_rngs=([imaging_stream(seed, int(i)) for i in indices]
-                                          if model.operations.imaging is not None else None)).run()
+                                          if model.operations.imaging is not None else None),
+                            confirm_rngs=([confirm_stream(seed, int(i)) for i in indices]
+                                          if model.operations.confirm_test is not None else None)).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
     out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))
@@ -220,6 +233,9 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
         out["safety_horizon_hit"] = enrol.horizon_hit
     if model.operations.screening and model.operations.test.cost is not None:
         out["assay_cost"] = enrol.counts["assays"] * model.operations.test.cost
+        second = model.operations.confirm_test
+        if second is not None and second.cost is not None:
+            out["assay_cost"] = out["assay_cost"] + enrol.counts["confirm_assays"] * second.cost
     return out
 
 

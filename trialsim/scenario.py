@@ -523,10 +523,23 @@ class PrescreenSpec(Strict):
         default_factory=lambda: DistributionSpec({"fixed": 0.0}))
 
 
-class ConfirmSpec(Strict):
-    """A positive counts once ``tests`` consecutive samples of the person are positive."""
+class ConfirmTestSpec(TestSpec):
+    """The second assay of ``screening.confirm.test`` (the fields of a test)."""
 
-    tests: _int(ge=2, le=10)
+
+class ConfirmSpec(Strict):
+    """A positive counts once ``tests`` consecutive samples of the person are
+    positive, or once a second assay (``test``) on a new sample is positive."""
+
+    tests: _int(ge=2, le=10) | None = None
+    test: ConfirmTestSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.tests is None) == (self.test is None):
+            raise FieldProblem((), "give tests (consecutive positive samples, 2 to 10) or test (a second assay), "
+                                   "not both")
+        return self
 
 
 class ScreeningSpec(Strict):

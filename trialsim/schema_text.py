@@ -158,8 +158,22 @@ FIELDS: dict[str, tuple[str, str]] = {
     "screening.mode": ("none", "enrol_first_positive: a (confirmed) positive ends the survivor's screening; "
                                "surveillance: every scheduled visit runs whatever the result, until she is "
                                "randomised, recurs or dies. Absent: enrol_first_positive."),
-    "screening.confirm": ("none", "A positive counts once this many consecutive samples of the survivor are "
-                                  "positive (a negative resets the count; a failed sample neither counts nor resets)."),
+    "screening.confirm": ("none", "How a positive is confirmed before staging: tests (this many consecutive "
+                                  "positive samples; a negative resets the count, a failed sample neither counts "
+                                  "nor resets) or test (a second assay). Give one."),
+    "screening.confirm.test": ("none", "A second, different assay on a new sample taken when the first positive "
+                                       "result comes back; the survivor is confirmed when it is positive (a negative "
+                                       "or failed one leaves her in screening)."),
+    "screening.confirm.test.name": ("none", "Name of the second assay, for reports."),
+    "screening.confirm.test.sensitivity": ("share 0-1", "Probability that the second assay is positive when MRD is "
+                                                        "detectable at its sample."),
+    "screening.confirm.test.specificity": ("share 0-1", "Probability that the second assay is negative when MRD is "
+                                                        "not detectable."),
+    "screening.confirm.test.failure": ("share 0-1", "Share of second assays that give no result (not confirmed)."),
+    "screening.confirm.test.turnaround": ("months", "Time from the second sample to its result: a number or a "
+                                                    "distribution."),
+    "screening.confirm.test.cost": ("currency per test", "Cost of one second assay, added to the screening cost."),
+    "screening.confirm.test.currency": ("none", "Currency of the second assay's cost, as reports show it."),
     "screening.confirm.tests": ("count", "Consecutive positive samples that make a positive, 2 to 10."),
     "screening.max_screened": ("count", "Stop screening new survivors after this many have entered. "
                                         "Absent: no limit."),

@@ -36,7 +36,10 @@ class TestModel:
 
     @classmethod
     def from_scenario(cls, scenario) -> "TestModel":
-        t = scenario.screening.test
+        return cls.from_spec(scenario.screening.test)
+
+    @classmethod
+    def from_spec(cls, t) -> "TestModel":
         return cls(t.name, t.sensitivity, t.specificity, t.failure, t.turnaround.build(), t.cost)
 
 
