@@ -29,7 +29,8 @@ import numpy as np
 from trialsim.cohort import PopulationModel, Survivors
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.design import plan_boundaries
-from trialsim.followup import AnalysisPlan, ClearancePlan, FollowUpModel, follow_up_and_analyse
+from trialsim.followup import (MODEL_EFFECT_REPLICATES, AnalysisPlan, ClearancePlan, FollowUpModel,
+                               follow_up_and_analyse)
 from trialsim.intervention import ArmModel
 from trialsim.processes import init_worker, usable_cores
 from trialsim.limits import as_count, as_workers, check_size
@@ -199,7 +200,8 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
                                           if model.operations.confirm_test is not None else None)).run()
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
-    out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients))
+    out.update(follow_up_and_analyse(model.follow_up, enrol, [s[1] for s in streams], patients,
+                                     effect_rows=indices < MODEL_EFFECT_REPLICATES))
     by_stratum = dict(enrol.by_stratum)
     by_stratum["truly_mrd_positive"] = out.pop("_truly_by_stratum")
     names = [st.name for st in model.population.strata]

@@ -293,7 +293,8 @@ def summarise(plan: AnalysisPlan, d: TrialData, a: Analysis, rejected, stopped_a
     return out
 
 
-def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | None = None) -> dict:
+def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | None = None,
+                          effect_rows: np.ndarray | None = None) -> dict:
     """The trial after randomisation for a chunk of replicates: the pipeline
     above, step by step. Returns per-replicate arrays (and, for designs with
     looks, ``_looks``: one row per replicate per look performed); fills
@@ -347,7 +348,7 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     out["treatment_randomized"] = np.bincount(rep[treat], minlength=R)
     out["last_randomized_month"] = d.last_rand
 
-    out.update(model_effect(m, enrol, arm_of, tu, x, a, truly))
+    out.update(model_effect(m, enrol, arm_of, tu, x, a, truly, effect_rows))
 
     if m.clearance is not None:
         out.update(_clearance(m, enrol, since_entry, x.x_rec, x.x_death, x.x_drop, h.effect_start,
@@ -466,8 +467,13 @@ def _x_event_under(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniform
     return out
 
 
+#: the model's effect (model_effect) is computed on the simulated trials with index below this: the
+#: geometric mean over 200 trials is precise (it has no randomisation noise), and it costs no more for long runs
+MODEL_EFFECT_REPLICATES = 200
+
+
 def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms, x: OutcomeTimes, a: Analysis,
-                 truly: np.ndarray) -> dict:
+                 truly: np.ndarray, rows: np.ndarray | None = None) -> dict:
     """The effect the simulated trial sees, from the model rather than from
     one randomisation: every randomised patient observed in both arms.
 
@@ -479,8 +485,20 @@ def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
     imbalance of randomisation. ``average_hazard_ratio_mrd`` is the same among
     the truly MRD-positive (NaN without any). With several treatment arms, one
     pair per arm (``average_hazard_ratio_<arm>``, ...), each over the patients
-    of that arm and control."""
+    of that arm and control. Only the replicates where ``rows`` is true (the
+    run's first :data:`MODEL_EFFECT_REPLICATES`) get a value; NaN elsewhere."""
     R = a.cut.size
+    rows = np.ones(R, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    if not rows.all():
+        keep_rows = rows[enrol.rep]
+        sub = _subset_rows(enrol, keep_rows, rows)
+        full = model_effect(m, sub, arm_of[keep_rows], _subset_uniforms(tu, keep_rows, rows),
+                            _subset_outcomes(x, keep_rows), _subset_analysis(a, rows), truly[keep_rows])
+        out = {}
+        for key, values in full.items():
+            out[key] = np.full(R, np.nan)
+            out[key][rows] = values
+        return out
     rep, col = tu.pad.rep, tu.pad.col
     several = len(m.arms) > 2
     if not any(arm.has_effect for arm in m.arms):
@@ -522,6 +540,35 @@ def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
             valid = twins(np.ones(2 * nk, bool), False)
             out[key] = np.asarray(analysis.logrank(time, event, group, valid).hazard_ratio, dtype=float)
     return out
+
+
+def _subset_rows(enrol, keep: np.ndarray, rows: np.ndarray):
+    """The randomised patients ``keep`` of an enrolment, in the replicates ``rows`` renumbered from 0
+    (the fields model_effect reads)."""
+    new_row = np.cumsum(rows) - 1
+    sub = dataclasses.replace(enrol, rep=new_row[enrol.rep[keep]], randomized_at=enrol.randomized_at[keep],
+                              entered_at=enrol.entered_at[keep], tested_at=enrol.tested_at[keep],
+                              patients=enrol.patients.take(np.flatnonzero(keep)))
+    for name in ("metastatic", "imaging_lead"):
+        value = getattr(enrol, name, None)
+        setattr(sub, name, None if value is None else value[keep])
+    return sub
+
+
+def _subset_uniforms(tu: TrialUniforms, keep: np.ndarray, rows: np.ndarray) -> TrialUniforms:
+    """The uniforms and (replicate, column) layout of the patients ``keep``, in the replicates ``rows``."""
+    new_row = np.cumsum(rows) - 1
+    rep = new_row[tu.pad.rep[keep]]
+    pad = Padded(int(rows.sum()), rep, tu.pad.col[keep], tu.pad.width)
+    return TrialUniforms(tu.u[keep], None if tu.uc is None else tu.uc[keep], pad, tu.n_per_replicate[rows])
+
+
+def _subset_outcomes(x: OutcomeTimes, keep: np.ndarray) -> OutcomeTimes:
+    return OutcomeTimes(*(getattr(x, f.name)[keep] for f in dataclasses.fields(OutcomeTimes)))
+
+
+def _subset_analysis(a: Analysis, rows: np.ndarray) -> Analysis:
+    return Analysis(a.cut[rows], None, a.in_analysis[rows], a.obs_time[rows], a.obs_event[rows])
 
 
 def patient_records(m: FollowUpModel, enrol, arm_of, truly, a: Analysis, x: OutcomeTimes, analysis_month,
