@@ -26,3 +26,24 @@ def test_unit_two_arm_assignment_is_the_treatment_indicator():
     arms = assign_arms(np.array([0.05, 0.15, 0.35, 0.9]), 0.5, 0.25, 0.25)
     np.testing.assert_array_equal(arms, [1, 1, 2, 0])
     np.testing.assert_array_equal(assign_arms(np.array([0.1, 0.5, 0.9]), 1.5, 1.5), [1, 0, 0])
+
+
+def test_unit_an_incomplete_last_block_keeps_the_allocation():
+    """2:1 with 3m + 1 and 3m + 2 patients: every patient of the incomplete
+    last block is allocated to treatment with probability 2/3 (within four
+    Monte Carlo SE over 30,000 trials); before, the first of them always went
+    to control."""
+    rng = np.random.default_rng(21)
+    n_trials = 30_000
+    se = np.sqrt(2 / 9 / n_trials)
+    for n in (19, 20):
+        arms = assign_arms_padded(rng.random((n_trials, n)), 1, 2)
+        for pos in range(18, n):
+            assert abs(arms[:, pos].mean() - 2 / 3) < 4 * se, (n, pos, arms[:, pos].mean())
+        assert np.all((arms[:, :18] == 1).sum(axis=1) == 12)        # complete blocks stay exact
+    # the padded form: padding (>= 1) after each row's patients changes nothing for them
+    u = rng.random((3, 10))
+    padded = np.where(np.arange(10) < np.array([[4], [7], [10]]), u, 2.0)
+    out = assign_arms_padded(padded, 1, 1, 1)
+    for r, n in enumerate((4, 7, 10)):
+        np.testing.assert_array_equal(out[r, :n], assign_arms(u[r, :n], 1, 1, 1))

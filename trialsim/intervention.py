@@ -62,21 +62,11 @@ def assign_arms(u: np.ndarray, *allocations: float) -> np.ndarray:
     randomisation order from uniforms ``u`` (one per patient).
 
     Permuted blocks of size sum(allocations) when all are whole numbers (each
-    block holds the exact ratio, in random order), else simple randomisation
-    with P(arm k) = allocation_k / sum(allocations). With two arms, ``arms == 1``
-    is the treatment indicator."""
-    n = u.size
-    block = allocation_pattern(*allocations)
-    if block is None:
-        return _simple(u, allocations)
-    b = block.size
-    nblocks = -(-n // b)
-    keys = np.full(nblocks * b, 2.0)
-    keys[:n] = u
-    order = np.argsort(keys.reshape(nblocks, b), axis=1, kind="stable")
-    arms = np.empty((nblocks, b), dtype=block.dtype)
-    np.put_along_axis(arms, order, np.broadcast_to(block, (nblocks, b)), axis=1)
-    return arms.reshape(-1)[:n]
+    block holds the exact ratio, in random order; see
+    :func:`assign_arms_padded` for the last, incomplete block), else simple
+    randomisation with P(arm k) = allocation_k / sum(allocations). With two
+    arms, ``arms == 1`` is the treatment indicator."""
+    return assign_arms_padded(np.asarray(u, dtype=float)[None, :], *allocations)[0]
 
 
 def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: ArmModel,
@@ -163,7 +153,15 @@ class ArmOutcome:
 
 def assign_arms_padded(u: np.ndarray, *allocations: float) -> np.ndarray:
     """:func:`assign_arms` for every row of ``u`` (replicates x patients in
-    randomisation order) at once; blocks restart in each row."""
+    randomisation order, padding >= 1) at once; blocks restart in each row.
+
+    A complete block gives its patients the block's arms in the order of
+    their uniforms' ranks (a uniformly random permutation). The last block of
+    a row, when the row's patients end inside it, draws its patients' arms one
+    after the other without replacement from the block's arms, each patient's
+    uniform choosing among the arms left in proportion to their counts: so
+    every patient of it has each arm with its allocation's probability, as in
+    a complete block."""
     R, n = u.shape
     block = allocation_pattern(*allocations)
     if block is None:
@@ -175,4 +173,21 @@ def assign_arms_padded(u: np.ndarray, *allocations: float) -> np.ndarray:
     order = np.argsort(keys.reshape(R, nb, b), axis=2, kind="stable")
     arms = np.empty((R, nb, b), dtype=block.dtype)
     np.put_along_axis(arms, order, np.broadcast_to(block, (R, nb, b)), axis=2)
-    return arms.reshape(R, nb * b)[:, :n]
+    arms = arms.reshape(R, nb * b)[:, :n]
+    real = (u < 1.0).sum(axis=1)
+    start = (real // b) * b
+    partial = np.flatnonzero(real > start)
+    if partial.size:
+        counts = np.tile(np.bincount(block, minlength=len(allocations)).astype(float), (partial.size, 1))
+        left = real[partial] - start[partial]
+        for j in range(b - 1):
+            on = j < left
+            if not on.any():
+                break
+            rows, pos = partial[on], start[partial[on]] + j
+            c = counts[on]
+            cum = np.cumsum(c, axis=1) / c.sum(axis=1, keepdims=True)
+            k = np.minimum((u[rows, pos][:, None] >= cum).sum(axis=1), c.shape[1] - 1)
+            arms[rows, pos] = k
+            counts[np.flatnonzero(on), k] -= 1
+    return arms
