@@ -148,7 +148,7 @@ def test_unit_every_module_says_what_it_is(module):
 
 # Test files that check a concern across modules rather than one module.
 CROSS_CUTTING = {"api", "architecture", "docs"}
-TIERS = ("unit", "theory", "peer", "regression", "fuzz", "fault")
+TIERS = ("unit", "theory", "peer", "regression", "fuzz", "fault", "published")
 
 
 def test_unit_test_files_mirror_modules_and_name_their_tier():
