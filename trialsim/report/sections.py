@@ -212,6 +212,15 @@ def _section_funnel(sc: Scenario, s: dict) -> Section:
     if m:
         rows.append(["metastatic at staging, share of the test-positive", *dist_cells("metastatic", m, 1, pct=True),
                      "-"])
+    if s.get("confirmed"):
+        rows.append(["confirmed positive", *dist_cells("confirmed", s["confirmed"], 1), "-"])
+    for arm, share in (s.get("metastatic_at_staging_by_arm") or {}).items():
+        if share is not None:
+            rows.append([f"metastatic when staged after allocation, {arm} arm", "-", "-", "-",
+                         num(f"metastatic-arm-{arm}", share, 1, pct=True)])
+    if s.get("serial_agreement") is not None:
+        rows.append(["serial samples of one survivor that agree", "-", "-", "-",
+                     num("serial-agreement", s["serial_agreement"], 1, pct=True)])
     if s.get("assays"):
         rows.append(["assays performed", *dist_cells("assays", s["assays"], 0), "-"])
     if s.get("assay_cost"):
