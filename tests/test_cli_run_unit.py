@@ -48,7 +48,8 @@ def test_unit_run_out_writes_csv_and_json(tmp_path):
     assert {"screened", "randomized", "events", "z", "rejected"} <= set(rows[0])
     data = json.loads((out / "results.json").read_text())
     assert data["replicates"] == 5
-    assert sorted(p.name for p in out.iterdir()) == ["replicates.csv", "replicates.parquet", "results.json"]  # no temporaries
+    assert sorted(p.name for p in out.iterdir()) == ["by_visit.csv", "replicates.csv", "replicates.parquet",
+                                                     "results.json"]  # no temporaries
 
 
 def test_unit_same_seed_same_json_from_the_command_line(tmp_path):

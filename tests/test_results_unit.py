@@ -63,7 +63,13 @@ def test_unit_write_puts_parquet_beside_csv_and_json(ctdna, tmp_path):
 
     r = simulate(ctdna, replicates=6, seed=4, workers=1)
     written = r.write(tmp_path / "out")
-    assert [p.name for p in written] == ["replicates.csv", "replicates.parquet", "results.json"]
+    assert [p.name for p in written] == ["replicates.csv", "replicates.parquet", "results.json", "by_visit.csv"]
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "out" / "by_visit.csv").open()))
+    summary = r.summary()["by_visit"]
+    assert [int(row["visit"]) for row in rows] == [v["visit"] for v in summary]
+    assert [float(row["tests"]) for row in rows] == [v["tests"] for v in summary]
     table = pq.read_table(tmp_path / "out" / "replicates.parquet")
     types = {f.name: str(f.type) for f in table.schema}
     assert list(types) == r.columns()

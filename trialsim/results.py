@@ -405,10 +405,11 @@ class SimulationResult:
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
 
     def write(self, out_dir: str | os.PathLike) -> list[Path]:
-        """Write replicates.csv, replicates.parquet and results.json into
-        ``out_dir``, together and atomically: a failure or a kill at any moment
-        leaves the folder's previous set whole, never a new file beside an old
-        one."""
+        """Write replicates.csv, replicates.parquet and results.json (and, with
+        screening, by_visit.csv: tests and positives at each visit number, as
+        the summary's ``by_visit``) into ``out_dir``, together and atomically:
+        a failure or a kill at any moment leaves the folder's previous set
+        whole, never a new file beside an old one."""
         import pyarrow.parquet as pq  # deferred: pyarrow is loaded only to write Parquet
 
         out = Path(out_dir)
@@ -425,7 +426,16 @@ class SimulationResult:
             with open(stage / "results.json", "w", encoding="utf-8", newline="") as f:
                 f.write(self.to_json())
                 f.write("\n")
-        return [out / "replicates.csv", out / "replicates.parquet", out / "results.json"]
+            visits = self._by_visit() if self.by_visit is not None else None
+            if visits is not None:
+                with open(stage / "by_visit.csv", "w", encoding="utf-8", newline="") as f:
+                    w = csv.writer(f, lineterminator="\n")
+                    w.writerow(["visit", "tests", "positive", "positive_share"])
+                    for v in visits:
+                        w.writerow([v["visit"], _csv_cell(v["tests"]), _csv_cell(v["positive"]),
+                                    _csv_cell(v["positive_share"])])
+        names = ["replicates.csv", "replicates.parquet", "results.json"] + (["by_visit.csv"] if visits is not None else [])
+        return [out / n for n in names]
 
 
 #: the columns of ``SimulationResult.looks_frame()`` and their pandas dtypes
