@@ -471,18 +471,7 @@ class TrialOperations:
         entry, visit number) each), their results, staging and consent."""
         ops = self.ops
         rep = np.concatenate([self.batches[b].rep[idx] for b, idx, _, _ in parts])
-        # One draw per replicate per window, in replicate order: a replicate's
-        # numbers come from its own stream whatever else is in the chunk.
-        order = np.argsort(rep, kind="stable")
-        counts = np.bincount(rep, minlength=self.R)
-        u_sorted = np.empty((rep.size, N_TEST_UNIFORMS))
-        pos = 0
-        for r in np.flatnonzero(counts):
-            c = counts[r]
-            u_sorted[pos:pos + c] = self.rngs[r].random((c, N_TEST_UNIFORMS))
-            pos += c
-        u = np.empty_like(u_sorted)
-        u[order] = u_sorted
+        u = _uniforms_by_replicate(self.rngs, rep, self.R, N_TEST_UNIFORMS)
         start = 0
         for b, idx, since, number in parts:
             batch = self.batches[b]
@@ -532,7 +521,7 @@ class TrialOperations:
                 ci = np.flatnonzero(pos_)
                 c_at = result_at[ci]
                 c_since = np.broadcast_to(np.asarray(since, dtype=float), (n,))[ci] + res.turnaround[ci]
-                uc = self._confirm_uniforms(r[ci])
+                uc = _uniforms_by_replicate(self.confirm_rngs, r[ci], self.R, N_TEST_UNIFORMS)
                 cres = run_tests(ops.confirm_test, s.take(ci).detectable(c_since), uc)
                 self._log("confirm_assays", r[ci], c_at, s.stratum[ci], number[ci])
                 yes = ~cres.failed & cres.positive
@@ -570,21 +559,6 @@ class TrialOperations:
             if self.record is not None:
                 self.record["positives"].append((b, pi, since_pos, pt, ok, agree, pn))
             self._pend(pr[agree], pt[agree], b, pi[agree], since_pos[agree], seen[agree])
-
-    def _confirm_uniforms(self, rep: np.ndarray) -> np.ndarray:
-        """Uniforms for the second assays of these replicates' positives, from
-        each replicate's confirmation stream in replicate order."""
-        order = np.argsort(rep, kind="stable")
-        counts = np.bincount(rep, minlength=self.R)
-        u_sorted = np.empty((rep.size, N_TEST_UNIFORMS))
-        pos = 0
-        for r in np.flatnonzero(counts):
-            c = counts[r]
-            u_sorted[pos:pos + c] = self.confirm_rngs[r].random((c, N_TEST_UNIFORMS))
-            pos += c
-        u = np.empty_like(u_sorted)
-        u[order] = u_sorted
-        return u
 
     def _log(self, key, rep, time, stratum, number) -> None:
         log = self.log[key]
@@ -758,6 +732,23 @@ class TrialOperations:
         out.by_stratum = by_stratum
         out.by_visit = by_visit
         return out
+
+
+def _uniforms_by_replicate(rngs: list[np.random.Generator], rep: np.ndarray, R: int, width: int) -> np.ndarray:
+    """Uniforms (len(rep), width) for rows of replicates ``rep``: one draw per
+    replicate, in replicate order, from its own generator, so a replicate's
+    numbers do not depend on what else is in the chunk."""
+    order = np.argsort(rep, kind="stable")
+    counts = np.bincount(rep, minlength=R)
+    u_sorted = np.empty((rep.size, width))
+    pos = 0
+    for r in np.flatnonzero(counts):
+        c = counts[r]
+        u_sorted[pos:pos + c] = rngs[r].random((c, width))
+        pos += c
+    u = np.empty_like(u_sorted)
+    u[order] = u_sorted
+    return u
 
 
 def _widen(a: np.ndarray, width: int) -> np.ndarray:
