@@ -85,19 +85,20 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
         visible = lead_kind & (s.mrd_start <= tau) & (tau < s.t_rec) & (s.t_rec - imaging_lead <= tau)
     eradicated = detectable & (u_erad < arm.eradication) & (s.t_rec > tau) & ~visible
     mrd_end = np.where(eradicated & ~lead_kind, np.minimum(s.mrd_end, tau), s.mrd_end)
-    hr = np.where(eradicated, 1.0, arm.hazard_ratio)
-    t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=hr, mrd_end=mrd_end)
-    # lead_time model: eradication removes the recurrence the MRD would have caused.
-    t_rec = np.where(eradicated & lead_kind, np.inf, t_rec)
     # lead_time model, MRD present when the effect starts, not eradicated and
     # no metastasis visible yet: the effect multiplies the hazard of the
     # patient's own progression from MRD to (visible) metastasis.
     with np.errstate(invalid="ignore"):
         present = (lead_kind & ~eradicated & (s.mrd_start <= tau) & (tau < s.t_rec - imaging_lead)
                    & np.isfinite(s.t_rec))
+    # The stratum's hazard takes the effect only where neither applies (an
+    # eradicated, visible or present patient's recurrence is decided below).
+    hr = np.where(eradicated | visible | present, 1.0, arm.hazard_ratio)
+    t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=hr, mrd_end=mrd_end)
+    # lead_time model: eradication removes the recurrence the MRD would have caused.
+    t_rec = np.where(eradicated & lead_kind, np.inf, t_rec)
     if arm.hazard_ratio != 1.0 and present.any():
         t_rec[present] = _lead_time_effect(pop, s, present, tau, arm.hazard_ratio, imaging_lead)
-    t_rec[visible] = s.t_rec[visible]
     # The MRD window after the effect starts. lead_time: MRD not yet present
     # keeps its lead time before the (possibly delayed) recurrence; MRD present
     # keeps its start and ends at the new recurrence; eradicated MRD is gone.
