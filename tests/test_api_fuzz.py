@@ -21,29 +21,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import given, settings
 
-from tests.support.fuzz import KNOWN_CALLS, calls, judge_call
+from tests.support.fuzz import FUZZ, KNOWN_CALLS, calls, judge_call, warm_imports, with_examples  # noqa: F401 (warm_imports: an autouse fixture)
 
 CI_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "40"))
 LONG_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "300"))
-FUZZ = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck))
-
-
-def with_examples(cases):
-    def decorate(test):
-        for case in reversed(list(cases)):
-            test = example(case)(test)
-        return test
-
-    return decorate
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _warm_imports():
-    import trialsim.engine  # noqa: F401
-    import trialsim.sweeps  # noqa: F401
 
 
 @settings(max_examples=CI_EXAMPLES, derandomize=True, **FUZZ)

@@ -22,9 +22,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import given, settings
 
-from tests.support.fuzz import (
+from tests.support.fuzz import (  # noqa: F401 (warm_imports: an autouse fixture)
+    FUZZ,
     KNOWN_OPTION_CASES,
     REFERENCE_FOR_OPTIONS,
     Invocation,
@@ -33,27 +34,12 @@ from tests.support.fuzz import (
     judge_output,
     limit_child_memory,
     option_cases,
+    warm_imports,
+    with_examples,
 )
 
 CI_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "40"))
 LONG_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "300"))
-FUZZ = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck))
-
-
-def with_examples(cases):
-    def decorate(test):
-        for case in reversed(list(cases)):
-            test = example(case)(test)
-        return test
-
-    return decorate
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _warm_imports():
-    import trialsim.engine  # noqa: F401
-    import trialsim.sweeps  # noqa: F401
 
 
 @settings(max_examples=CI_EXAMPLES, derandomize=True, **FUZZ)

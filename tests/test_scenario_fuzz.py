@@ -36,9 +36,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import given, settings
 
-from tests.support.fuzz import (
+from tests.support.fuzz import (  # noqa: F401 (warm_imports: an autouse fixture)
+    FUZZ,
     KNOWN_MUTANTS,
     SHAPES,
     VALIDATE_SECONDS,
@@ -49,35 +50,17 @@ from tests.support.fuzz import (
     judge_output,
     limit_child_memory,
     mutants,
+    warm_imports,
+    with_examples,
 )
 
 CI_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "60"))
 LONG_EXAMPLES = int(os.environ.get("TRIALSIM_FUZZ_EXAMPLES", "2000"))
-FUZZ = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck))
-
-
-def with_examples(cases):
-    """One hypothesis ``@example`` per known case."""
-
-    def decorate(test):
-        for case in reversed(list(cases)):
-            test = example(case)(test)
-        return test
-
-    return decorate
 
 
 def assert_clean(outcomes: dict, mutant: Mutant) -> None:
     bad = {cmd: o.detail for cmd, o in outcomes.items() if not o.ok}
     assert not bad, f"{mutant!r}:\n" + "\n".join(f"  trialsim {cmd}: {d}" for cmd, d in bad.items())
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _warm_imports():
-    """Import the simulator once, so that no example is charged its start-up."""
-    import trialsim.engine  # noqa: F401
-    import trialsim.sweeps  # noqa: F401
 
 
 @settings(max_examples=CI_EXAMPLES, derandomize=True, **FUZZ)

@@ -41,7 +41,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
 import yaml
+from hypothesis import HealthCheck, Phase, example
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1345,3 +1347,31 @@ KNOWN_CALLS: dict[str, Call] = {
     "load_scenario(a name of 300 bytes)": Call("load_scenario", (("source", "/tmp/" + "x" * 300 + ".yaml", "bad"),)),
     "load_scenario(a path longer than PATH_MAX)": Call("load_scenario", (("source", LONG_PATH + ".yaml", "bad"),)),
 }
+
+
+# --------------------------------------------------------------------------
+# What every fuzz test file shares
+
+#: hypothesis settings of the fuzz tier: no deadline (a run may take seconds), no example database
+#: (each run stands alone), the explicit examples first, every health check off
+FUZZ = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck))
+
+
+def with_examples(cases):
+    """One hypothesis ``@example`` per known case."""
+
+    def decorate(test):
+        for case in reversed(list(cases)):
+            test = example(case)(test)
+        return test
+
+    return decorate
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_imports():
+    """Import the simulator once, so that no example is charged its start-up
+    (autouse: a test module that imports it gets it)."""
+    import trialsim.engine  # noqa: F401 -- deferred: loaded once per module, outside the timed examples
+    import trialsim.sweeps  # noqa: F401 -- deferred: as above
