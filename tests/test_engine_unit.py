@@ -25,11 +25,23 @@ def same_tables(a, b):
         np.testing.assert_array_equal(a.table[k], b.table[k], err_msg=k)
 
 
-def test_unit_streams_are_spawned_children_of_the_seed():
-    scr, trial = replicate_streams(42, 7)
-    a, b = np.random.SeedSequence(42).spawn(8)[7].spawn(2)
-    assert scr.random() == np.random.default_rng(a).random()
-    assert trial.random() == np.random.default_rng(b).random()
+def test_unit_streams_are_pcg64_seeded_with_the_documented_seed_sequence_words():
+    """Stream k of replicate i: PCG64 with state words 4*(i % 1024)..+1 and
+    increment words +2..+3 of SeedSequence(seed, spawn_key=(i // 1024, k))."""
+    for i in (7, 1023, 1024, 5000):
+        scr, trial = replicate_streams(42, i)
+        for g, k in ((scr, 0), (trial, 1)):
+            w = np.random.SeedSequence(42, spawn_key=(i // 1024, k)).generate_state(4096, np.uint64)
+            words = w[4 * (i % 1024): 4 * (i % 1024) + 4]
+
+            class Words(np.random.bit_generator.ISeedSequence):
+                def generate_state(self, n_words, dtype=np.uint64):
+                    return words[:n_words].copy()
+
+            assert g.random() == np.random.Generator(np.random.PCG64(Words())).random()
+    # distinct replicates and streams draw distinct numbers
+    firsts = {replicate_streams(42, i)[k].random() for i in range(50) for k in (0, 1)}
+    assert len(firsts) == 100
 
 
 @pytest.mark.parametrize("fixture", ["conventional", "ctdna"])

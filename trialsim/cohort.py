@@ -251,52 +251,78 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
 # Drawing new survivors
 
 
+def _lead_time_Binv(stratum: StratumModel, tsd: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """T_R from entry without an arm effect: B^{-1}(e) with B(t) = Λ(tsd + t) - Λ(tsd),
+    for survivors drawn by :func:`draw_survivors` (tsd >= 0 and finite, e >= 0)."""
+    rec = stratum.recurrence
+    with np.errstate(all="ignore"):
+        lam0 = rec._cumhaz(tsd)
+        x = lam0 + e
+        if x.size and not x.min() > 0.0:      # Λ^{-1}(0) = 0 is the public method's convention
+            return _base_Binv(stratum, tsd, e)
+        t = rec._inv_cumhaz(x)
+        t -= tsd
+    return np.where(np.isfinite(t), np.maximum(t, 0.0), np.inf)
+
+
 def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
     """Latent histories from uniforms ``u`` of shape (n, N_UNIFORMS)."""
     n = u.shape[0]
-    stratum = np.searchsorted(pop.cum_shares, u[:, U_STRATUM], side="right").astype(np.int16)
-    stratum = np.minimum(stratum, len(pop.strata) - 1)
+    K = len(pop.strata)
+    if K == 1:
+        stratum = np.zeros(n, dtype=np.int16)
+    else:
+        stratum = np.searchsorted(pop.cum_shares, u[:, U_STRATUM], side="right").astype(np.int16)
+        np.minimum(stratum, K - 1, out=stratum)
     tsd = np.empty(n)
+    t_rec = np.empty(n)
     mrd_start = np.full(n, np.inf)
     mrd_end = np.full(n, np.inf)
-    e_rec = -np.log1p(-u[:, U_REC])
-    if pop.death is not None:
-        t_death = pop.death.quantile(u[:, U_DEATH])
-    else:
-        t_death = np.full(n, np.inf)
-    lead = np.full(n, np.nan)
+    e_rec = np.log1p(-u[:, U_REC])
+    np.negative(e_rec, out=e_rec)
+    t_death = pop.death.quantile_of_draws(u[:, U_DEATH]) if pop.death is not None else np.full(n, np.inf)
+    prevalence_strata = []
     for j, st in enumerate(pop.strata):
-        idx = np.flatnonzero(stratum == j)
-        if idx.size == 0:
+        idx = slice(None) if K == 1 else np.flatnonzero(stratum == j)
+        m = n if K == 1 else idx.size
+        if m == 0:
             continue
-        tsd[idx] = st.tsd.quantile(u[idx, U_TSD])
+        tsd_j = st.tsd.quantile_of_draws(u[idx, U_TSD])
+        tsd[idx] = tsd_j
         mrd = st.mrd
-        if mrd is None:
-            continue
-        if mrd.kind == "prevalence":
+        if mrd is not None and mrd.kind == "prevalence":
             pos = u[idx, U_MRD] < mrd.prevalence
             # Onset for the negative (U_LEAD), clearance for the positive (U_CLEAR);
             # a negative who turns positive may clear later (one more draw from U_CLEAR
             # reused: the positive interval lasts an Exp(clearance) time either way).
             with np.errstate(divide="ignore"):
-                onset = (-np.log1p(-u[idx, U_LEAD]) / mrd.onset_rate) if mrd.onset_rate > 0 else np.full(idx.size, np.inf)
-                dur = (-np.log1p(-u[idx, U_CLEAR]) / mrd.clearance_rate) if mrd.clearance_rate > 0 else np.full(idx.size, np.inf)
+                onset = (-np.log1p(-u[idx, U_LEAD]) / mrd.onset_rate) if mrd.onset_rate > 0 else np.full(m, np.inf)
+                dur = (-np.log1p(-u[idx, U_CLEAR]) / mrd.clearance_rate) if mrd.clearance_rate > 0 else np.full(m, np.inf)
             start = np.where(pos, 0.0, onset)
             mrd_start[idx] = start
             mrd_end[idx] = start + dur
-        else:
-            lead[idx] = mrd.lead_time.quantile(u[idx, U_LEAD])
-    s = Survivors(stratum, tsd, e_rec, np.empty(n), t_death, mrd_start, mrd_end, u[:, U_CONSENT].copy())
-    s.t_rec = recurrence_times(pop, s)
-    # lead_time model: MRD detectable for the lead time before recurrence, or
-    # throughout for the dormant share of those who never recur in their life.
-    for j, st in enumerate(pop.strata):
-        if st.mrd is None or st.mrd.kind != "lead_time":
+            prevalence_strata.append(j)
             continue
-        idx = np.flatnonzero(stratum == j)
-        t_r = s.t_rec[idx]
-        never = t_r >= t_death[idx]
-        dormant = never & (u[idx, U_MRD] < st.mrd.dormant_share)
-        mrd_start[idx] = np.where(never, np.where(dormant, 0.0, np.inf), t_r - lead[idx])
-        mrd_end[idx] = np.where(never, np.where(dormant, np.inf, np.inf), t_r)
+        t_r = _lead_time_Binv(st, tsd_j, e_rec[idx])
+        t_rec[idx] = t_r
+        if mrd is None:
+            continue
+        # lead_time model: MRD detectable for the lead time before recurrence, or
+        # throughout for the dormant share of those who never recur in their life.
+        td = t_death[idx]
+        recurs = t_r < td
+        r_at = np.flatnonzero(recurs)
+        rows = r_at if K == 1 else idx[r_at]
+        if rows.size:
+            lead = mrd.lead_time.quantile_of_draws(u[rows, U_LEAD])
+            mrd_start[rows] = t_r[r_at] - lead
+            mrd_end[rows] = t_r[r_at]
+        if mrd.dormant_share > 0:
+            dormant = ~recurs & (u[idx, U_MRD] < mrd.dormant_share)
+            d_at = np.flatnonzero(dormant)
+            mrd_start[d_at if K == 1 else idx[d_at]] = 0.0
+    s = Survivors(stratum, tsd, e_rec, t_rec, t_death, mrd_start, mrd_end, u[:, U_CONSENT].copy())
+    if prevalence_strata:
+        sel = np.flatnonzero(np.isin(stratum, prevalence_strata))
+        s.t_rec[sel] = recurrence_times(pop, s.take(sel))
     return s

@@ -49,6 +49,7 @@ from trialsim.screening import N_PRESCREEN_UNIFORMS, U_PRE_CONSENT, U_PRE_SETUP,
 from trialsim.screening import (PrescreenModel, TestModel, VisitPlan, eligible_at_staging, person_propensities,
                                  run_tests)
 
+TEST_GOT, TEST_PAIR, TEST_SAME, TEST_POSITIVE = 1, 2, 4, 8   # flags of a test in the log
 SAFETY_HORIZON = 600.0  # months: screening without any stop ends here (flagged)
 
 
@@ -114,7 +115,7 @@ class Operations:
     @property
     def window(self) -> float:
         if self.screening:
-            m = max(1, math.ceil(self.every / 1.0))   # windows of at most one month
+            m = 1
             return self.every / m
         # No screening: one window a little longer than the expected accrual
         # time, so that most replicates need one draw of arrivals and few a second.
@@ -222,9 +223,12 @@ class TrialOperations:
         self._reviewed: dict[int, simpy.Event] = {}
         # flat event logs (replicate, calendar time), counted once close times are known
         # and per event its stratum and visit number (1-based)
-        self.log = {k: ([], [], [], []) for k in ("assays", "results", "positive_samples", "serial_pairs",
-                                                  "serial_agreeing", "test_positive", "metastatic_at_staging",
-                                                  "eligible", "consented")}
+        # Every test: (replicate, stratum, visit number, time of sample, time of result,
+        # flags: TEST_GOT | TEST_PAIR | TEST_SAME | TEST_POSITIVE), counted once close times are known.
+        self.tests: list[tuple] = []
+        # Rarer events (positives and what follows them): flat logs of (replicate,
+        # calendar time, stratum, visit number (1-based)).
+        self.log = {k: ([], [], [], []) for k in ("test_positive", "metastatic_at_staging", "eligible", "consented")}
         if ops.confirm_tests > 1 or ops.confirm_test is not None:
             self.log["confirmed"] = ([], [], [], [])
         if ops.confirm_test is not None:
@@ -302,17 +306,17 @@ class TrialOperations:
             n = int(rng.poisson(mu))
             if n == 0:
                 continue
-            u = rng.random((n, 1 + N_UNIFORMS))
-            u = u[np.argsort(u[:, 0])]   # arrivals in time order (small sorts, cache-friendly)
+            u = rng.random((1 + N_UNIFORMS, n))   # one row per quantity: each is contiguous
+            u[0].sort()   # arrivals in time order; the other quantities are iid, so need no reordering
             up = self.prescreen_rngs[r].random((n, N_PRESCREEN_UNIFORMS)) if pre is not None else None
             entering = n
             if ops.max_screened is not None:
                 room = ops.max_screened - self.n_arrived[r]
                 if pre is None:
                     if n >= room:
-                        u = u[:room]
+                        u = u[:, :room]
                         self.intake_done[r] = True
-                    entering = u.shape[0]
+                    entering = u.shape[1]
                 else:
                     # max_screened counts the survivors who enter screening: the assay-ready
                     ready = (up[:, U_PRE_CONSENT] < pre.consent) & (up[:, U_PRE_SETUP] < pre.assay_setup)
@@ -320,24 +324,24 @@ class TrialOperations:
                     entering = int(cum[-1])
                     if entering >= room:
                         cut = int(np.searchsorted(cum, room)) + 1
-                        u, up = u[:cut], up[:cut]
+                        u, up = u[:, :cut], up[:cut]
                         entering = room
                         self.intake_done[r] = True
             self.n_arrived[r] += entering
             if ops.shedding is not None:
-                vs.append(self.person_rngs[r].random(u.shape[0]))
+                vs.append(self.person_rngs[r].random(u.shape[1]))
             if ops.imaging is not None:
-                ws.append(self.imaging_rngs[r].random(u.shape[0]))
-            reps.append(np.full(u.shape[0], r, dtype=np.int32))
+                ws.append(self.imaging_rngs[r].random(u.shape[1]))
+            reps.append(np.full(u.shape[1], r, dtype=np.int32))
             us.append(u)
             if up is not None:
                 ups.append(up)
         if not reps:
             return
         rep = np.concatenate(reps)
-        u = np.concatenate(us)
-        arrival = ops.accrual.inverse(c0 + u[:, 0] * mu)
-        surv = draw_survivors(self.pop, u[:, 1:])
+        u = np.concatenate(us, axis=1)
+        arrival = ops.accrual.inverse(c0 + u[0] * mu)
+        surv = draw_survivors(self.pop, u[1:].T)   # (survivors, quantities), each quantity contiguous
         n = rep.size
         batch = Batch(rep, arrival, surv, np.ones(n, dtype=bool), np.full(n, np.inf))
         batch.last_result = np.full(n, -1, dtype=np.int8)
@@ -386,12 +390,16 @@ class TrialOperations:
         replicate; arrivals come out in time order."""
         ops = self.ops
         n = ops.enrollment
-        u = np.empty((self.R, n, 1 + N_UNIFORMS))
+        u = np.empty((self.R, 1 + N_UNIFORMS, n))   # per replicate, one row per quantity
         for r in range(self.R):
-            u[r] = self.rngs[r].random((n, 1 + N_UNIFORMS))
-        arrival = ops.accrual.inverse(np.cumsum(-np.log1p(-u[:, :, 0]), axis=1)).reshape(-1)
+            self.rngs[r].random((1 + N_UNIFORMS, n), out=u[r])
+        gaps = np.log1p(-u[:, 0, :])
+        np.negative(gaps, out=gaps)
+        arrival = ops.accrual.inverse(np.cumsum(gaps, axis=1)).reshape(-1)
         rep = np.repeat(np.arange(self.R, dtype=np.int32), n)
-        surv = draw_survivors(self.pop, u[:, :, 1:].reshape(-1, N_UNIFORMS))
+        # (patients, quantities) with each quantity contiguous
+        quantities = np.ascontiguousarray(u[:, 1:, :].transpose(1, 0, 2)).reshape(N_UNIFORMS, -1)
+        surv = draw_survivors(self.pop, quantities.T)
         size = rep.size
         self.batches[0] = Batch(rep, arrival, surv, np.ones(size, dtype=bool), np.full(size, np.inf))
         self.n_arrived[:] = n
@@ -470,32 +478,28 @@ class TrialOperations:
         """The tests of the samples in ``parts`` ((batch id, indices, months since
         entry, visit number) each), their results, staging and consent."""
         ops = self.ops
-        rep = np.concatenate([self.batches[b].rep[idx] for b, idx, _, _ in parts])
-        u = _uniforms_by_replicate(self.rngs, rep, self.R, N_TEST_UNIFORMS)
-        start = 0
         for b, idx, since, number in parts:
             batch = self.batches[b]
             n = idx.size
-            uu = u[start:start + n]
-            start += n
-            s = batch.surv.take(idx)
             r = batch.rep[idx]
+            uu = _uniforms_for_sorted(self.rngs, r, N_TEST_UNIFORMS)
+            stratum = batch.surv.stratum[idx]
             visit = batch.arrival[idx] + since
             number = np.broadcast_to(np.asarray(number, dtype=np.int64), (n,))
             person = None if batch.person is None else (batch.person[0][idx], batch.person[1][idx])
-            res = run_tests(ops.test, s.detectable(since), uu, person)
-            self._log("assays", r, visit, s.stratum, number)
+            m_start, m_end = batch.surv.mrd_start[idx], batch.surv.mrd_end[idx]
+            res = run_tests(ops.test, (m_start <= since) & (since < m_end), uu, person)
             if self.record is not None:
                 self.record["tests"].append((b, idx, visit))
             got = ~res.failed
             result_at = visit + res.turnaround
-            self._log("results", r[got], result_at[got], s.stratum[got], number[got])
             # consecutive results of the same person, and how often they agree
             prev = batch.last_result[idx]
             pair = got & (prev >= 0)
             same = pair & (res.positive == (prev == 1))
-            self._log("serial_pairs", r[pair], result_at[pair], s.stratum[pair], number[pair])
-            self._log("serial_agreeing", r[same], result_at[same], s.stratum[same], number[same])
+            flags = got.view(np.uint8) | (pair.view(np.uint8) << 1) | (same.view(np.uint8) << 2)
+            flags |= res.positive.view(np.uint8) << 3
+            self.tests.append((r, stratum, number.astype(np.int16), visit, result_at, flags))
             batch.last_result[idx[got]] = res.positive[got]
             fr = batch.first_result[idx]
             batch.first_result[idx] = np.where(got, np.minimum(fr, result_at), fr)
@@ -504,16 +508,14 @@ class TrialOperations:
                 if ops.confirm_tests > 1:
                     batch.run[idx[got]] = 0
                 continue
-            self._log("positive_samples", r[sample_pos], result_at[sample_pos], s.stratum[sample_pos],
-                      number[sample_pos])
             first = sample_pos & ~batch.ever_positive[idx]
             batch.ever_positive[idx[sample_pos]] = True
-            self._log("test_positive", r[first], result_at[first], s.stratum[first], number[first])
+            self._log("test_positive", r[first], result_at[first], stratum[first], number[first])
             if ops.confirm_tests > 1:
                 run = np.where(got, np.where(sample_pos, batch.run[idx] + 1, 0), batch.run[idx])
                 batch.run[idx] = run
                 pos_ = sample_pos & (run >= ops.confirm_tests) & ~batch.staged[idx]
-                self._log("confirmed", r[pos_], result_at[pos_], s.stratum[pos_], number[pos_])
+                self._log("confirmed", r[pos_], result_at[pos_], stratum[pos_], number[pos_])
             else:
                 pos_ = sample_pos & ~batch.staged[idx]
             if ops.confirm_test is not None and pos_.any():
@@ -521,15 +523,15 @@ class TrialOperations:
                 ci = np.flatnonzero(pos_)
                 c_at = result_at[ci]
                 c_since = np.broadcast_to(np.asarray(since, dtype=float), (n,))[ci] + res.turnaround[ci]
-                uc = _uniforms_by_replicate(self.confirm_rngs, r[ci], self.R, N_TEST_UNIFORMS)
-                cres = run_tests(ops.confirm_test, s.take(ci).detectable(c_since), uc)
-                self._log("confirm_assays", r[ci], c_at, s.stratum[ci], number[ci])
+                uc = _uniforms_for_sorted(self.confirm_rngs, r[ci], N_TEST_UNIFORMS)
+                cres = run_tests(ops.confirm_test, (m_start[ci] <= c_since) & (c_since < m_end[ci]), uc)
+                self._log("confirm_assays", r[ci], c_at, stratum[ci], number[ci])
                 yes = ~cres.failed & cres.positive
                 pos_ = np.zeros(n, dtype=bool)
                 pos_[ci[yes]] = True
                 result_at = result_at.copy()
                 result_at[ci] = c_at + cres.turnaround
-                self._log("confirmed", r[pos_], result_at[pos_], s.stratum[pos_], number[pos_])
+                self._log("confirmed", r[pos_], result_at[pos_], stratum[pos_], number[pos_])
             if not pos_.any():
                 continue
             pi = idx[pos_]
@@ -538,7 +540,7 @@ class TrialOperations:
                 batch.active[pi] = False   # a (confirmed) positive ends the survivor's screening
             pr = r[pos_]
             pt = result_at[pos_]
-            pst = s.stratum[pos_]
+            pst = stratum[pos_]
             pn = number[pos_]
             stage_since = pt - batch.arrival[pi]
             t_rec, t_death = batch.surv.t_rec[pi], batch.surv.t_death[pi]
@@ -636,6 +638,53 @@ class TrialOperations:
 
     # -- outcome -----------------------------------------------------------
 
+    def _count_tests(self, counts: dict, by_stratum: dict, by_visit: dict) -> None:
+        """Counts of the tests up to each replicate's close: assays (sampled by
+        then), results, pairs of consecutive results and those that agree, and
+        positive samples (results back by then); per stratum, and results and
+        positive samples per visit."""
+        R, K = self.R, self.ops.n_strata
+        if self.tests:
+            rep, stratum, number, visit, result_at, flags = (np.concatenate(x) for x in zip(*self.tests))
+        else:
+            rep, stratum, number = (np.zeros(0, dtype=t) for t in (np.int32, np.int16, np.int16))
+            visit = result_at = np.zeros(0)
+            flags = np.zeros(0, dtype=np.uint8)
+        close = self.close_time[rep]
+        # One count per (replicate, stratum, flags): a test sampled by the close
+        # counts as an assay, and its flags count only if its result is back by then.
+        sampled = visit <= close
+        flags = np.where(result_at <= close, flags, np.uint8(0))[sampled]
+        rep, stratum, number = rep[sampled], stratum[sampled], number[sampled]
+        code = rep.astype(np.int64)
+        code *= K
+        code += stratum
+        code *= 16
+        code += flags
+        per = np.bincount(code, minlength=R * K * 16).reshape(R, K, 16)
+        V = int(number.max()) if number.size else 0
+        code = rep.astype(np.int64)
+        code *= V
+        code += number
+        code -= 1
+        code *= 16
+        code += flags
+        visits = np.bincount(code, minlength=R * V * 16).reshape(R, V, 16)
+        bits = np.arange(16)
+        by_stratum["assays"] = per.sum(axis=2)
+        counts["assays"] = by_stratum["assays"].sum(axis=1)
+        for name, bit in (("serial_pairs", TEST_PAIR), ("serial_agreeing", TEST_SAME),
+                          ("positive_samples", TEST_POSITIVE)):
+            by_stratum[name] = per[:, :, (bits & bit) != 0].sum(axis=2)
+            counts[name] = by_stratum[name].sum(axis=1)
+        by_visit["tests"] = visits[:, :, (bits & TEST_GOT) != 0].sum(axis=2)
+        by_visit["positive"] = visits[:, :, (bits & TEST_POSITIVE) != 0].sum(axis=2)
+        # visits up to the last with a result back before the close
+        seen = np.flatnonzero(by_visit["tests"].any(axis=0))
+        last = int(seen[-1]) + 1 if seen.size else 0
+        for name in ("tests", "positive"):
+            by_visit[name] = by_visit[name][:, :last]
+
     def _outcome(self) -> Enrolment:
         ops = self.ops
         close = self.close_time
@@ -675,26 +724,15 @@ class TrialOperations:
             counts[key] = by_stratum[key].sum(axis=1)
         by_visit: dict[str, np.ndarray] = {}
         if ops.screening:
+            self._count_tests(counts, by_stratum, by_visit)
             for key, (reps, times, strata, numbers) in self.log.items():
                 if reps:
                     r = np.concatenate(reps)
-                    t = np.concatenate(times)
-                    ok = t <= close[r]
-                    r = r[ok]
-                    counts[key] = np.bincount(r, minlength=self.R)
-                    tally(key, r, np.concatenate(strata)[ok].astype(np.int64))
-                    if key in ("results", "positive_samples"):
-                        v = np.concatenate(numbers)[ok] - 1
-                        V = int(v.max()) + 1 if v.size else 0
-                        by_visit[key] = np.bincount(r.astype(np.int64) * V + v, minlength=R * V).reshape(R, V)
+                    ok = np.concatenate(times) <= close[r]
+                    tally(key, r[ok], np.concatenate(strata)[ok].astype(np.int64))
                 else:
-                    counts[key] = np.zeros(self.R, dtype=np.int64)
                     by_stratum[key] = np.zeros((R, K), dtype=np.int64)
-            counts.pop("results")
-            by_stratum.pop("results")
-            V = max([0] + [a.shape[1] for a in by_visit.values()])
-            by_visit = {name: _widen(by_visit.get(key, np.zeros((R, 0), dtype=np.int64)), V)
-                        for key, name in (("results", "tests"), ("positive_samples", "positive"))}
+                counts[key] = by_stratum[key].sum(axis=1)
         rep, time, pb, pi, ptested, pmeta = self._pending()
         o = _order_by_rep_time(rep, time, not ops.screening)
         rep, time, pb, pi, ptested, pmeta = rep[o], time[o], pb[o], pi[o], ptested[o], pmeta[o]
@@ -734,28 +772,19 @@ class TrialOperations:
         return out
 
 
-def _uniforms_by_replicate(rngs: list[np.random.Generator], rep: np.ndarray, R: int, width: int) -> np.ndarray:
-    """Uniforms (len(rep), width) for rows of replicates ``rep``: one draw per
-    replicate, in replicate order, from its own generator, so a replicate's
-    numbers do not depend on what else is in the chunk."""
-    order = np.argsort(rep, kind="stable")
-    counts = np.bincount(rep, minlength=R)
-    u_sorted = np.empty((rep.size, width))
-    pos = 0
-    for r in np.flatnonzero(counts):
-        c = counts[r]
-        u_sorted[pos:pos + c] = rngs[r].random((c, width))
-        pos += c
-    u = np.empty_like(u_sorted)
-    u[order] = u_sorted
+def _uniforms_for_sorted(rngs: list[np.random.Generator], rep: np.ndarray, width: int) -> np.ndarray:
+    """Uniforms (len(rep), width) for rows of replicates ``rep`` (sorted): each
+    replicate's rows draw from its own generator, so its numbers do not depend
+    on what else is in the chunk."""
+    u = np.empty((rep.size, width))
+    if rep.size == 0:
+        return u
+    cuts = np.flatnonzero(rep[1:] != rep[:-1]) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [rep.size]))
+    for a, z in zip(starts.tolist(), ends.tolist()):
+        rngs[rep[a]].random((z - a, width), out=u[a:z])
     return u
-
-
-def _widen(a: np.ndarray, width: int) -> np.ndarray:
-    """(R, v) counts padded with zero columns to (R, width)."""
-    if a.shape[1] >= width:
-        return a
-    return np.concatenate([a, np.zeros((a.shape[0], width - a.shape[1]), dtype=a.dtype)], axis=1)
 
 
 def _order_by_rep_time(rep: np.ndarray, time: np.ndarray, chronological: bool = False) -> np.ndarray:
