@@ -45,8 +45,11 @@ def connect(scheduler) -> tuple[Any, bool]:
         raise SchedulerError("--scheduler is empty: give the scheduler's address, e.g. tcp://HOST:8786")
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+    except (OSError, TimeoutError) as exc:
         raise SchedulerError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise SchedulerError(f"--scheduler {scheduler}: cannot connect: not a scheduler address "
+                             f"(tcp://HOST:8786): {exc}") from None
     return client, True
 
 
