@@ -36,8 +36,9 @@ def test_unit_package_docstring_shows_the_entry_points():
 
 
 @pytest.mark.parametrize("name,first,keywords", [
-    ("simulate", "scenario", {"replicates", "seed", "workers", "chunk_size", "replicate_index", "progress", "timeline"}),
-    ("replay", "provenance", {"workers", "chunk_size", "progress", "timeline"}),
+    ("simulate", "scenario", {"replicates", "seed", "workers", "chunk_size", "replicate_index", "progress", "timeline",
+                              "scheduler"}),
+    ("replay", "provenance", {"workers", "chunk_size", "progress", "timeline", "scheduler"}),
     ("find_sample_size", "scenario", {"target_power", "solve", "replicates", "seed", "workers", "scheduler"}),
     ("sweep", "scenario", {"replicates", "seed", "workers", "scheduler", "out", "resume"}),
 ])

@@ -192,7 +192,7 @@ LAYERS = [
     ("schema_text",),
     ("curves",),
     ("loading",),
-    ("analysis", "design", "figures", "atomic", "montecarlo", "processes", "version"),
+    ("analysis", "design", "figures", "atomic", "montecarlo", "processes", "cluster", "version"),
 ]
 
 

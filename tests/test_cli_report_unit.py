@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -118,4 +119,22 @@ def test_unit_cli_report_bad_format_or_replicates_exit_2(tmp_path, args, message
     res = invoke("report", path, "-w", 1, "--out", tmp_path / "o", *args)
     assert res.exit_code == 2, res.output
     assert message in res.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address,dask,message", [
+    ("tcp://127.0.0.1:8786", False, "--scheduler needs Dask distributed: pip install 'trialsim[dask]'"),
+    ("tcp://127.0.0.1:1", True, "--scheduler tcp://127.0.0.1:1: cannot connect: Timed out"),
+])
+def test_unit_cli_report_bad_scheduler_exits_2_with_one_message(tmp_path, monkeypatch, address, dask, message):
+    if dask:
+        pytest.importorskip("distributed", reason="Dask distributed is not installed (the test extra has it)")
+        monkeypatch.setattr("trialsim.cluster.CONNECT_TIMEOUT", "0.5s")
+    else:
+        monkeypatch.setitem(sys.modules, "distributed", None)      # import distributed now fails
+    res = invoke("report", write(tmp_path, CONVENTIONAL), "-n", 4, "--seed", 1, "--scheduler", address,
+                 "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.startswith("error: " + message), res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -115,3 +116,25 @@ def test_unit_outputs_get_ordinary_file_permissions(tmp_path):
     os.umask(umask)
     for name in ("replicates.csv", "results.json"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_unit_run_scheduler_without_dask_exits_2_with_one_message(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)      # import distributed now fails
+    res = invoke("run", write(tmp_path, CONVENTIONAL), "-n", 4, "--seed", 1, "--scheduler", "tcp://127.0.0.1:8786",
+                 "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr == "error: --scheduler needs Dask distributed: pip install 'trialsim[dask]'\n"
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address,needle", [("tcp://127.0.0.1:1", "cannot connect: Timed out"),
+                                            ("nohost:xx", "not a scheduler address")])
+def test_unit_run_unreachable_scheduler_exits_2_with_one_message(tmp_path, monkeypatch, address, needle):
+    pytest.importorskip("distributed", reason="Dask distributed is not installed (the test extra has it)")
+    monkeypatch.setattr("trialsim.cluster.CONNECT_TIMEOUT", "0.5s")
+    res = invoke("run", write(tmp_path, CONVENTIONAL), "-n", 4, "--seed", 1, "--scheduler", address,
+                 "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.stderr.startswith(f"error: --scheduler {address}: ") and needle in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

@@ -31,6 +31,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 from numpy.random.bit_generator import ISeedSequence
 
+from trialsim.cluster import connect, run_windowed, threads as cluster_threads
 from trialsim.cohort import PopulationModel, Survivors
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.design import plan_boundaries
@@ -333,7 +334,8 @@ def _simulation_arguments(scenario, replicates, seed, replicate_index, timeline,
 def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | None = None,
              workers: int | None = None, chunk_size: int | None = None,
              replicate_index: int | Iterable[int] | None = None,
-             progress: Callable[[int, int], None] | None = None, timeline: bool | int = False):
+             progress: Callable[[int, int], None] | None = None, timeline: bool | int = False,
+             scheduler=None):
     """Simulate a scenario's trial many times; return a :class:`SimulationResult`.
 
     replicates: number of simulated trials (default: the scenario's
@@ -346,6 +348,10 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     replicate, the cumulative numbers screened, randomised and with an event
     (in the final analysis) at the end of each calendar month
     (``result.timeline``; ``True`` for 240 months, or a number of months).
+    scheduler: run the chunks on a Dask cluster instead of local processes, given
+    by its scheduler's address (``"tcp://HOST:8786"``) or as a
+    ``distributed.Client``; the results are the same (needs ``trialsim[dask]``;
+    raises :class:`trialsim.cluster.SchedulerError` when it cannot be used).
     """
 
     scenario, replicates, seed, indices, months = _simulation_arguments(
@@ -356,6 +362,9 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     else:
         chunk_size = as_count(chunk_size, "chunk_size")
     workers = default_workers() if workers is None else as_workers(workers)
+    if scheduler is not None:
+        merged = _simulate_on_cluster(scheduler, scenario, seed, indices, chunk_size, months, progress)
+        return _result(scenario, seed, replicates, model, merged, months)
     chunks = _chunks(indices, chunk_size)
     # With several workers, use chunks small enough to keep every worker busy.
     if workers > 1 and len(chunks) < 2 * workers and indices.size > 1:
@@ -378,19 +387,81 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
                 done += c.size
                 if progress:
                     progress(done, indices.size)
-    looks = None
-    if "_looks" in parts[0]:
-        looks = {k: np.concatenate([p["_looks"][k] for p in parts]) for k in parts[0]["_looks"]}
-    by_visit = stack_visits(parts)
-    tl = None
+    return _result(scenario, seed, replicates, model, _merge(parts), months)
+
+
+def _merge(parts: list[dict]) -> dict:
+    """Chunks' outputs, in replicate order, as one output of the same form:
+    the per-replicate columns (those of the first chunk), interim looks,
+    timeline and counts by visit concatenated. Merging merged outputs gives
+    what merging all chunks at once gives. Each column is dropped from the
+    parts once concatenated, so that at most one column is held twice."""
+    first = parts[0]
+    out: dict = {}
+    for k in [k for k in first if not k.startswith("_")]:
+        out[k] = np.concatenate([p.pop(k) for p in parts])
+    for key in ("_looks", "_timeline"):
+        if key in first:
+            out[key] = {k: np.concatenate([p[key][k] for p in parts]) for k in first[key]}
+    if "_by_visit" in first:
+        out["_by_visit"] = stack_visits(parts)
+    return out
+
+
+def _result(scenario: Scenario, seed: int, replicates: int, model: TrialModel, merged: dict,
+            months: int | None) -> SimulationResult:
+    """The SimulationResult of a run from its merged chunks (:func:`_merge`)."""
+    tl = merged.get("_timeline")
     if months is not None:
-        tl = {k: np.concatenate([p["_timeline"][k] for p in parts]) for k in parts[0]["_timeline"]}
         tl["month"] = np.arange(1, months + 1)
-    table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if not k.startswith("_")}
+    table = {k: v for k, v in merged.items() if not k.startswith("_")}
     return SimulationResult(scenario=scenario, table=table, provenance=provenance(scenario, seed, replicates),
-                            model=model, looks=looks, timeline=tl, by_visit=by_visit,
+                            model=model, looks=merged.get("_looks"), timeline=tl, by_visit=merged.get("_by_visit"),
                             patient_source=partial(patient_table, scenario, seed=seed, replicates=replicates,
                                                    screened=True))
+
+
+#: finished chunks merged into one block at a time on a cluster, so that a long
+#: run holds a few hundred blocks of arrays, not one small array per chunk and column
+CLUSTER_BLOCK = 64
+
+
+def _simulate_on_cluster(scheduler, scenario: Scenario, seed: int, indices: np.ndarray, chunk_size: int,
+                         months: int | None, progress) -> dict:
+    """simulate()'s chunks as Dask tasks (the same :func:`_run_chunk` as the
+    worker processes run), a window of them in flight; returns the merged
+    output (:func:`_merge`). Finished chunks are merged in replicate order into
+    blocks of :data:`CLUSTER_BLOCK` as soon as they form a run without gaps."""
+    client, owned = connect(scheduler)
+    try:
+        slots = cluster_threads(client)
+        chunks = _chunks(indices, chunk_size)
+        # As with local workers: chunks small enough to keep every worker thread busy.
+        if slots > 1 and len(chunks) < 2 * slots and indices.size > 1:
+            chunks = _chunks(indices, max(1, -(-indices.size // (2 * slots))))
+        data = scenario.to_dict()
+        calls = [((data, seed, c, months),) for c in chunks]
+        blocks: list[dict] = []
+        waiting: dict[int, dict] = {}
+        run: list[dict] = []
+        ready = done = 0
+        for i, part in run_windowed(client, _run_chunk, calls):
+            waiting[i] = part
+            while ready in waiting:
+                run.append(waiting.pop(ready))
+                ready += 1
+                if len(run) == CLUSTER_BLOCK:
+                    blocks.append(_merge(run))
+                    run = []
+            done += chunks[i].size
+            if progress:
+                progress(done, indices.size)
+        if run:
+            blocks.append(_merge(run))
+        return _merge(blocks)
+    finally:
+        if owned:
+            client.close()
 
 
 def patient_table(scenario: Scenario, *, seed: int, replicate: int | Iterable[int] = 0,
@@ -573,11 +644,12 @@ def _screened_survivors(model: TrialModel, enrol, indices: np.ndarray, patients:
 
 
 def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | None = None,
-           progress: Callable[[int, int], None] | None = None, timeline: bool | int = False):
+           progress: Callable[[int, int], None] | None = None, timeline: bool | int = False,
+           scheduler=None):
     """Re-run a simulation from its provenance alone (``result.provenance``,
     or the ``provenance`` object of a results.json): the same scenario, seed
     and replicates, so the same results, bit for bit, whatever ``workers``
-    and ``chunk_size``. The other arguments are those of :func:`simulate`."""
+    and ``chunk_size`` (or ``scheduler``). The other arguments are those of :func:`simulate`."""
     if (isinstance(provenance, Mapping) and isinstance(provenance.get("provenance"), Mapping)
             and not isinstance(provenance.get("scenario"), Mapping)):
         provenance = provenance["provenance"]      # a whole results.json, or a summary()
@@ -603,4 +675,4 @@ def replay(provenance: dict, *, workers: int | None = None, chunk_size: int | No
         raise type(exc)(f"provenance['seed']: {exc}") from None
     scenario = Scenario.from_dict(dict(provenance["scenario"]), source="provenance scenario")
     return simulate(scenario, replicates=replicates, seed=seed, workers=workers,
-                    chunk_size=chunk_size, progress=progress, timeline=timeline)
+                    chunk_size=chunk_size, progress=progress, timeline=timeline, scheduler=scheduler)

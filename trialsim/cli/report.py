@@ -14,6 +14,7 @@ import typer
 
 from trialsim.cli.common import (SCENARIO_HELP, out_path, ProgressBar, check_out_folder, check_seed, check_workers,
                                  fail, is_stdin, printable, read_stdin_text, scenario_source)
+from trialsim.cluster import SchedulerError
 from trialsim.scenario import MAX_REPLICATES, ScenarioError
 
 
@@ -40,6 +41,8 @@ def report(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (default: the scenario's; drawn and recorded if absent)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: one per usable core; "
                                           "results do not depend on it)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address: every simulation "
+                                            "of the report runs there (needs the dask extra; the same results)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
                                        help="Folder for report.html and report.pdf "
                                        "(default: reports/<scenario file stem>/; reports/stdin/ for -)."),
@@ -94,7 +97,9 @@ def report(
             rep = make_report(source if text is not None else scenario, out=out, sweep=sweep, replicates=rep_n,
                               seed=use_seed, workers=workers, progress=tick, command=command, formats=formats,
                               null_replicates=null_replicates, sensitivity_replicates=sensitivity_replicates,
-                              scenario_text=text)
+                              scenario_text=text, scheduler=scheduler)
+    except SchedulerError as exc:
+        fail(str(exc))
     except ScenarioError as exc:
         if exc.source is None:              # a plan or size check: name the file when it names a field
             if not all(p for p, _, _ in exc.problems):

@@ -15,6 +15,7 @@ import typer
 
 from trialsim.cli.common import (SCENARIO_HELP, out_path, Format, ProgressBar, check_run, check_simulation_options,
                                  fail, printable, read_scenario, scenario_source)
+from trialsim.cluster import SchedulerError
 from trialsim.scenario import json_schema
 
 
@@ -23,6 +24,8 @@ def run(
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials (overrides the file)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (overrides the file; drawn and recorded if absent)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: one per usable core)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address: run the replicates "
+                                            "there (needs the dask extra; the same results)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (one object)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", parser=out_path,
                                        help="Also write replicates.csv, replicates.parquet and results.json here."),
@@ -34,8 +37,12 @@ def run(
     from trialsim.engine import simulate
 
     check_run(scenario, sc, replicates)
-    with ProgressBar(f"simulating {sc.name}") as tick:
-        result = simulate(sc, replicates=replicates, seed=seed, workers=workers, progress=tick)
+    try:
+        with ProgressBar(f"simulating {sc.name}") as tick:
+            result = simulate(sc, replicates=replicates, seed=seed, workers=workers, progress=tick,
+                              scheduler=scheduler)
+    except SchedulerError as exc:
+        fail(str(exc))
     for warning in result.summary().get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
     if out is not None:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from trialsim.atomic import write_files_atomically
+from trialsim.cluster import connect
 from trialsim.engine import default_workers, draw_seed, patient_table, simulate
 from trialsim.limits import as_workers
 from trialsim.report.document import Document
@@ -104,7 +105,8 @@ def make_report(scenario_path: str | os.PathLike, *, out: str | os.PathLike | No
                 sweep: str | os.PathLike | None = None, replicates: int | None = None, seed: int | None = None,
                 workers: int | None = None, progress: Callable[[int, int], None] | None = None,
                 command: str | None = None, formats=FORMATS, null_replicates: int | None = None,
-                sensitivity_replicates: int | None = None, scenario_text: str | None = None) -> Report:
+                sensitivity_replicates: int | None = None, scenario_text: str | None = None,
+                scheduler=None) -> Report:
     """Simulate a scenario file and build its report; write ``report.html``
     and/or ``report.pdf`` (``formats``: "html", "pdf") into ``out``
     (atomically) when given.
@@ -114,7 +116,9 @@ def make_report(scenario_path: str | os.PathLike, *, out: str | os.PathLike | No
     the sensitivity analysis (default: ``SENSITIVITY_REPLICATES``, at most
     ``replicates``). Every design uses the run's seed. ``scenario_text``: the
     scenario's YAML (read from standard input), ``scenario_path`` then only
-    its name.
+    its name. ``scheduler``: a Dask scheduler's address or a
+    ``distributed.Client``: every simulation of the report (the run, the power
+    curves, the null and sensitivity designs) runs there, with the same results.
 
     Raises :class:`~trialsim.scenario.ScenarioError` for a bad scenario and
     :class:`ReportError` for a bad sweep or option.
@@ -152,14 +156,19 @@ def make_report(scenario_path: str | os.PathLike, *, out: str | os.PathLike | No
         if progress:
             progress(min(done[0], total), total)
 
-    result = simulate(sc, replicates=replicates, seed=seed, workers=workers, timeline=TIMELINE_MONTHS,
-                      progress=(lambda d, t: progress(d, total)) if progress else None)
-    horizon = finite_max(result.table["analysis_month"])
-    if horizon > TIMELINE_MONTHS:     # rare: re-run with a timeline long enough (same seed, same results)
-        result = simulate(sc, replicates=replicates, seed=seed, workers=workers,
-                          timeline=int(min(600, math.ceil(horizon) + 12)))
-    design_point = point_summary(result)
-    summaries = run_batch(requests, seed=seed, workers=workers, progress=tick)
+    cluster, owned = connect(scheduler) if scheduler is not None else (None, False)   # one connection for all
+    try:
+        result = simulate(sc, replicates=replicates, seed=seed, workers=workers, timeline=TIMELINE_MONTHS,
+                          progress=(lambda d, t: progress(d, total)) if progress else None, scheduler=cluster)
+        horizon = finite_max(result.table["analysis_month"])
+        if horizon > TIMELINE_MONTHS:     # rare: re-run with a timeline long enough (same seed, same results)
+            result = simulate(sc, replicates=replicates, seed=seed, workers=workers,
+                              timeline=int(min(600, math.ceil(horizon) + 12)), scheduler=cluster)
+        design_point = point_summary(result)
+        summaries = run_batch(requests, seed=seed, workers=workers, progress=tick, scheduler=cluster)
+    finally:
+        if owned:
+            cluster.close()
     curves = given_curves if given_curves is not None else sweep_curves(result.scenario, design_point, summaries)
     for c in curves:
         add_analytic(c, sc)

@@ -194,11 +194,12 @@ def sweep_curves(sc: Scenario, design_point: dict, summaries: dict) -> list[Powe
 
 
 def default_sweeps(sc: Scenario, design_point: dict, *, replicates: int, seed: int, workers: int,
-                   progress: Callable[[int], None] | None = None) -> list[PowerCurve]:
+                   progress: Callable[[int], None] | None = None, scheduler=None) -> list[PowerCurve]:
     """Power over the treatment effect and over the enrolment (events scaled),
     with the run's seed at every point (common random numbers). ``design_point``
     is the run itself (a sweep gives the same)."""
-    summaries = run_batch(sweep_requests(sc, replicates), seed=seed, workers=workers, progress=progress)
+    summaries = run_batch(sweep_requests(sc, replicates), seed=seed, workers=workers, progress=progress,
+                          scheduler=scheduler)
     return sweep_curves(sc, design_point, summaries)
 
 

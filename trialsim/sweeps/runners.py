@@ -19,6 +19,8 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from trialsim.cluster import CHUNKS_PER_THREAD, SchedulerError, connect, run_windowed
+from trialsim.cluster import threads as cluster_threads
 from trialsim.engine import TrialModel, default_workers, simulate_chunk
 from trialsim.limits import as_workers
 from trialsim.processes import init_worker
@@ -118,60 +120,30 @@ class LocalRunner:
 
 
 class DaskRunner:
-    """Chunks as tasks on a Dask distributed cluster."""
+    """Chunks as tasks on a Dask distributed cluster (trialsim.cluster)."""
 
     def __init__(self, scheduler):
         try:
-            import distributed  # deferred: Dask is optional (trialsim[dask]) and slow to import
-        except ImportError:
-            raise SweepError("--scheduler needs Dask distributed: pip install 'trialsim[dask]'") from None
-        self.distributed = distributed
-        if isinstance(scheduler, distributed.Client):
-            self.client, self.own = scheduler, False
-        else:
-            try:
-                self.client = distributed.Client(scheduler, timeout="20s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise SweepError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
-            self.own = True
-        self.futures: set = set()
+            self.client, self.own = connect(scheduler)
+        except SchedulerError as exc:
+            raise SweepError(str(exc)) from None
+        self.calls = None       # the run_windowed generator of the current run
 
     @property
     def slots(self) -> int:
-        try:
-            return max(1, sum(self.client.nthreads().values()))
-        except Exception:  # noqa: BLE001 - a count for chunk sizes only
-            return 1
+        return cluster_threads(self.client)
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, dict]]:
-        tasks = iter(tasks)
-        ac = self.distributed.as_completed()
-        which = {}
-
-        def submit() -> bool:
-            t = next(tasks, None)
-            if t is None:
-                return False
-            fut = self.client.submit(_run_task, t.payload, t.seed, t.start, t.stop, pure=False)
-            which[fut.key] = t
-            self.futures.add(fut)
-            ac.add(fut)
-            return True
-
-        for _ in range(3 * self.slots):
-            if not submit():
-                break
-        for fut in ac:
-            part = fut.result()
-            self.futures.discard(fut)
-            t = which.pop(fut.key)
-            submit()
-            yield t, part
+        tasks = list(tasks)
+        calls = [(t.payload, t.seed, t.start, t.stop) for t in tasks]
+        self.calls = run_windowed(self.client, _run_task, calls, CHUNKS_PER_THREAD * self.slots)
+        for i, part in self.calls:
+            yield tasks[i], part
 
     def close(self, abort: bool = False) -> None:
-        if abort and self.futures:
-            self.client.cancel(list(self.futures))
-        self.futures.clear()
+        if self.calls is not None:
+            self.calls.close()      # cancels the calls still in flight (abort)
+            self.calls = None
         if self.own:
             self.client.close()
 
