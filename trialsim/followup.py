@@ -76,15 +76,29 @@ class Padded:
 
     ``per_row``, when given, says the layout is the randomised patients' own:
     patients sorted by replicate, each row's patients in its first
-    ``per_row[r]`` columns in their order. Laying out and gathering back are
-    then a reshape (every row full) or one boolean mask, not a scatter."""
+    ``per_row[r]`` columns in their order (``col`` may then be None: it is
+    made when asked for). Laying out and gathering back are then a reshape
+    (every row full) or one boolean mask, not a scatter. A layout that is a
+    reshape returns a read-only view of the values, not a copy."""
 
     R: int
     rep: np.ndarray
-    col: np.ndarray
+    col: np.ndarray | None
     width: int
     per_row: np.ndarray | None = None
     _mask: np.ndarray | None = dataclasses.field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.col is None and self.per_row is None:
+            raise ValueError("Padded needs col or per_row")
+
+    @property
+    def cols(self) -> np.ndarray:
+        """Column of each patient."""
+        if self.col is None:
+            first = np.cumsum(self.per_row) - self.per_row
+            self.col = np.arange(self.rep.size) - first[self.rep]
+        return self.col
 
     @property
     def full(self) -> bool:
@@ -101,7 +115,11 @@ class Padded:
     def __call__(self, values, fill):
         values = np.asarray(values)
         if self.full:
-            return np.array(values).reshape(self.R, self.width)
+            a = values.reshape(self.R, self.width)
+            if np.may_share_memory(a, values):
+                a = a.view()
+                a.flags.writeable = False
+            return a
         a = np.full((self.R, self.width), fill, dtype=values.dtype)
         if self.per_row is not None:
             a[self.mask] = values
@@ -115,7 +133,7 @@ class Padded:
             return a.reshape(-1).copy()
         if self.per_row is not None:
             return a[self.mask]
-        return a[self.rep, self.col]
+        return a[self.rep, self.cols]
 
 
 # --------------------------------------------------------------------------
@@ -206,8 +224,7 @@ def draw_trial_uniforms(m: FollowUpModel, enrol, trial_rngs) -> TrialUniforms:
         if uc is not None:
             trial_rngs[r].random(out=uc[a:b])
     width = max(int(n_r.max()) if R else 0, 1)
-    col = np.arange(n) - first[rep]
-    return TrialUniforms(u, uc, Padded(R, rep, col, width, per_row=n_r), n_r)
+    return TrialUniforms(u, uc, Padded(R, rep, None, width, per_row=n_r), n_r)
 
 
 def randomise(m: FollowUpModel, tu: TrialUniforms) -> np.ndarray:
@@ -217,13 +234,15 @@ def randomise(m: FollowUpModel, tu: TrialUniforms) -> np.ndarray:
     return pad.gather(assign_arms_padded(pad(tu.u[:, 0], 2.0), *(a.allocation for a in m.arms)))
 
 
-def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms) -> Histories:
+def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
+                  since_entry: np.ndarray | None = None) -> Histories:
     """Each arm's effect (eradication, hazard ratio, delay) on its patients'
     histories (``arm_of``: arm index per patient). The MRD windows and the
     effects' start only matter to the clearance endpoint: without one they
     are left None."""
     p = enrol.patients
-    since_entry = enrol.randomized_at - enrol.entered_at
+    if since_entry is None:
+        since_entry = enrol.randomized_at - enrol.entered_at
     t_rec = p.t_rec.copy()
     windows = m.clearance is not None
     mrd_start = mrd_end = effect_start = None
@@ -249,10 +268,13 @@ def _imaging(m: FollowUpModel, enrol, idx: np.ndarray):
     return m.imaging_lead if own is None else own[idx]
 
 
-def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms) -> OutcomeTimes:
+def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms,
+                  since_entry: np.ndarray | None = None) -> OutcomeTimes:
     """Recurrence, death, dropout and the endpoint's event and censoring times
-    from randomisation."""
-    since_entry = enrol.randomized_at - enrol.entered_at
+    from randomisation (``since_entry``: randomisation time from entry, if
+    already computed)."""
+    if since_entry is None:
+        since_entry = enrol.randomized_at - enrol.entered_at
     n = enrol.rep.size
     x_rec = h.t_rec - since_entry
     x_death = enrol.patients.t_death - since_entry
@@ -261,9 +283,11 @@ def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms) -> O
     if m.death_is_event:
         x_event, x_cens = np.minimum(x_rec, x_death), x_drop
     else:
-        x_event, x_cens = x_rec, np.minimum(x_drop, x_death)
+        # without dropout, min(inf, death) is the death time itself
+        x_event, x_cens = x_rec, (np.minimum(x_drop, x_death) if m.dropout_rate > 0 else x_death)
     has_event = x_event <= x_cens
-    cal_event = np.where(has_event, enrol.randomized_at + x_event, np.inf)
+    cal_event = np.add(enrol.randomized_at, x_event)
+    np.copyto(cal_event, np.inf, where=~has_event)
     return OutcomeTimes(x_rec, x_death, x_drop, x_event, x_cens, has_event, cal_event)
 
 
@@ -300,9 +324,13 @@ def final_analysis_cut(plan: AnalysisPlan, d: TrialData) -> np.ndarray:
     final_cut = _event_cut(d.P_cal, plan.events_target)
     if plan.months_after_last is not None:
         final_cut = np.minimum(final_cut, d.last_rand + plan.months_after_last)
-    finite = np.where(np.isfinite(d.P_cal), d.P_cal, -np.inf).max(axis=1)
-    fallback = np.where(np.isfinite(finite), finite, np.nan_to_num(d.last_rand, nan=0.0))
-    return np.where(np.isfinite(final_cut), final_cut, fallback)
+    late = np.flatnonzero(~np.isfinite(final_cut))   # only these rows need the fallback
+    if late.size:
+        P_cal = d.P_cal[late]
+        finite = np.max(P_cal, axis=1, initial=-np.inf, where=np.isfinite(P_cal))
+        final_cut = final_cut.copy()
+        final_cut[late] = np.where(np.isfinite(finite), finite, np.nan_to_num(d.last_rand[late], nan=0.0))
+    return final_cut
 
 
 def analyse(plan: AnalysisPlan, d: TrialData, cut: np.ndarray) -> Analysis:
@@ -355,8 +383,9 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     tu = draw_trial_uniforms(m, enrol, trial_rngs)
     arm_of = randomise(m, tu)
     treat = arm_of != 0            # any treatment arm (the only one in a two-arm trial)
-    h = apply_effects(m, enrol, arm_of, tu)
-    x = outcome_times(m, enrol, h, tu)
+    since_entry = enrol.randomized_at - enrol.entered_at
+    h = apply_effects(m, enrol, arm_of, tu, since_entry)
+    x = outcome_times(m, enrol, h, tu, since_entry)
     d = lay_out(m, enrol, treat, x, tu.pad)
     final_cut = final_analysis_cut(plan, d)
 
@@ -382,7 +411,6 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     # or at randomisation without screening.
     rep = tu.pad.rep
     p = enrol.patients
-    since_entry = enrol.randomized_at - enrol.entered_at
     at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
     truly = p.detectable(at)
     out["truly_mrd_positive"] = np.bincount(rep[truly], minlength=R)
@@ -540,6 +568,10 @@ def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
     run's first :data:`MODEL_EFFECT_REPLICATES`) get a value; NaN elsewhere."""
     R = a.cut.size
     rows = np.ones(R, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    several = len(m.arms) > 2
+    if not rows.any():   # the keys below, all NaN
+        return {f"average_hazard_ratio{mrd}{f'_{m.arms[k].name}' if several else ''}": np.full(R, np.nan)
+                for k in range(1, len(m.arms)) for mrd in ("", "_mrd")}
     if not rows.all():
         keep_rows = rows[enrol.rep]
         sub = _subset_rows(enrol, keep_rows, rows)
@@ -550,8 +582,7 @@ def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
             out[key] = np.full(R, np.nan)
             out[key][rows] = values
         return out
-    rep, col = tu.pad.rep, tu.pad.col
-    several = len(m.arms) > 2
+    rep, col = tu.pad.rep, tu.pad.cols
     if not any(arm.has_effect for arm in m.arms):
         out = {}
         for k in range(1, len(m.arms)):
@@ -611,7 +642,8 @@ def _subset_uniforms(tu: TrialUniforms, keep: np.ndarray, rows: np.ndarray) -> T
     new_row = np.cumsum(rows) - 1
     rep = new_row[tu.pad.rep[keep]]
     per_row = None if tu.pad.per_row is None else tu.pad.per_row[rows]   # whole replicates: still each row's first columns
-    pad = Padded(int(rows.sum()), rep, tu.pad.col[keep], tu.pad.width, per_row=per_row)
+    pad = Padded(int(rows.sum()), rep, None if per_row is not None else tu.pad.cols[keep], tu.pad.width,
+                 per_row=per_row)
     return TrialUniforms(tu.u[keep], None if tu.uc is None else tu.uc[keep], pad, tu.n_per_replicate[rows])
 
 

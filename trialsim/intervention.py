@@ -231,12 +231,16 @@ def _block_arms(keys: np.ndarray, block: np.ndarray) -> np.ndarray:
         order = np.argsort(keys, axis=2, kind="stable")
         np.put_along_axis(arms, order, np.broadcast_to(block, (R, nb, b)), axis=2)
         return arms
-    slots = [np.ascontiguousarray(keys[:, :, i]) for i in range(b)]
     if b == 2:   # the usual 1:1 block: the lower key gets block[0]
-        second_first = slots[1] < slots[0]
-        arms[:, :, 0] = block[second_first.view(np.uint8)]
-        arms[:, :, 1] = block[(~second_first).view(np.uint8)]
+        second_first = keys[:, :, 1] < keys[:, :, 0]
+        if block[0] == 0 and block[1] == 1:
+            arms[:, :, 0] = second_first
+            arms[:, :, 1] = ~second_first
+        else:
+            arms[:, :, 0] = block[second_first.view(np.uint8)]
+            arms[:, :, 1] = block[(~second_first).view(np.uint8)]
         return arms
+    slots = [np.ascontiguousarray(keys[:, :, i]) for i in range(b)]
     less = np.empty((R, nb), dtype=bool)
     for i in range(b):
         rank = np.zeros((R, nb), dtype=np.uint8)
