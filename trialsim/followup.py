@@ -72,17 +72,68 @@ class FollowUpModel:
 
 @dataclass
 class Padded:
-    """Flat per-patient arrays laid out as (replicate x patient) rows."""
+    """Flat per-patient arrays laid out as (replicate x patient) rows.
+
+    ``per_row``, when given, says the layout is the randomised patients' own:
+    patients sorted by replicate, each row's patients in its first
+    ``per_row[r]`` columns in their order (``col`` may then be None: it is
+    made when asked for). Laying out and gathering back are then a reshape
+    (every row full) or one boolean mask, not a scatter. A layout that is a
+    reshape returns a read-only view of the values, not a copy."""
 
     R: int
     rep: np.ndarray
-    col: np.ndarray
+    col: np.ndarray | None
     width: int
+    per_row: np.ndarray | None = None
+    _mask: np.ndarray | None = dataclasses.field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.col is None and self.per_row is None:
+            raise ValueError("Padded needs col or per_row")
+
+    @property
+    def cols(self) -> np.ndarray:
+        """Column of each patient."""
+        if self.col is None:
+            first = np.cumsum(self.per_row) - self.per_row
+            self.col = np.arange(self.rep.size) - first[self.rep]
+        return self.col
+
+    @property
+    def full(self) -> bool:
+        """Every row holds ``width`` patients: the layout is a reshape."""
+        return self.per_row is not None and self.rep.size == self.R * self.width
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(R, width) bool: the cells holding a patient (patient order = row-major order)."""
+        if self._mask is None:
+            self._mask = np.arange(self.width) < self.per_row[:, None]
+        return self._mask
 
     def __call__(self, values, fill):
-        a = np.full((self.R, self.width), fill, dtype=np.asarray(values).dtype)
-        a[self.rep, self.col] = values
+        values = np.asarray(values)
+        if self.full:
+            a = values.reshape(self.R, self.width)
+            if np.may_share_memory(a, values):
+                a = a.view()
+                a.flags.writeable = False
+            return a
+        a = np.full((self.R, self.width), fill, dtype=values.dtype)
+        if self.per_row is not None:
+            a[self.mask] = values
+        else:
+            a[self.rep, self.col] = values
         return a
+
+    def gather(self, a: np.ndarray) -> np.ndarray:
+        """Per-patient values of a padded (R, width) array: ``a[rep, col]``."""
+        if self.full:
+            return a.reshape(-1).copy()
+        if self.per_row is not None:
+            return a[self.mask]
+        return a[self.rep, self.cols]
 
 
 # --------------------------------------------------------------------------
@@ -106,12 +157,13 @@ class TrialUniforms:
 
 @dataclass
 class Histories:
-    """Latent histories after the arms' effects (times since entry)."""
+    """Latent histories after the arms' effects (times since entry); the MRD
+    windows and the effects' start only with a clearance endpoint."""
 
     t_rec: np.ndarray
-    mrd_start: np.ndarray
-    mrd_end: np.ndarray
-    effect_start: np.ndarray
+    mrd_start: np.ndarray | None
+    mrd_end: np.ndarray | None
+    effect_start: np.ndarray | None
 
 
 @dataclass
@@ -156,50 +208,57 @@ class Analysis:
 def draw_trial_uniforms(m: FollowUpModel, enrol, trial_rngs) -> TrialUniforms:
     """Per-patient uniforms from each replicate's trial stream, in
     randomisation order: the trial's uniforms for all of a replicate's
-    patients first, then the clearance uniforms."""
+    patients first, then the clearance uniforms. (``enrol.rep`` is sorted:
+    a replicate's patients are consecutive.)"""
     R = len(trial_rngs)
     rep = enrol.rep
     n_r = np.bincount(rep, minlength=R)
     n = rep.size
     u = np.empty((n, N_TRIAL_UNIFORMS))
     uc = np.empty((n, N_CLEARANCE_UNIFORMS)) if m.clearance is not None else None
-    start = 0
-    for r in np.flatnonzero(n_r):
-        c = n_r[r]
-        u[start:start + c] = trial_rngs[r].random((c, N_TRIAL_UNIFORMS))
+    ends = np.cumsum(n_r)
+    first = ends - n_r
+    # Filled in place (``out=``): the same numbers, in the same order, as random((c, k)).
+    for r, a, b in zip(np.flatnonzero(n_r).tolist(), first[n_r > 0].tolist(), ends[n_r > 0].tolist()):
+        trial_rngs[r].random(out=u[a:b])
         if uc is not None:
-            uc[start:start + c] = trial_rngs[r].random((c, N_CLEARANCE_UNIFORMS))
-        start += c
+            trial_rngs[r].random(out=uc[a:b])
     width = max(int(n_r.max()) if R else 0, 1)
-    first = np.concatenate([[0], np.cumsum(n_r)[:-1]])
-    col = np.arange(n) - first[rep]
-    return TrialUniforms(u, uc, Padded(R, rep, col, width), n_r)
+    return TrialUniforms(u, uc, Padded(R, rep, None, width, per_row=n_r), n_r)
 
 
 def randomise(m: FollowUpModel, tu: TrialUniforms) -> np.ndarray:
     """Arm index per patient (0 = control, 1, 2, ... the treatment arms;
     permuted blocks in each replicate)."""
     pad = tu.pad
-    return assign_arms_padded(pad(tu.u[:, 0], 2.0), *(a.allocation for a in m.arms))[pad.rep, pad.col]
+    return pad.gather(assign_arms_padded(pad(tu.u[:, 0], 2.0), *(a.allocation for a in m.arms)))
 
 
-def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms) -> Histories:
+def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
+                  since_entry: np.ndarray | None = None) -> Histories:
     """Each arm's effect (eradication, hazard ratio, delay) on its patients'
-    histories (``arm_of``: arm index per patient)."""
+    histories (``arm_of``: arm index per patient). The MRD windows and the
+    effects' start only matter to the clearance endpoint: without one they
+    are left None."""
     p = enrol.patients
-    since_entry = enrol.randomized_at - enrol.entered_at
+    if since_entry is None:
+        since_entry = enrol.randomized_at - enrol.entered_at
     t_rec = p.t_rec.copy()
-    mrd_start, mrd_end = p.mrd_start.copy(), p.mrd_end.copy()
-    effect_start = np.full(enrol.rep.size, np.inf)
+    windows = m.clearance is not None
+    mrd_start = mrd_end = effect_start = None
+    if windows:
+        mrd_start, mrd_end = p.mrd_start.copy(), p.mrd_end.copy()
+        effect_start = np.full(enrol.rep.size, np.inf)
     for k, arm in enumerate(m.arms):
-        mask = arm_of == k
         if not arm.has_effect:
             continue
-        idx = np.flatnonzero(mask)
+        idx = np.flatnonzero(arm_of == k)
         if idx.size:
             out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], _imaging(m, enrol, idx))
-            t_rec[idx], effect_start[idx] = out.t_rec, out.effect_start
-            mrd_start[idx], mrd_end[idx] = out.mrd_start, out.mrd_end
+            t_rec[idx] = out.t_rec
+            if windows:
+                effect_start[idx] = out.effect_start
+                mrd_start[idx], mrd_end[idx] = out.mrd_start, out.mrd_end
     return Histories(t_rec, mrd_start, mrd_end, effect_start)
 
 
@@ -209,10 +268,13 @@ def _imaging(m: FollowUpModel, enrol, idx: np.ndarray):
     return m.imaging_lead if own is None else own[idx]
 
 
-def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms) -> OutcomeTimes:
+def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms,
+                  since_entry: np.ndarray | None = None) -> OutcomeTimes:
     """Recurrence, death, dropout and the endpoint's event and censoring times
-    from randomisation."""
-    since_entry = enrol.randomized_at - enrol.entered_at
+    from randomisation (``since_entry``: randomisation time from entry, if
+    already computed)."""
+    if since_entry is None:
+        since_entry = enrol.randomized_at - enrol.entered_at
     n = enrol.rep.size
     x_rec = h.t_rec - since_entry
     x_death = enrol.patients.t_death - since_entry
@@ -221,9 +283,11 @@ def outcome_times(m: FollowUpModel, enrol, h: Histories, tu: TrialUniforms) -> O
     if m.death_is_event:
         x_event, x_cens = np.minimum(x_rec, x_death), x_drop
     else:
-        x_event, x_cens = x_rec, np.minimum(x_drop, x_death)
+        # without dropout, min(inf, death) is the death time itself
+        x_event, x_cens = x_rec, (np.minimum(x_drop, x_death) if m.dropout_rate > 0 else x_death)
     has_event = x_event <= x_cens
-    cal_event = np.where(has_event, enrol.randomized_at + x_event, np.inf)
+    cal_event = np.add(enrol.randomized_at, x_event)
+    np.copyto(cal_event, np.inf, where=~has_event)
     return OutcomeTimes(x_rec, x_death, x_drop, x_event, x_cens, has_event, cal_event)
 
 
@@ -231,15 +295,21 @@ def lay_out(m: FollowUpModel, enrol, treat: np.ndarray, x: OutcomeTimes, pad: Pa
     """The patients as padded (replicate x patient) arrays; with
     ``eligible_only``, those found metastatic at staging after randomisation
     are left out of the analysis (not of the randomised)."""
-    n = enrol.rep.size
     n_r = np.bincount(enrol.rep, minlength=pad.R)
-    keep = np.ones(n, dtype=bool)
+    keep = None
     if m.eligible_only and m.staged_after and enrol.metastatic is not None:
         keep = ~enrol.metastatic
-    P_cal = pad(np.where(keep, x.cal_event, np.inf), np.inf)
+    P_cal = pad(x.cal_event if keep is None else np.where(keep, x.cal_event, np.inf), np.inf)
     P_rand = pad(enrol.randomized_at, np.inf)
-    valid = pad(keep, False)
-    last_rand = np.where(n_r > 0, np.max(np.where(np.isfinite(P_rand), P_rand, -np.inf), axis=1), np.nan)
+    if keep is not None:
+        valid = pad(keep, False)
+    elif pad.full:
+        valid = np.ones((pad.R, pad.width), dtype=bool)
+    elif pad.per_row is not None:
+        valid = pad.mask.copy()
+    else:
+        valid = pad(np.ones(enrol.rep.size, dtype=bool), False)
+    last_rand = np.where(n_r > 0, np.max(P_rand, axis=1, initial=-np.inf, where=np.isfinite(P_rand)), np.nan)
     return TrialData(
         P_cal=P_cal, P_rand=P_rand, P_obs=pad(np.minimum(x.x_event, x.x_cens), np.inf),
         P_has=pad(x.has_event, False), valid=valid, group=pad(treat, False),
@@ -254,18 +324,26 @@ def final_analysis_cut(plan: AnalysisPlan, d: TrialData) -> np.ndarray:
     final_cut = _event_cut(d.P_cal, plan.events_target)
     if plan.months_after_last is not None:
         final_cut = np.minimum(final_cut, d.last_rand + plan.months_after_last)
-    finite = np.where(np.isfinite(d.P_cal), d.P_cal, -np.inf).max(axis=1)
-    fallback = np.where(np.isfinite(finite), finite, np.nan_to_num(d.last_rand, nan=0.0))
-    return np.where(np.isfinite(final_cut), final_cut, fallback)
+    late = np.flatnonzero(~np.isfinite(final_cut))   # only these rows need the fallback
+    if late.size:
+        P_cal = d.P_cal[late]
+        finite = np.max(P_cal, axis=1, initial=-np.inf, where=np.isfinite(P_cal))
+        final_cut = final_cut.copy()
+        final_cut[late] = np.where(np.isfinite(finite), finite, np.nan_to_num(d.last_rand[late], nan=0.0))
+    return final_cut
 
 
 def analyse(plan: AnalysisPlan, d: TrialData, cut: np.ndarray) -> Analysis:
     """The data cut at calendar month ``cut`` (per replicate), and the test on it."""
-    follow = cut[:, None] - d.P_rand
-    in_analysis = d.valid & (follow >= 0)
-    obs_time = np.where(in_analysis, np.minimum(d.P_obs, follow), np.inf)
+    follow = np.subtract(cut[:, None], d.P_rand)
+    in_analysis = follow >= 0
+    in_analysis &= d.valid
+    obs_time = np.minimum(d.P_obs, follow, out=follow)
+    np.copyto(obs_time, np.inf, where=~in_analysis)
     # Compare on the calendar: (r + x) - r can round below x and lose the cut's own event.
-    obs_event = d.P_has & (d.P_cal <= cut[:, None]) & in_analysis
+    obs_event = d.P_cal <= cut[:, None]
+    obs_event &= d.P_has
+    obs_event &= in_analysis
     res = _statistic(plan.test, obs_time, obs_event, d.group, in_analysis, d.strata)
     return Analysis(cut, res, in_analysis, obs_time, obs_event)
 
@@ -276,12 +354,13 @@ def summarise(plan: AnalysisPlan, d: TrialData, a: Analysis, rejected, stopped_a
     res = a.result
     lr = res if isinstance(res, analysis.LogrankResult) else analysis.logrank(a.obs_time, a.obs_event, d.group,
                                                                                a.in_analysis)
-    events = a.obs_event.sum(axis=1)
+    events = np.count_nonzero(a.obs_event, axis=1).astype(np.int64)
+    events_treatment = np.count_nonzero(a.obs_event & d.group, axis=1).astype(np.int64)
     out = {
         "analysis_month": a.cut,
-        "events": events.astype(np.int64),
-        "events_control": (a.obs_event & ~d.group).sum(axis=1).astype(np.int64),
-        "events_treatment": (a.obs_event & d.group).sum(axis=1).astype(np.int64),
+        "events": events,
+        "events_control": events - events_treatment,
+        "events_treatment": events_treatment,
         "events_reached": _events_reached(plan, events, stopped_at_look, R),
         "z": np.asarray(res.z, dtype=float),
         "hazard_ratio_estimate": _hazard_ratio(res, lr),
@@ -304,8 +383,9 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     tu = draw_trial_uniforms(m, enrol, trial_rngs)
     arm_of = randomise(m, tu)
     treat = arm_of != 0            # any treatment arm (the only one in a two-arm trial)
-    h = apply_effects(m, enrol, arm_of, tu)
-    x = outcome_times(m, enrol, h, tu)
+    since_entry = enrol.randomized_at - enrol.entered_at
+    h = apply_effects(m, enrol, arm_of, tu, since_entry)
+    x = outcome_times(m, enrol, h, tu, since_entry)
     d = lay_out(m, enrol, treat, x, tu.pad)
     final_cut = final_analysis_cut(plan, d)
 
@@ -329,9 +409,8 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
 
     # Truly MRD-positive: detectable at the positive test's sample (screening),
     # or at randomisation without screening.
-    rep, col = tu.pad.rep, tu.pad.col
+    rep = tu.pad.rep
     p = enrol.patients
-    since_entry = enrol.randomized_at - enrol.entered_at
     at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
     truly = p.detectable(at)
     out["truly_mrd_positive"] = np.bincount(rep[truly], minlength=R)
@@ -362,8 +441,8 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         patients.update(patient_records(m, enrol, arm_of, truly, a, x, out["analysis_month"], tu.pad))
     if looks_rows is not None:
         out["_looks"] = looks_rows
-    ev = a.obs_event[rep, col]
-    out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + a.obs_time[rep, col][ev])
+    ev = tu.pad.gather(a.obs_event)
+    out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + tu.pad.gather(a.obs_time)[ev])
     return out
 
 
@@ -489,6 +568,10 @@ def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
     run's first :data:`MODEL_EFFECT_REPLICATES`) get a value; NaN elsewhere."""
     R = a.cut.size
     rows = np.ones(R, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    several = len(m.arms) > 2
+    if not rows.any():   # the keys below, all NaN
+        return {f"average_hazard_ratio{mrd}{f'_{m.arms[k].name}' if several else ''}": np.full(R, np.nan)
+                for k in range(1, len(m.arms)) for mrd in ("", "_mrd")}
     if not rows.all():
         keep_rows = rows[enrol.rep]
         sub = _subset_rows(enrol, keep_rows, rows)
@@ -499,8 +582,7 @@ def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
             out[key] = np.full(R, np.nan)
             out[key][rows] = values
         return out
-    rep, col = tu.pad.rep, tu.pad.col
-    several = len(m.arms) > 2
+    rep, col = tu.pad.rep, tu.pad.cols
     if not any(arm.has_effect for arm in m.arms):
         out = {}
         for k in range(1, len(m.arms)):
@@ -513,7 +595,7 @@ def model_effect(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms,
             out["average_hazard_ratio"] = np.ones(R)
         return out
     follow = np.maximum(a.cut[rep] - enrol.randomized_at, 0.0)
-    inside = a.in_analysis[rep, col]
+    inside = tu.pad.gather(a.in_analysis)
 
     def observed(x_event):
         end = np.minimum(x.x_cens, follow)
@@ -559,7 +641,9 @@ def _subset_uniforms(tu: TrialUniforms, keep: np.ndarray, rows: np.ndarray) -> T
     """The uniforms and (replicate, column) layout of the patients ``keep``, in the replicates ``rows``."""
     new_row = np.cumsum(rows) - 1
     rep = new_row[tu.pad.rep[keep]]
-    pad = Padded(int(rows.sum()), rep, tu.pad.col[keep], tu.pad.width)
+    per_row = None if tu.pad.per_row is None else tu.pad.per_row[rows]   # whole replicates: still each row's first columns
+    pad = Padded(int(rows.sum()), rep, None if per_row is not None else tu.pad.cols[keep], tu.pad.width,
+                 per_row=per_row)
     return TrialUniforms(tu.u[keep], None if tu.uc is None else tu.uc[keep], pad, tu.n_per_replicate[rows])
 
 
@@ -574,9 +658,9 @@ def _subset_analysis(a: Analysis, rows: np.ndarray) -> Analysis:
 def patient_records(m: FollowUpModel, enrol, arm_of, truly, a: Analysis, x: OutcomeTimes, analysis_month,
                     pad: Padded) -> dict:
     """One row per randomised patient (columns as in docs/results.md)."""
-    rep, col = pad.rep, pad.col
+    rep = pad.rep
     p = enrol.patients
-    in_an = a.in_analysis[rep, col]
+    in_an = pad.gather(a.in_analysis)
     return {
         "_row": rep,
         "entered_month": enrol.entered_at,
@@ -585,8 +669,8 @@ def patient_records(m: FollowUpModel, enrol, arm_of, truly, a: Analysis, x: Outc
         "stratum": np.array([st.name for st in m.population.strata])[p.stratum],
         "truly_mrd_positive": truly,
         "in_analysis": in_an,
-        "time": np.where(in_an, a.obs_time[rep, col], np.nan),
-        "event": a.obs_event[rep, col],
+        "time": np.where(in_an, pad.gather(a.obs_time), np.nan),
+        "event": pad.gather(a.obs_event),
         "recurrence_month": enrol.randomized_at + x.x_rec,
         "death_month": enrol.randomized_at + x.x_death,
         "dropout_month": enrol.randomized_at + x.x_drop,

@@ -78,6 +78,8 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
     tau = since_entry + arm.delay
     if not arm.has_effect:
         return ArmOutcome(s.t_rec.copy(), np.zeros(n, dtype=bool), tau, s.mrd_start.copy(), s.mrd_end.copy())
+    if not any(st.mrd is not None and st.mrd.kind == "lead_time" for st in pop.strata):
+        return _apply_arm_no_lead_time(pop, s, since_entry, tau, arm, u_erad)
     detectable = s.detectable(since_entry)
     lead_kind = np.array([st.mrd is not None and st.mrd.kind == "lead_time" for st in pop.strata])[s.stratum]
     # lead_time model: a metastasis already visible when the effect starts is neither eradicated nor delayed
@@ -111,6 +113,24 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
     mrd_start = np.where(gone, np.inf, mrd_start)
     mrd_end = np.where(gone, np.inf, mrd_end)
     return ArmOutcome(t_rec, eradicated, tau, mrd_start, mrd_end)
+
+
+def _apply_arm_no_lead_time(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, tau: np.ndarray,
+                            arm: ArmModel, u_erad: np.ndarray) -> "ArmOutcome":
+    """:func:`apply_arm` when no stratum follows the lead_time model: nothing
+    is visible or present, and only eradication ends an MRD window (the same
+    numbers as the general path, with less work: without eradication the
+    hazard ratio is one number and no window changes)."""
+    if arm.eradication > 0:
+        eradicated = s.detectable(since_entry) & (u_erad < arm.eradication) & (s.t_rec > tau)
+        mrd_end = np.where(eradicated, np.minimum(s.mrd_end, tau), s.mrd_end)
+        hr = np.where(eradicated, 1.0, arm.hazard_ratio)
+    else:
+        eradicated = np.zeros(len(s), dtype=bool)
+        mrd_end = s.mrd_end.copy()
+        hr = arm.hazard_ratio
+    t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=hr, mrd_end=mrd_end)
+    return ArmOutcome(t_rec, eradicated, tau, s.mrd_start.copy(), mrd_end)
 
 
 def _lead_time_effect(pop: PopulationModel, s: Survivors, present: np.ndarray, tau: np.ndarray,
@@ -169,12 +189,13 @@ def assign_arms_padded(u: np.ndarray, *allocations: float) -> np.ndarray:
         return _simple(u, allocations)
     b = block.size
     nb = -(-n // b)
-    keys = np.full((R, nb * b), 2.0)
-    keys[:, :n] = u
-    order = np.argsort(keys.reshape(R, nb, b), axis=2, kind="stable")
-    arms = np.empty((R, nb, b), dtype=block.dtype)
-    np.put_along_axis(arms, order, np.broadcast_to(block, (R, nb, b)), axis=2)
-    arms = arms.reshape(R, nb * b)[:, :n]
+    if nb * b == n:
+        keys = u.reshape(R, nb, b)
+    else:
+        keys = np.full((R, nb * b), 2.0)
+        keys[:, :n] = u
+        keys = keys.reshape(R, nb, b)
+    arms = _block_arms(keys, block).reshape(R, nb * b)[:, :n]
     real = (u < 1.0).sum(axis=1)
     start = (real // b) * b
     partial = np.flatnonzero(real > start)
@@ -191,4 +212,42 @@ def assign_arms_padded(u: np.ndarray, *allocations: float) -> np.ndarray:
             k = np.minimum((u[rows, pos][:, None] >= cum).sum(axis=1), c.shape[1] - 1)
             arms[rows, pos] = k
             counts[np.flatnonzero(on), k] -= 1
+    return arms
+
+
+#: blocks up to this size are ranked by pairwise comparisons; larger ones by argsort
+_RANK_BY_COMPARISON = 16
+
+
+def _block_arms(keys: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Arms of every slot of (R, blocks, b) ``keys``: the slot whose key
+    ranks p-th in its block (a stable sort: ties in slot order) gets
+    ``block[p]``. Small blocks count the rank directly, slot by slot:
+    rank_i = #{j < i: key_j <= key_i} + #{j > i: key_j < key_i}, what a stable
+    argsort gives for keys without nan."""
+    R, nb, b = keys.shape
+    arms = np.empty((R, nb, b), dtype=block.dtype)
+    if b > _RANK_BY_COMPARISON:
+        order = np.argsort(keys, axis=2, kind="stable")
+        np.put_along_axis(arms, order, np.broadcast_to(block, (R, nb, b)), axis=2)
+        return arms
+    if b == 2:   # the usual 1:1 block: the lower key gets block[0]
+        second_first = keys[:, :, 1] < keys[:, :, 0]
+        if block[0] == 0 and block[1] == 1:
+            arms[:, :, 0] = second_first
+            arms[:, :, 1] = ~second_first
+        else:
+            arms[:, :, 0] = block[second_first.view(np.uint8)]
+            arms[:, :, 1] = block[(~second_first).view(np.uint8)]
+        return arms
+    slots = [np.ascontiguousarray(keys[:, :, i]) for i in range(b)]
+    less = np.empty((R, nb), dtype=bool)
+    for i in range(b):
+        rank = np.zeros((R, nb), dtype=np.uint8)
+        for j in range(b):
+            if j == i:
+                continue
+            (np.less_equal if j < i else np.less)(slots[j], slots[i], out=less)
+            rank += less
+        arms[:, :, i] = block[rank]
     return arms

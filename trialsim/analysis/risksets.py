@@ -13,6 +13,7 @@ up.  ``benchmarks/bench_logrank.py`` measures the kernels against lifelines.
 from __future__ import annotations
 
 import math
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -21,11 +22,12 @@ from trialsim.analysis.inputs import _Inputs
 
 
 # Rows are processed in blocks of about this many entries (rows x patients).
-# Measured (R=10,000, n=500): larger blocks make the temporaries big enough
-# for malloc to hand them back to the OS after each block, and the page
-# faults cost more than the per-block Python overhead saved; smaller blocks
-# pay that overhead (some 50 microseconds a block) too often.
-_BLOCK_ELEMENTS = 1 << 13
+# Measured (R=800, n=500, the log-rank at the final analysis of
+# scenarios/conventional_logrank.yaml): 2**14 and 2**15 entries take about
+# three quarters of the time of 2**13 (the per-block Python overhead, some
+# 50 microseconds a block); 2**16 is slower again, its temporaries being big
+# enough for malloc to hand them back to the OS after each block (page faults).
+_BLOCK_ELEMENTS = 1 << 14
 
 # Packed sort keys.  A valid time t >= 0 is multiplied by an exact power of
 # two (``scale``) so that the biased exponent of ``t * scale`` is at most
@@ -39,6 +41,12 @@ _BLOCK_ELEMENTS = 1 << 13
 # Padding gets a key above every valid key, with the flags of a censored
 # control (and it is never counted).
 _PAD_KEY = np.int64(0x7FFF_FFFF_FFFF_FFFE)
+# Without strata, padding is given a time instead: once scaled, this number
+# has biased exponent 2**9 - 1, one above any valid time's, so its key sorts
+# after every valid key (and its flags are set to a censored control).
+_PAD_TIME = 1.5 * 2.0**-512
+# The keys' low byte, where the flags go, through a byte view of the keys.
+_LOW_BYTE = 0 if sys.byteorder == "little" else 7
 _TINY = np.finfo(np.float64).smallest_normal
 _KEY_BITS = 9  # exponent bits + stratum bits
 
@@ -77,24 +85,35 @@ def _sort_packed(time, event, group, valid, scale, codes=None, exp_bits=_KEY_BIT
     """Sort rows by (stratum, time) with one in-place ``sort`` of packed int64
     keys.  ``scale`` comes from ``_packing_scale(..., exp_bits)``, which
     guarantees ``time * scale`` exact; ``codes`` (int64, in [0, 2**(9 -
-    exp_bits)) where valid) are the strata."""
-    with np.errstate(over="ignore", invalid="ignore"):  # garbage in padding
-        key = np.multiply(time, scale).view(np.int64)
-    key <<= 2  # also drops the sign bit of -0.0
+    exp_bits)) where valid) are the strata.
+
+    The flags are written into the keys' low byte (a byte view, so no int64
+    temporary); without strata, padding gets the time ``_PAD_TIME / scale``
+    before the keys are made, whose key is above every valid key."""
+    if valid is not None:  # padding: a censored control, as in _PAD_KEY
+        event = event & valid
+        group = group & valid
     flags = event.view(np.uint8) << 1
     flags ^= 2  # censored bit
     flags |= group.view(np.uint8)
-    key |= flags
+    if valid is not None and codes is None:
+        key = np.where(valid, time, _PAD_TIME / scale)
+        key *= scale
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):  # garbage in padding
+            key = np.multiply(time, scale)
+    key = np.ascontiguousarray(key).view(np.int64)
+    key <<= 2  # also drops the sign bit of -0.0
+    key.view(np.uint8)[:, _LOW_BYTE::8] |= flags
     shift = 54 + exp_bits
     if codes is not None:
         key |= codes << shift
-    if valid is not None:
-        key = np.where(valid, key, _PAD_KEY)
+        if valid is not None:
+            key = np.where(valid, key, _PAD_KEY)
     key.sort(axis=1)
 
-    flags = key.astype(np.uint8)  # low byte
-    flags &= 3  # 0: event, control; 1: event, treated; 2, 3: censored
-    treated_events = (flags == 1).sum(axis=1)
+    flags = key.view(np.uint8)[:, _LOW_BYTE::8] & 3  # 0: event, control; 1: event, treated; 2, 3: censored
+    treated_events = np.count_nonzero(flags == 1, axis=1)
     is_event = flags < 2
     flags &= 1
     key |= 3  # now equal keys <=> equal (stratum, time)
@@ -200,7 +219,8 @@ def _event_groups(s: _Sorted, n_valid, *, need_d1=False, need_time=False) -> _Gr
 
     bounds = start.searchsorted(row_start)  # groups of row r: bounds[r]:bounds[r+1]
     counts = bounds[1:] - bounds[:-1]
-    end = (row_start[:-1] + n_valid).repeat(counts)
+    row_end = row_start[:-1] + n_valid
+    end = row_end.repeat(counts)
     seg_first = np.zeros(n_groups, dtype=bool)
     seg_first[bounds[:-1][counts > 0]] = True
     if s.seg_start is not None and n_groups:
@@ -208,8 +228,13 @@ def _event_groups(s: _Sorted, n_valid, *, need_d1=False, need_time=False) -> _Gr
         nxt = seg_pos.searchsorted(start, side="right")  # next stratum's start
         np.minimum(end, seg_pos[nxt], out=end)
         seg_first[1:] |= nxt[1:] != nxt[:-1]
-    at_risk = (end - start).astype(np.float64)
-    at_risk_1 = (cum_1[end] - cum_1[start]).astype(np.float64)
+        cum_end = cum_1[end]
+    else:  # the end is the row's: one cumulative count per row
+        cum_end = cum_1[row_end].repeat(counts)
+    end -= start
+    at_risk = end.astype(np.float64)
+    cum_end -= cum_1[start]
+    at_risk_1 = cum_end.astype(np.float64)
 
     d1 = None
     if need_d1:
