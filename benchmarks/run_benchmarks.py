@@ -273,46 +273,72 @@ def bench_e(rounds: int, summary: list) -> dict:
     return {k: med(v) for k, v in runs.items()}
 
 
-def report_counts(stdout: str, out: Path) -> list[str]:
-    """What the report says its parts rest on: lines of its console output and
-    of report.html that give numbers of simulated trials or replicates."""
-    found: list[str] = []
-    for line in stdout.splitlines():
-        if re.search(r"simulated trials|replicates", line):
-            found.append("console: " + line.strip())
+def _count(text: str) -> int | None:
+    m = re.search(r"([\d,]+) simulated trials", text)
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def report_counts(out: Path) -> list[tuple[str, int, int]]:
+    """What each part of the report rests on, read from report.html: (part,
+    designs, simulated trials per design). The HTML gives the main run's
+    replicates (id "replicates"), the power curves' grids and the type I
+    error's and sensitivity analysis' trials in its reproducibility table, and
+    one row per input moved in its sensitivity table (ids sens-*-low-power and
+    sens-*-high-power, sens-baseline-power)."""
     html = out / "report.html"
-    if html.exists():
-        text = re.sub(r"<[^>]+>", " ", html.read_text(errors="replace"))
-        text = re.sub(r"\s+", " ", text)
-        seen = set()
-        for m in re.finditer(r"[^.;:()]{0,80}?\b\d[\d,]*\s+(?:simulated trials|replicates)\b[^.;()]{0,60}", text):
-            s = m.group(0).strip()
-            if s not in seen:
-                seen.add(s)
-                found.append("report.html: " + s)
-    return found
+    if not html.exists():
+        return []
+    text = html.read_text(errors="replace")
+    parts: list[tuple[str, int, int]] = []
+    m = re.search(r'id="replicates" data-value="(\d+)"', text)
+    n = int(m.group(1)) if m else None
+    if n:
+        parts.append(("design", 1, n))
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td><td>(.*?)</td></tr>", text, flags=re.S))
+    curves = rows.get("power curves", "")
+    points = sum(len(seg.split(" over ", 1)[1].split(","))
+                 for seg in curves.split(":", 1)[-1].split(";") if " over " in seg)
+    if points and n:
+        per = _count(curves) or n      # "same seed and replicates at every point"
+        parts.append(("power curves (grid points)", points, per))
+    null = _count(rows.get("type I error", ""))
+    if null:
+        parts.append(("type I error (design with no effect)", 1, null))
+    sens = _count(rows.get("sensitivity analysis", ""))
+    designs = len(re.findall(r'id="sens-[\w-]+-(?:low|high)-power"', text)) + ('id="sens-baseline-power"' in text)
+    if sens and designs:
+        parts.append(("sensitivity analysis (designs)", designs, sens))
+    return parts
 
 
 def bench_f(rounds: int, summary: list) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="trialsim-bench-report-"))
     try:
-        cmds = {"report": pinned([TRIALSIM, "report", CTDNA, "--out", str(tmp / "report"), "-w", "2"], "0,1"),
-                "run": pinned([TRIALSIM, "run", CTDNA, "--seed", "1", "-w", "2", "-f", "json"], "0,1")}
-        runs = alternate(cmds, rounds)
+        runs: dict[str, list[Run]] = {"report": [], "run": []}
+        for k in range(rounds):     # alternating; each report in a fresh folder
+            out = tmp / f"report{k}"
+            runs["report"].append(run(pinned([TRIALSIM, "report", CTDNA, "--out", str(out), "-w", "2"], "0,1")))
+            runs["run"].append(run(pinned([TRIALSIM, "run", CTDNA, "-w", "2", "-f", "json"], "0,1")))
         t, peer = med(runs["report"]), med(runs["run"])
         n = json.loads(runs["run"][0].stdout)["replicates"]
         print(f"(f) trialsim report {CTDNA}, defaults (HTML and PDF), two workers (median of {rounds}, alternating)")
         print(f"    trialsim report      {t:7.1f} s  (CPU {med(runs['report'], 'cpu'):.1f} s)"
               f"   target < {TARGET_F:.0f} s: {verdict(t < TARGET_F)}")
         print(f"    trialsim run ({n:,})  {peer:7.1f} s  (the report costs {t / peer:.1f} such runs)")
-        counts = report_counts(runs["report"][-1].stdout, tmp / "report")
+        counts = report_counts(out)
         if counts:
-            print("    what the report rests on:")
-            for c in counts:
-                print("      " + c)
+            print("    simulated trials each part of the report rests on (from report.html):")
+            for part, designs, per in counts:
+                print(f"      {part:38s} {designs:3d} x {per:6,} = {designs * per:8,}")
+            total = sum(d * p for _, d, p in counts)
+            print(f"      {'total':38s}               {total:8,}")
+        else:
+            print("    report.html gives no counts of simulated trials that this script can read")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    summary.append(("(f) `trialsim report` ctDNA scenario, defaults, two workers", f"{t:.1f} s",
+    total = sum(d * p for _, d, p in counts)
+    summary.append(("(f) `trialsim report` ctDNA scenario, defaults, two workers",
+                    f"{t:.1f} s" + (f" ({total:,} simulated trials)" if total else ""),
                     f"one `trialsim run` ({n:,}) {peer:.1f} s", f"< {TARGET_F:.0f} s", verdict(t < TARGET_F)))
     return {"seconds": t, "run_seconds": peer, "counts": counts}
 
@@ -328,7 +354,7 @@ def print_summary(rows: list) -> None:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each alternating comparison (median; default 3)")
-    ap.add_argument("--only", default=SECTIONS, help="comma-separated subset of the budgets a-f (default: all)")
+    ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated subset of the budgets a-f (default: all)")
     ap.add_argument("--skip-memory", action="store_true", help="skip (d), the 100,000-replicate memory run")
     ap.add_argument("--memory-replicates", type=int, default=100_000)
     ap.add_argument("--skip-report", action="store_true", help="skip (f), the report")
