@@ -69,6 +69,7 @@ TARGET_C = 1.5          # seconds, ctDNA 1,000 replicates, one core
 TARGET_D = 1.5          # GB, ctDNA 100,000 replicates, peak memory of the process tree
 TARGET_E = 0.3          # seconds, `trialsim validate`
 TARGET_F = 60.0         # seconds, `trialsim report` with two workers
+R_STARTUP_LABEL = "Rscript -e 'invisible(0)'"
 SECTIONS = "abcdef"
 
 
@@ -116,6 +117,10 @@ def pinned(cmd: list[str], cores: str = "0") -> list[str]:
     return ["taskset", "-c", cores] + cmd if shutil.which("taskset") else cmd
 
 
+def pin_label(cores: str = "0") -> str:
+    return f"taskset -c {cores}" if shutil.which("taskset") else "not pinned (no taskset)"
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -145,8 +150,8 @@ def bench_a(rounds: int, summary: list) -> dict:
     runs = alternate(cmds, rounds)
     out = {k: med(v) for k, v in runs.items()}
     power = json.loads(runs["one"][0].stdout)
-    print(f"    trialsim run -w 1, taskset -c 0         {out['one']:7.2f} s  (CPU {med(runs['one'], 'cpu'):.2f} s)")
-    print(f"    trialsim run, all cores ({cores})            {out['all']:7.2f} s  (CPU {med(runs['all'], 'cpu'):.2f} s)")
+    print(f"    {'trialsim run -w 1, ' + pin_label():44s} {out['one']:7.2f} s  (CPU {med(runs['one'], 'cpu'):.2f} s)")
+    print(f"    {f'trialsim run, all cores ({cores})':44s} {out['all']:7.2f} s  (CPU {med(runs['all'], 'cpu'):.2f} s)")
     print(f"    trialsim power {power['power']:.4f} ± {power['power_mcse']:.4f}")
     if "rpact" not in out:
         summary.append(("(a) conventional, 10,000 replicates, one core / all cores",
@@ -156,7 +161,7 @@ def bench_a(rounds: int, summary: list) -> dict:
     r = out["rpact"]
     m = re.search(r"RESULT power=([\d.]+) mc_se=([\d.]+) sim_seconds=([\d.]+) total_seconds=([\d.]+)",
                   runs["rpact"][0].stdout)
-    print(f"    Rscript rpact getSimulationSurvival, taskset -c 0 {r:7.2f} s  (CPU {med(runs['rpact'], 'cpu'):.2f} s)")
+    print(f"    {'Rscript rpact_conventional.R, ' + pin_label():44s} {r:7.2f} s  (CPU {med(runs['rpact'], 'cpu'):.2f} s)")
     if m:
         p, se, sim_s, tot_s = (float(x) for x in m.groups())
         out.update(rpact_power=p, rpact_sim_seconds=sim_s)
@@ -192,7 +197,7 @@ def bench_c(rounds: int, summary: list, rpact: float | None) -> dict:
             "numpy": pinned([PYTHON, "-c", "import numpy"])}
     runs = alternate(cmds, rounds)
     t, peer = med(runs["trialsim"]), med(runs["numpy"])
-    print(f"(c) ctDNA reference scenario, 1,000 replicates, one worker, taskset -c 0 (median of {rounds}, alternating)")
+    print(f"(c) ctDNA reference scenario, 1,000 replicates, one worker, {pin_label()} (median of {rounds}, alternating)")
     print(f"    trialsim run                  {t:7.2f} s  (CPU {med(runs['trialsim'], 'cpu'):.2f} s)"
           f"   target < {TARGET_C} s: {verdict(t < TARGET_C)}")
     print(f"    python -c 'import numpy'      {peer:7.2f} s  (trialsim = {t / peer:.0f}x that start-up)")
@@ -263,12 +268,12 @@ def bench_e(rounds: int, summary: list) -> dict:
     runs = alternate(cmds, rounds)
     t = med(runs["validate"])
     print(f"(e) start-up, whole processes (median of {rounds}, alternating)")
-    print(f"    trialsim validate {CTDNA}  {t:6.3f} s  (CPU {med(runs['validate'], 'cpu'):.3f} s)"
+    print(f"    {'trialsim validate ' + CTDNA:52s} {t:6.3f} s  (CPU {med(runs['validate'], 'cpu'):.3f} s)"
           f"   target < {TARGET_E} s: {verdict(t < TARGET_E)}")
-    print(f"    python -c pass                          {med(runs['python']):6.3f} s")
+    print(f"    {'python -c pass':52s} {med(runs['python']):6.3f} s")
     peer_text = f"`python -c pass` {med(runs['python']):.3f} s"
     if rscript:
-        print(f"    Rscript -e 'invisible(0)'               {med(runs['R']):6.3f} s")
+        print(f"    {R_STARTUP_LABEL:52s} {med(runs['R']):6.3f} s")
         peer_text += f"; `Rscript -e` {med(runs['R']):.3f} s"
     else:
         print("    Rscript not found: no R start-up beside it")
