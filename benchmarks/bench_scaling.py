@@ -7,8 +7,9 @@
    calendar time (the factor comes from the survivors the unscaled scenario
    screens, measured first). Simulated in this process with one worker (no
    start-up counted); each point's replicates are chosen from short pilots
-   so that it takes about --seconds of CPU. Columns: survivors screened and
-   patients randomised per trial (measured), replicates, wall and CPU
+   so that it takes about --seconds of CPU, or given by --point-replicates.
+   Columns: survivors screened and patients randomised per trial
+   (measured), replicates, wall and CPU
    seconds of the run, the per-run cost (a run of one replicate: building the
    model, summarising), and the marginal microseconds per screened survivor
    ((run - one-replicate run) / (replicates - 1) / screened per trial; wall
@@ -28,7 +29,8 @@ printed beside it).
 
 Usage, from the repository root:
     .venv/bin/python benchmarks/bench_scaling.py [--seconds 4] [--rounds 1]
-        [--screened 1000,3000,10000,30000,100000] [--max-replicates 100000]
+        [--screened 1000,3000,10000,30000,100000] [--point-replicates 400,300,70,50,10]
+        [--replicates 1000,10000,100000,1000000] [--max-replicates 100000]
         [--skip-screened] [--skip-replicates]
 
 Another script can ``from bench_scaling import main`` and call ``main([...])``,
@@ -100,7 +102,8 @@ def replicates_for(scenario: trialsim.Scenario, seconds: float) -> int:
         prev = cpu
 
 
-def by_screened(targets: list[int], seconds: float, rounds: int, noise: float) -> list[dict]:
+def by_screened(targets: list[int], seconds: float, rounds: int, noise: float,
+                fixed: list[int] | None = None) -> list[dict]:
     scenario = trialsim.load_scenario(ROOT / CTDNA)
     base = scenario.to_dict()
     timed(scenario, 2)                                     # warm-up: imports, first calls
@@ -117,9 +120,9 @@ def by_screened(targets: list[int], seconds: float, rounds: int, noise: float) -
           "| µs per screened survivor (wall) | ratio (wall) | µs (CPU) | ratio (CPU) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows: list[dict] = []
-    for target in targets:
+    for k, target in enumerate(targets):
         sc = scaled(base, target / base_screened)
-        reps = replicates_for(sc, seconds)
+        reps = fixed[k] if fixed else replicates_for(sc, seconds)
         ones, runs = [], []
         for _ in range(rounds):
             ones.append(timed(sc, 1))
@@ -230,6 +233,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--screened", default="1000,3000,10000,30000,100000",
                     help="survivors screened per trial, comma-separated (default 1k,3k,10k,30k,100k)")
     ap.add_argument("--seconds", type=float, default=4.0, help="aimed wall seconds per screened point (default 4)")
+    ap.add_argument("--point-replicates", default=None,
+                    help="replicates of each screened point, comma-separated, one per --screened value "
+                         "(default: chosen by pilots to take about --seconds of CPU)")
     ap.add_argument("--replicates", default="1000,10000,100000,1000000",
                     help="replicate counts of the second table (those above --max-replicates are left out)")
     ap.add_argument("--max-replicates", type=int, default=100_000,
@@ -242,15 +248,18 @@ def main(argv=None) -> dict:
     try:
         targets = [int(float(x)) for x in args.screened.split(",") if x.strip()]
         points = [int(float(x)) for x in args.replicates.split(",") if x.strip()]
+        fixed = [int(x) for x in args.point_replicates.split(",")] if args.point_replicates else None
     except ValueError:
         ap.error("--screened and --replicates take comma-separated numbers")
     points = [n for n in points if n <= args.max_replicates]
     if args.rounds < 1 or args.seconds <= 0 or not targets or not points:
         ap.error("--rounds >= 1, --seconds > 0, and at least one point in each table")
+    if fixed is not None and (len(fixed) != len(targets) or min(fixed) < 2):
+        ap.error("--point-replicates: one count of at least 2 per --screened value")
     print(f"trialsim {trialsim.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} cores\n")
     out: dict = {}
     if not args.skip_screened:
-        out["screened"] = by_screened(targets, args.seconds, args.rounds, args.noise)
+        out["screened"] = by_screened(targets, args.seconds, args.rounds, args.noise, fixed)
     if not args.skip_replicates:
         out["replicates"] = by_replicates(points, args.rounds, args.noise)
     return out
