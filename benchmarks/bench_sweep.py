@@ -1,9 +1,9 @@
 """Performance of sweeps and the sample-size search, measured, not asserted.
 
-(e) a 10-point power curve of the ctDNA reference scenario
+(g) a 10-point power curve of the ctDNA reference scenario
     (`--vary arms.treatment.eradication=0:0.45:10`), 1,000 replicates a point,
     all cores, as a whole `trialsim sweep` process. Target: < 60 s.
-(f) `trialsim size scenarios/conventional_logrank.yaml` (10,000 replicates at
+(h) `trialsim size scenarios/conventional_logrank.yaml` (10,000 replicates at
     the answer, solving trial.enrollment, and again trial.analysis.events) as a
     whole process, against one whole `trialsim run` of the design at the answer
     (the answer.yaml it writes, same replicates and seed), run alternately.
@@ -51,7 +51,7 @@ def bench_curve(rounds: int) -> dict:
         rows = json.loads(out)
     t = statistics.median(times)
     powers = ", ".join(f"{r['power']:.3f}" for r in rows)
-    print(f"(e) ctDNA power curve, 10 points x 1,000 replicates, all cores ({os.cpu_count()}): {t:.1f} s whole "
+    print(f"(g) ctDNA power curve, 10 points x 1,000 replicates, all cores ({os.cpu_count()}): {t:.1f} s whole "
           f"process (median of {rounds}; target < 60 s: {'PASS' if t < 60 else 'FAIL'})")
     print(f"    powers along eradication 0..0.45: {powers}")
     return {"seconds": t, "times": times, "powers": [r["power"] for r in rows]}
@@ -73,7 +73,7 @@ def bench_size(rounds: int, solve: str) -> dict:
             assert json.loads(out)["power"] == answer["power"], "the run at the answer must reproduce its power"
         s, r = statistics.median(sizes), statistics.median(runs)
         ratio = s / r
-        print(f"(f) trialsim size, conventional design, solve {solve}: answer {answer['value']} "
+        print(f"(h) trialsim size, conventional design, solve {solve}: answer {answer['value']} "
               f"(power {answer['power']:.4f} ± {answer['power_mcse']:.4f}; "
               f"{answer['simulated_trials']:,} trials simulated = "
               f"{answer['simulated_trials'] / answer['replicates']:.1f}x the run at the answer)")
