@@ -206,9 +206,10 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
     tau = np.full(n, np.inf) if effect_start is None else np.asarray(effect_start, dtype=float)
     ahr = np.ones(n) if arm_hr is None else np.broadcast_to(np.asarray(arm_hr, dtype=float), (n,))
     out = np.empty(n)
+    one = len(pop.strata) == 1
     for j, stratum in enumerate(pop.strata):
-        idx = np.flatnonzero(s.stratum == j)
-        if idx.size == 0:
+        idx = slice(None) if one else np.flatnonzero(s.stratum == j)
+        if not one and idx.size == 0:
             continue
         base = Baseline(stratum)
         prevalence = stratum.mrd is not None and stratum.mrd.kind == "prevalence"
@@ -218,25 +219,29 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
             t_eff, h = tau[idx], ahr[idx]
             eff = np.isfinite(t_eff) & (h != 1.0)
             if not eff.any():
-                out[idx] = base.Binv(tsd, e)
+                out[idx] = _lead_time_Binv(stratum, tsd, e)
                 continue
-            b_tau = np.zeros(idx.size)
-            b_tau[eff] = base.B(tsd[eff], t_eff[eff])
+            # B(tsd, 0) = 0: an effect from entry on needs no B
+            at = np.flatnonzero(eff & (t_eff != 0.0))
+            b_tau = np.zeros(e.size)
+            if at.size:
+                b_tau[at] = base.B(tsd[at], t_eff[at])
             late = eff & (e > b_tau)
             x = np.where(late, b_tau + (e - b_tau) / h, e)
-            out[idx] = base.Binv(tsd, x)
+            out[idx] = _lead_time_Binv(stratum, tsd, x)
             continue
+        m = n if one else idx.size
         if prevalence:
             s0 = np.clip(mrd_start[idx], 0.0, np.inf)
             s1 = np.clip(mrd_end[idx], 0.0, np.inf)
             s1 = np.maximum(s1, s0)
             mrd_hr = stratum.mrd.hazard_ratio
         else:
-            s0 = np.full(idx.size, np.inf)
-            s1 = np.full(idx.size, np.inf)
+            s0 = np.full(m, np.inf)
+            s1 = np.full(m, np.inf)
             mrd_hr = 1.0
         t_eff = tau[idx]
-        pts = np.sort(np.stack([np.zeros(idx.size), s0, s1, t_eff, np.full(idx.size, np.inf)], axis=1), axis=1)
+        pts = np.sort(np.stack([np.zeros(m), s0, s1, t_eff, np.full(m, np.inf)], axis=1), axis=1)
         mid_lo, mid_hi = pts[:, :-1], pts[:, 1:]
         # A segment's multiplier: evaluated at its start (segments are half-open [lo, hi)).
         in_mrd = (mid_lo >= s0[:, None]) & (mid_lo < s1[:, None])
@@ -252,8 +257,10 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
 
 
 def _lead_time_Binv(stratum: StratumModel, tsd: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """T_R from entry without an arm effect: B^{-1}(e) with B(t) = Λ(tsd + t) - Λ(tsd),
-    for survivors drawn by :func:`draw_survivors` (tsd >= 0 and finite, e >= 0)."""
+    """B^{-1}(e) with B(t) = Λ(tsd + t) - Λ(tsd), the stratum's marginal
+    conditional cumulative hazard (not the prevalence model's calibrated one):
+    the values of ``Baseline.Binv``, for tsd >= 0 and finite and e >= 0,
+    without the public methods' checks."""
     rec = stratum.recurrence
     with np.errstate(all="ignore"):
         lam0 = rec._cumhaz(tsd)

@@ -43,7 +43,7 @@ SAFETY_HORIZON = 600.0                  # months: the engine's (trialsim.des) en
 MAX_SURVIVORS_PER_TRIAL = 10_000_000    # memory: one trial's survivors at once, ~300 bytes each
 MAX_VISITS_PER_SURVIVOR = 1_000         # screening visits a survivor can have
 MAX_WINDOWS = 100_000                   # calendar windows of the screening's bookkeeping
-MAX_WORK = 2e10                         # simulated trials x survivors x visits, per run (hours of computing)
+MAX_WORK = 1e11                         # simulated trials x survivors x visits, per run (a day of one core; a cluster's run)
 MAX_GRID_POINTS = 10_000                # designs in one sweep
 MAX_VARY_VALUES = 10_000                # values of one --vary
 MAX_TIMELINE_MONTHS = 1_200             # months of a result's timeline
@@ -213,7 +213,7 @@ def check_work(work: float, *, what: str = "run", hint: str = "fewer replicates"
     """Refuse a run (or a sweep: the work summed over its designs) over :data:`MAX_WORK`."""
     if work > MAX_WORK:
         raise SizeLimitError(f"this {what} would simulate up to {_fmt(work)} survivor-visits (simulated trials x "
-                             f"survivors per trial x visits), over the limit of {_fmt(MAX_WORK)} (hours of "
+                             f"survivors per trial x visits), over the limit of {_fmt(MAX_WORK)} (a day of "
                              f"computing); use {hint}")
 
 
