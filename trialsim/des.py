@@ -75,6 +75,8 @@ class AccrualSchedule:
     def inverse(self, y):
         """Time at which the expected cumulative number of arrivals reaches y."""
         y = np.asarray(y, dtype=float)
+        if self.rates.size == 1 and self.rates[0] > 0:    # one constant rate: the same arithmetic, no lookup
+            return self.starts[0] + (y - self.cum_at_starts[0]) / self.rates[0]
         i = np.searchsorted(self.cum_at_starts, y, side="right") - 1
         # skip pieces with rate 0 (their cumulative does not grow)
         rate = self.rates[i]
@@ -816,6 +818,8 @@ def _order_by_rep_time(rep: np.ndarray, time: np.ndarray, chronological: bool = 
     if rep.size == 0:
         return np.arange(0)
     if chronological:
+        if bool(np.all(rep[1:] >= rep[:-1])):     # already in order (arrivals are drawn so)
+            return np.arange(rep.size)
         return np.argsort(rep, kind="stable")
     lo = float(time.min())
     span = float(time.max()) - lo + 1.0
