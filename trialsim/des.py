@@ -307,47 +307,57 @@ class TrialOperations:
             return
         c0 = float(ops.accrual.cumulative(t0))
         mu = float(ops.accrual.cumulative(t_end)) - c0
-        reps, us, ups, vs, ws = [], [], [], [], []
         pre = ops.prescreen
-        for r in recruiting:
-            rng = self.rngs[r]
-            n = int(rng.poisson(mu))
+        # Arrivals per replicate first, then each replicate's uniforms straight
+        # into one array (one row per quantity, each contiguous): every
+        # replicate draws its count, then its uniforms, from its own stream.
+        counts = np.array([self.rngs[r].poisson(mu) for r in recruiting], dtype=np.int64)
+        ends = np.cumsum(counts)
+        u = np.empty((1 + N_UNIFORMS, int(ends[-1]) if ends.size else 0))
+        keep = None                      # survivors beyond max_screened are dropped
+        ups, vs, ws = [], [], []
+        for r, n, end in zip(recruiting.tolist(), counts.tolist(), ends.tolist()):
             if n == 0:
                 continue
-            u = rng.random((1 + N_UNIFORMS, n))   # one row per quantity: each is contiguous
-            u[0].sort()   # arrivals in time order; the other quantities are iid, so need no reordering
+            start = end - n
+            rng = self.rngs[r]
+            for k in range(1 + N_UNIFORMS):
+                rng.random(n, out=u[k, start:end])
+            u[0, start:end].sort()   # arrivals in time order; the other quantities are iid, so need no reordering
             up = self.prescreen_rngs[r].random((n, N_PRESCREEN_UNIFORMS)) if pre is not None else None
-            entering = n
+            entering = kept = n
             if ops.max_screened is not None:
                 room = ops.max_screened - self.n_arrived[r]
                 if pre is None:
                     if n >= room:
-                        u = u[:, :room]
+                        kept = entering = room
                         self.intake_done[r] = True
-                    entering = u.shape[1]
                 else:
                     # max_screened counts the survivors who enter screening: the assay-ready
                     ready = (up[:, U_PRE_CONSENT] < pre.consent) & (up[:, U_PRE_SETUP] < pre.assay_setup)
                     cum = np.cumsum(ready)
                     entering = int(cum[-1])
                     if entering >= room:
-                        cut = int(np.searchsorted(cum, room)) + 1
-                        u, up = u[:, :cut], up[:cut]
+                        kept = int(np.searchsorted(cum, room)) + 1
+                        up = up[:kept]
                         entering = room
                         self.intake_done[r] = True
+                if kept < n:
+                    if keep is None:
+                        keep = np.ones(u.shape[1], dtype=bool)
+                    keep[start + kept:end] = False
             self.n_arrived[r] += entering
             if ops.shedding is not None:
-                vs.append(self.person_rngs[r].random(u.shape[1]))
+                vs.append(self.person_rngs[r].random(kept))
             if ops.imaging is not None:
-                ws.append(self.imaging_rngs[r].random(u.shape[1]))
-            reps.append(np.full(u.shape[1], r, dtype=np.int32))
-            us.append(u)
+                ws.append(self.imaging_rngs[r].random(kept))
             if up is not None:
                 ups.append(up)
-        if not reps:
+        rep = np.repeat(recruiting.astype(np.int32), counts)
+        if keep is not None:
+            u, rep = u[:, keep], rep[keep]
+        if rep.size == 0:
             return
-        rep = np.concatenate(reps)
-        u = np.concatenate(us, axis=1)
         arrival = ops.accrual.inverse(c0 + u[0] * mu)
         surv = draw_survivors(self.pop, u[1:].T)   # (survivors, quantities), each quantity contiguous
         n = rep.size
@@ -509,7 +519,7 @@ class TrialOperations:
             flags = got.view(np.uint8) | (pair.view(np.uint8) << 1) | (same.view(np.uint8) << 2)
             flags |= res.positive.view(np.uint8) << 3
             self.tests.append((r, stratum, number.astype(np.int16), visit, result_at, flags))
-            batch.last_result[idx[got]] = res.positive[got]
+            batch.last_result[idx] = np.where(got, res.positive, prev)
             fr = batch.first_result[idx]
             batch.first_result[idx] = np.where(got, np.minimum(fr, result_at), fr)
             sample_pos = res.positive

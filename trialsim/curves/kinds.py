@@ -49,6 +49,18 @@ def _special():
     return special
 
 
+def _searchsorted(knots: np.ndarray, x, side: str) -> np.ndarray:
+    """np.searchsorted(knots, x, side) for sorted knots; with a few knots, by
+    counting comparisons (a tenth of the time of a binary search per element)."""
+    x = np.asarray(x)
+    if knots.size > 6 or x.ndim == 0 or np.isnan(x).any():
+        return np.searchsorted(knots, x, side=side)
+    out = np.zeros(x.shape, dtype=np.intp)
+    for k in knots.tolist():
+        out += (x >= k) if side == "right" else (x > k)
+    return out
+
+
 def _median_text(curve: "Curve") -> str:
     m = curve.median()
     return "median not reached" if math.isinf(m) else f"median {_fmt(m)} months"
@@ -616,7 +628,7 @@ class PiecewiseExponential(Curve):
 
     def _index(self, t):
         k = self._edges.size - 1
-        return np.clip(np.searchsorted(self._edges, t, side="right") - 1, 0, k)
+        return np.clip(_searchsorted(self._edges, t, "right") - 1, 0, k)
 
     def _cumhaz(self, t):
         i = self._index(t)
@@ -630,7 +642,7 @@ class PiecewiseExponential(Curve):
 
     def _inv_cumhaz(self, x):
         k = self._edges.size - 1
-        j = np.searchsorted(self._cum, x, side="left")  # first knot with Λ >= x
+        j = _searchsorted(self._cum, x, "left")  # first knot with Λ >= x
         seg = np.clip(j - 1, 0, k)
         t = self._edges[seg] + (x - self._cum[seg]) / self.rates[seg]  # rate > 0 where used; /0 -> inf
         jj = np.minimum(j, k)
