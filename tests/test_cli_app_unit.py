@@ -150,3 +150,97 @@ def test_unit_every_command_shows_examples_that_parse():
             cmd.make_context(" ".join(path), words[1 + len(path):], resilient_parsing=False)
             seen += 1
     assert seen >= 10
+
+
+# --------------------------------------------------------------------------
+# `trialsim validate FILE` from the console script: without typer, as the typer command
+
+
+def _console(args: list[str], stdin: str | None = None, cwd=ROOT) -> dict:
+    """Run the console script's function (trialsim.cli.main) with ``args`` in a fresh
+    interpreter: exit status, stdout, stderr, and which of the modules validate
+    does not need it loaded."""
+    heavy = (*HEAVY, "scipy", "typer")
+    code = (
+        "import json, sys\n"
+        "from trialsim.cli import main\n"
+        f"sys.argv = ['trialsim', *{args!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        f"    print(json.dumps([m for m in {heavy!r} if m in sys.modules]), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, input=stdin, cwd=cwd)
+    *err, loaded = proc.stderr.splitlines()
+    return {"exit_code": proc.returncode, "stdout": proc.stdout, "stderr": "".join(f"{e}\n" for e in err),
+            "loaded": json.loads(loaded)}
+
+
+def test_unit_console_validate_loads_neither_the_simulator_nor_typer(tmp_path):
+    """`trialsim validate FILE` loads no simpy, scipy, pandas, matplotlib,
+    lifelines or engine, and not typer either (trialsim.cli.main checks the file itself)."""
+    for text in (CTDNA, CONVENTIONAL):
+        seen = _console(["validate", str(write(tmp_path, text))])
+        assert (seen["exit_code"], seen["loaded"]) == (0, []), seen
+        assert ": valid: " in seen["stdout"]
+    seen = _console(["validate", "-"], stdin=CONVENTIONAL)
+    assert (seen["exit_code"], seen["loaded"]) == (0, []), seen
+
+
+def test_unit_console_validate_prints_what_the_typer_command_prints(tmp_path):
+    """Output, messages and exit status of `trialsim validate FILE` without
+    typer are those of the typer command: a valid file, warnings, a refused
+    file, a missing file, a name to escape, standard input."""
+    from typer.testing import CliRunner
+
+    ctdna = (ROOT / "scenarios" / "ctdna_er_positive.yaml").read_text()
+    files = {
+        "valid": CTDNA,
+        "warnings": ctdna.replace("time_since_diagnosis: {uniform: [60, 120]}", "time_since_diagnosis: 0"),
+        "refused": CONVENTIONAL.replace("share: 1", "share: 2"),
+        "escaped": CONVENTIONAL.replace("name:", 'name: "a\\x1b[31mb"\nold_name:', 1),
+        "not yaml": "a: [1, 2\n",
+    }
+    cases = [["validate", str(write(tmp_path, text, f"{i}.yaml"))] for i, text in enumerate(files.values())]
+    cases.append(["validate", str(tmp_path / "missing.yaml")])
+    for args in cases:
+        alone = _console(args)
+        typed = CliRunner().invoke(app, args)
+        assert (alone["exit_code"], alone["stdout"], alone["stderr"]) == (
+            typed.exit_code, typed.stdout, typed.stderr), args
+    assert "warning: stratum " in _console(cases[1])["stderr"]
+    alone = _console(["validate", "-"], stdin=files["refused"])
+    typed = CliRunner().invoke(app, ["validate", "-"], input=files["refused"])
+    assert (alone["exit_code"], alone["stdout"], alone["stderr"]) == (typed.exit_code, typed.stdout, typed.stderr)
+    assert alone["exit_code"] == 2 and alone["stderr"].startswith("error: <stdin>:")
+
+
+def test_unit_only_validate_and_one_file_skip_typer():
+    """Any other command line -- an option, a second argument, shell completion -- goes to the typer app."""
+    import trialsim.cli as cli
+
+    assert cli._validate_alone(["validate", "s.yaml"]) and cli._validate_alone(["validate", "-"])
+    for args in (["validate"], ["validate", "--help"], ["validate", "-h"], ["validate", "a", "b"],
+                 ["validate", "--", "a"], ["run", "a"], ["--version"], ["curves", "validate"]):
+        assert not cli._validate_alone(args), args
+    assert _console(["validate", "--help"])["loaded"] == ["typer"]
+
+
+def test_unit_validate_takes_one_argument_and_no_option():
+    """trialsim.cli.main reads `validate FILE` as the typer command would: the
+    command has the one argument and no option but --help. (A new option or
+    argument of validate means revisiting trialsim.cli._validate_alone.)"""
+    command = typer.main.get_command(app).commands["validate"]
+    assert [(p.name, p.param_type_name) for p in command.params] == [("scenario", "argument")]
+    assert command.params[0].required and command.params[0].nargs == 1
+
+
+def test_unit_the_package_name_app_stays_the_typer_app():
+    """trialsim.cli.app is the typer app (loaded on first use), also once its module is imported."""
+    import importlib
+
+    import trialsim.cli
+
+    module = importlib.import_module("trialsim.cli.app")
+    assert isinstance(trialsim.cli.app, typer.Typer) and module.app is trialsim.cli.app
+    assert sys.modules["trialsim.cli.app"] is module

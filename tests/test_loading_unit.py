@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -165,6 +166,56 @@ def test_unit_parser_errors_never_escape(tmp_path, monkeypatch):
         monkeypatch.setattr(loading._Loader, "construct_document", boom)
         with pytest.raises(ScenarioError, match=r"^.*scenario\.yaml: not (readable|valid YAML)"):
             load_scenario(path)
+
+
+def _parsed(text: str) -> tuple:
+    """What parse_yaml gives for ``text``: ("ok", data and lines) or ("error", the message)."""
+    try:
+        return "ok", repr(parse_yaml(text, "s.yaml"))
+    except ScenarioError as exc:
+        return "error", str(exc)
+
+
+#: texts on which libyaml and the Python parser disagree, or nearly: each must read as the Python parser reads it
+YAML_EDGES = [
+    "a: [?x]\n", "a: {?x: 1}\n", "a: !foo 1\n", "a: !\n", "a: 1\n\t\n", "a: 1\t\n", "a: 1\r\nb: 2\r\n", "a: 1\rb: 2\r",
+    "a: x\u2028y\nb: 2\n", "a: 1\x85b: 2\n", "\ufeffa: 1\n", "\ufeff\ufeffa: 1\n", "a: |#\n  x\n", "a: >-#\n  x\n",
+    "---\n", "\n---", "a: 1\n---\nb: 2\n", "%YAML 1.1\n---\na: 1\n", "a: [1, 2\n", "a: b: c\n", "a:\n  b: 1\n c: 2\n",
+    "a: &x {b: 1}\nc: *x\n", "a: [a:b, :c]\n", "a: \"\\x41\\N\\_\"\n", "<<: {a: 1}\nb: 2\n", "- a\n- b\n", "", "# only\n",
+]
+
+
+def test_unit_libyaml_and_the_python_parser_read_alike(monkeypatch):
+    """libyaml composes the text when it can (trialsim.loading._compose_fast); the
+    result -- data, lines, or the message of a refusal -- is the Python parser's,
+    on the shipped scenarios, on texts where the two parsers differ, and on
+    random edits of the scenarios (characters inserted, deleted, replaced)."""
+    texts = [p.read_text() for p in sorted(SCENARIOS.glob("*.yaml"))]
+    cases = texts + YAML_EDGES
+    rng = np.random.default_rng(20261203)
+    pieces = list("ab1 :-,[]{}#&*|>'\"%@`.~=_/()+e0?!\t\r\n") + [
+        "---", "...", "- ", ": ", "  ", "\n  ", "\n- ", "&a ", "*a", "<<: ", "\u00e9", "\ufeff", "\u2028", "\x85"]
+    for _ in range(300):
+        text = texts[rng.integers(len(texts))]
+        start = int(rng.integers(len(text)))
+        text = text[start:start + 600]
+        for _ in range(int(rng.integers(1, 4))):
+            at, piece = int(rng.integers(len(text) + 1)), pieces[rng.integers(len(pieces))]
+            text = [text[:at] + piece + text[at:], text[:at] + text[at + 1:], text[:at] + piece + text[at + 1:]][
+                rng.integers(3)]
+        cases.append(text)
+    fast = [_parsed(t) for t in cases]
+    monkeypatch.setattr(loading, "_compose_fast", lambda text, source: (None, {}))
+    python = [_parsed(t) for t in cases]
+    assert [c for c, f, p in zip(cases, fast, python) if f != p] == []
+    assert sum(kind == "ok" for kind, _ in python) >= 40       # the edits leave many texts readable
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml: the Python parser reads every file")
+def test_unit_libyaml_composes_the_shipped_scenarios():
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        node, lines = loading._compose_fast(path.read_text(), str(path))
+        assert node is not None and lines[("name",)] >= 1, path
 
 
 def test_unit_numbers_with_an_exponent_and_no_point_are_numbers(tmp_path):

@@ -18,6 +18,14 @@ naming the file and, where known, the line. The limits (docs/scenario-format.md)
 
 Every parser error (recursion, memory, a value error in a constructor, a YAML
 error) becomes a :class:`ScenarioError`; nothing else escapes.
+
+libyaml (PyYAML's C parser), where installed, composes the text first: some
+twenty times faster than the Python parser. Its result is kept only when it
+composes the whole text without a complaint and the tree passes every limit
+above, and the text holds nothing the two parsers read differently (tags,
+tabs, ``[?x]``...); anything else is read by the Python parser, so every
+message, line and limit is the Python parser's. The data are
+built from either tree by the same constructor and resolver.
 """
 
 from __future__ import annotations
@@ -316,6 +324,18 @@ for _first in "-+0123456789":
     _Loader.yaml_implicit_resolvers.setdefault(_first, []).insert(
         0, ("tag:yaml.org,2002:float", _EXPONENT_FLOAT))
 
+#: libyaml's parser with the resolver of _Loader (the same tags); None without libyaml
+_CParser = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _CParser(yaml.cyaml.CParser, yaml.resolver.Resolver):
+        """libyaml's parser and composer, resolving tags as :class:`_Loader` does."""
+
+        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            yaml.resolver.Resolver.__init__(self)
+
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
@@ -392,6 +412,39 @@ def _line_of_position(text: str, position: int | None) -> int | None:
     return text.count("\n", 0, position) + 1
 
 
+# Texts that libyaml and the Python parser read differently (found by comparing the two on
+# edited scenarios; tests/test_loading_unit.py keeps comparing them), read by the Python parser
+# alone: those holding a character of _SLOW_CHARACTERS (tags, tabs, line breaks other than \n,
+# byte order marks) or matching _SLOW_PATTERN (a ? before anything but a blank, as in [?x];
+# a block scalar's header followed by #).
+_SLOW_CHARACTERS = frozenset("!\t\r\x85\u2028\u2029\ufeff")
+_SLOW_PATTERN = re.compile(r"\?[^ \n]|[|>][-+0-9]*#")
+
+
+def _compose_fast(text: str, source: str) -> tuple[Any, dict]:
+    """(the node tree, the line of every key path) as libyaml composes ``text``;
+    (None, {}) when libyaml is not installed, for a text the two parsers may
+    read differently, and for any text or tree that :func:`parse_yaml` would
+    not read without a problem: the Python parser then reads the text and
+    says what is wrong."""
+    if _CParser is None or not _SLOW_CHARACTERS.isdisjoint(text) or _SLOW_PATTERN.search(text):
+        return None, {}
+    parser = None
+    try:
+        parser = _CParser(text)
+        node = parser.get_single_node()
+        if not isinstance(node, yaml.MappingNode):     # (a scenario is a mapping; anything else is refused)
+            return None, {}
+        lines: dict = {}
+        _walk(node, lines, source)
+        return node, lines
+    except Exception:       # any problem at all: the Python parser's reading and message stand
+        return None, {}
+    finally:
+        if parser is not None:
+            parser.dispose()
+
+
 def parse_yaml(text: str, source: str = "scenario") -> tuple[Any, dict]:
     """Parse YAML text with the safe loader and the limits above; return
     (data, {path: line}). Raises only :class:`ScenarioError`."""
@@ -404,11 +457,13 @@ def parse_yaml(text: str, source: str = "scenario") -> tuple[Any, dict]:
     loader = None
     try:
         loader = _Loader(text)
-        node = loader.get_single_node()
+        node, lines = _compose_fast(text, source)
         if node is None:
-            raise _fail(source, "the file is empty")
-        lines: dict = {}
-        _walk(node, lines, source)
+            node = loader.get_single_node()
+            if node is None:
+                raise _fail(source, "the file is empty")
+            lines = {}
+            _walk(node, lines, source)
         data = loader.construct_document(node)
     except ScenarioError:
         raise

@@ -8,7 +8,7 @@ numpy arrays: curves are kept as specifications (read by the one curve grammar,
 :mod:`trialsim.curves.grammar`) and built by ``build()``.
 """
 
-from __future__ import annotations
+# (no __future__ annotations: pydantic reads real annotations faster than strings)
 
 import difflib
 import json

@@ -76,7 +76,7 @@ app.command("report", epilog=examples(
 
 
 def main() -> None:
-    """The console script: the app, with a closed
+    """The typer app (trialsim.cli.main, the console script, calls it), with a closed
     stdout (``trialsim ... | head -1``) ending the command quietly."""
     try:
         app()

@@ -14,8 +14,6 @@ from enum import Enum
 from pathlib import Path
 from typing import NoReturn, Optional
 
-import typer
-
 from trialsim.atomic import MARK
 from trialsim.limits import MAX_WORKERS
 from trialsim.loading import STDIN_SOURCE, path_length_problem, printable, read_stream
@@ -32,6 +30,9 @@ class Format(str, Enum):
 def fail(message: str) -> NoReturn:
     """Report a user's mistake in one line and exit with status 2. Control
     characters (from a scenario file's text, say) are printed escaped."""
+    # deferred: `trialsim validate FILE` runs without typer (trialsim.cli.main) until a mistake is reported
+    import typer
+
     typer.echo(f"error: {printable(message, newlines=True)}", err=True)
     raise typer.Exit(code=2)
 
@@ -90,6 +91,19 @@ def check_run(path: Path, sc: Scenario, replicates: Optional[int]) -> list[str]:
             exc.source = scenario_source(path)
             fail(exc.render())
         fail("; ".join(m for _, _, m in exc.problems))     # an option's problem: no file to name
+
+
+def validation(path: Path) -> tuple[list[str], str]:
+    """What ``trialsim validate`` prints for the scenario ``path``: the plan's
+    warnings (each on stderr after ``warning: ``) and the line saying the file
+    is valid (stdout). A bad file exits 2 (:func:`fail`) with its one message."""
+    sc = read_scenario(path)
+    warnings = check_run(path, sc, None)
+    parts = [f"{len(sc.population.strata)} strat{'um' if len(sc.population.strata) == 1 else 'a'}"]
+    parts.append(f"mrd {sc.mrd.model}" if sc.mrd else "no MRD model")
+    parts.append(f"screening with {sc.screening.test.name}" if sc.screening else "no screening (conventional trial)")
+    parts.append(f"enrollment {sc.trial.enrollment}")
+    return warnings, printable(f"{scenario_source(path)}: valid: {sc.name} ({', '.join(parts)})")
 
 
 def check_seed(seed: Optional[int]) -> None:

@@ -52,8 +52,9 @@ class Reference:
 
 
 def _load_reference_data() -> dict:
+    # libyaml's safe loader where installed (the same data; read at every start, so its speed counts)
     with open(_DATA / "references.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _late_risk_curve(risk: float, start: float, end: float) -> tuple[PiecewiseExponential, float]:
