@@ -219,7 +219,7 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
             t_eff, h = tau[idx], ahr[idx]
             eff = np.isfinite(t_eff) & (h != 1.0)
             if not eff.any():
-                out[idx] = _lead_time_Binv(stratum, tsd, e)
+                out[idx] = _marginal_Binv(stratum, tsd, e)
                 continue
             # B(tsd, 0) = 0: an effect from entry on needs no B
             at = np.flatnonzero(eff & (t_eff != 0.0))
@@ -228,7 +228,7 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
                 b_tau[at] = base.B(tsd[at], t_eff[at])
             late = eff & (e > b_tau)
             x = np.where(late, b_tau + (e - b_tau) / h, e)
-            out[idx] = _lead_time_Binv(stratum, tsd, x)
+            out[idx] = _marginal_Binv(stratum, tsd, x)
             continue
         m = n if one else idx.size
         if prevalence:
@@ -256,7 +256,7 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
 # Drawing new survivors
 
 
-def _lead_time_Binv(stratum: StratumModel, tsd: np.ndarray, e: np.ndarray) -> np.ndarray:
+def _marginal_Binv(stratum: StratumModel, tsd: np.ndarray, e: np.ndarray) -> np.ndarray:
     """B^{-1}(e) with B(t) = Λ(tsd + t) - Λ(tsd), the stratum's marginal
     conditional cumulative hazard (not the prevalence model's calibrated one):
     the values of ``Baseline.Binv``, for tsd >= 0 and finite and e >= 0,
@@ -310,7 +310,7 @@ def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
             mrd_end[idx] = start + dur
             prevalence_strata.append(j)
             continue
-        t_r = _lead_time_Binv(st, tsd_j, e_rec[idx])
+        t_r = _marginal_Binv(st, tsd_j, e_rec[idx])
         t_rec[idx] = t_r
         if mrd is None:
             continue
