@@ -52,6 +52,7 @@ import time
 from pathlib import Path
 
 import trialsim
+from run_benchmarks import tree_rss_bytes   # this script's folder is on sys.path when run
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -169,30 +170,6 @@ class Tree:
         self.error = None if proc.returncode == 0 else (lines[-1] if lines else f"exit status {proc.returncode}")
         self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         self.peak = peak
-
-
-def tree_rss_bytes(pid: int) -> int:
-    """Summed resident memory of a process and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                parts = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/statm") as f:
-                rss[int(entry)] = int(f.read().split()[1]) * page
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(parts[1]), []).append(int(entry))
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, []))
-    return total
 
 
 def by_replicates(points: list[int], rounds: int, noise: float) -> list[dict]:

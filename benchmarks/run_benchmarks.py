@@ -222,7 +222,7 @@ def tree_rss_bytes(pid: int) -> int:
                 parts = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry}/statm") as f:
                 rss[int(entry)] = int(f.read().split()[1]) * page
-        except OSError:
+        except (OSError, IndexError):   # gone, or read half-written
             continue
         children.setdefault(int(parts[1]), []).append(int(entry))
     total, stack = 0, [pid]

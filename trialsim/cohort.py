@@ -132,9 +132,19 @@ def _base_B(stratum: StratumModel, tsd, t):
 
 
 def _base_Binv(stratum: StratumModel, tsd, x):
-    lam0 = stratum.recurrence.cumhaz(tsd)
-    with np.errstate(invalid="ignore"):
-        t = stratum.recurrence.inv_cumhaz(x + lam0) - tsd
+    """B^{-1}(x) with B(t) = Λ(tsd + t) - Λ(tsd): Λ^{-1}(Λ(tsd) + x) - tsd.
+    Where every tsd >= 0 and every Λ(tsd) + x > 0 (as for drawn survivors) the
+    curve's own Λ and Λ^{-1} are called without the public methods' checks,
+    which give the same values there."""
+    rec = stratum.recurrence
+    tsd = np.asarray(tsd, dtype=float)
+    with np.errstate(all="ignore"):
+        lam0 = rec._cumhaz(tsd)
+        y = lam0 + x
+        if np.size(y) and y.min() > 0.0 and tsd.min() >= 0.0:
+            t = rec._inv_cumhaz(y) - tsd
+        else:
+            t = rec.inv_cumhaz(x + rec.cumhaz(tsd)) - tsd
     return np.where(np.isfinite(t), np.maximum(t, 0.0), np.inf)
 
 
@@ -219,7 +229,7 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
             t_eff, h = tau[idx], ahr[idx]
             eff = np.isfinite(t_eff) & (h != 1.0)
             if not eff.any():
-                out[idx] = _marginal_Binv(stratum, tsd, e)
+                out[idx] = base.Binv(tsd, e)
                 continue
             # B(tsd, 0) = 0: an effect from entry on needs no B
             at = np.flatnonzero(eff & (t_eff != 0.0))
@@ -228,7 +238,7 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
                 b_tau[at] = base.B(tsd[at], t_eff[at])
             late = eff & (e > b_tau)
             x = np.where(late, b_tau + (e - b_tau) / h, e)
-            out[idx] = _marginal_Binv(stratum, tsd, x)
+            out[idx] = base.Binv(tsd, x)
             continue
         m = n if one else idx.size
         if prevalence:
@@ -254,22 +264,6 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
 
 # --------------------------------------------------------------------------
 # Drawing new survivors
-
-
-def _marginal_Binv(stratum: StratumModel, tsd: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """B^{-1}(e) with B(t) = Λ(tsd + t) - Λ(tsd), the stratum's marginal
-    conditional cumulative hazard (not the prevalence model's calibrated one):
-    the values of ``Baseline.Binv``, for tsd >= 0 and finite and e >= 0,
-    without the public methods' checks."""
-    rec = stratum.recurrence
-    with np.errstate(all="ignore"):
-        lam0 = rec._cumhaz(tsd)
-        x = lam0 + e
-        if x.size and not x.min() > 0.0:      # Λ^{-1}(0) = 0 is the public method's convention
-            return _base_Binv(stratum, tsd, e)
-        t = rec._inv_cumhaz(x)
-        t -= tsd
-    return np.where(np.isfinite(t), np.maximum(t, 0.0), np.inf)
 
 
 def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
@@ -310,7 +304,7 @@ def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
             mrd_end[idx] = start + dur
             prevalence_strata.append(j)
             continue
-        t_r = _marginal_Binv(st, tsd_j, e_rec[idx])
+        t_r = _base_Binv(st, tsd_j, e_rec[idx])
         t_rec[idx] = t_r
         if mrd is None:
             continue

@@ -320,9 +320,7 @@ class TrialOperations:
             if n == 0:
                 continue
             start = end - n
-            rng = self.rngs[r]
-            for k in range(1 + N_UNIFORMS):
-                rng.random(n, out=u[k, start:end])
+            u[:, start:end] = self.rngs[r].random((1 + N_UNIFORMS, n))
             u[0, start:end].sort()   # arrivals in time order; the other quantities are iid, so need no reordering
             up = self.prescreen_rngs[r].random((n, N_PRESCREEN_UNIFORMS)) if pre is not None else None
             entering = kept = n
