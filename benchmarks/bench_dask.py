@@ -5,8 +5,9 @@ thread each) and runs `trialsim run scenarios/ctdna_er_positive.yaml -n N
 --seed 1 --scheduler ADDRESS -f json` as a whole process against it: the
 client. Every 0.1 s the resident set size (VmRSS in /proc/PID/status) of the
 client and of each worker process is sampled. Printed: the wall time of the
-client process, the client's peak RSS, the workers' peak RSS, and the run's
-power with its Monte Carlo SE.
+client process, the client's peak RSS, the workers' peak RSS, the CPU time
+the workers spent on the run (user + system, from /proc/PID/stat; per
+replicate too), and the run's power with its Monte Carlo SE.
 
 The client keeps the per-replicate table (one row per simulated trial: the
 summary's medians and `--out` need it) and nothing else: no patient-level
@@ -83,6 +84,16 @@ class Sampler:
         return False
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 once it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
+
+
 def table_bytes_per_replicate() -> float:
     """Bytes of the per-replicate table (and counts by visit) per simulated trial of the scenario."""
     import numpy as np  # deferred: only this measurement needs numpy and the engine in this process
@@ -97,18 +108,20 @@ def table_bytes_per_replicate() -> float:
 
 def one_run(address: str, workers: dict[str, int], replicates: int) -> dict:
     cmd = [TRIALSIM, "run", SCENARIO, "-n", str(replicates), "--seed", "1", "--scheduler", address, "-f", "json"]
+    cpu0 = sum(cpu_seconds(pid) for pid in workers.values())
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with Sampler({"client": proc.pid, **workers}) as sampler:
         out, err = proc.communicate()
     seconds = time.perf_counter() - t
+    worker_cpu = sum(cpu_seconds(pid) for pid in workers.values()) - cpu0
     if proc.returncode != 0:
         raise SystemExit(f"trialsim run failed ({proc.returncode}):\n{err}")
     s = json.loads(out)
     s = s.get("summary", s)
     worker_peak = max(sampler.peak[w] for w in workers)
     return {"replicates": replicates, "seconds": seconds, "client_peak": sampler.peak["client"],
-            "worker_peak": worker_peak, "worker_peaks": {w: sampler.peak[w] for w in workers},
+            "worker_peak": worker_peak, "worker_cpu": worker_cpu, "worker_peaks": {w: sampler.peak[w] for w in workers},
             "power": s["power"], "power_mcse": s["power_mcse"], "samples": sampler.samples}
 
 
@@ -137,7 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"  {n:>9,} replicates: {r['seconds']:8.1f} s wall (client process); client peak RSS "
                   f"{r['client_peak'] / MB:7.1f} MB (per-replicate table {r['table_bytes'] / MB:6.1f} MB, "
                   f"peak less table {(r['client_peak'] - r['table_bytes']) / MB:6.1f} MB); worker peak RSS "
-                  f"{r['worker_peak'] / MB:6.1f} MB; power {r['power']:.4f} ± {r['power_mcse']:.4f} (MCSE)")
+                  f"{r['worker_peak'] / MB:6.1f} MB; workers' CPU {r['worker_cpu']:,.0f} s "
+                  f"({1000 * r['worker_cpu'] / n:.2f} ms per replicate); power {r['power']:.4f} ± {r['power_mcse']:.4f} (MCSE)")
     if len(figures) == 2:
         a, b = figures
         print(f"  client peak, {b['replicates']:,} vs {a['replicates']:,}: x{b['client_peak'] / a['client_peak']:.2f} "
