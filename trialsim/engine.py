@@ -34,7 +34,6 @@ from numpy.random.bit_generator import ISeedSequence
 from trialsim.cluster import connect, run_windowed, threads as cluster_threads
 from trialsim.cohort import PopulationModel, Survivors
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
-from trialsim.design import plan_boundaries
 from trialsim.followup import (MODEL_EFFECT_REPLICATES, AnalysisPlan, ClearancePlan, FollowUpModel,
                                follow_up_and_analyse)
 from trialsim.intervention import ArmModel
@@ -217,7 +216,8 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
     out.update(follow_up_and_analyse(model.follow_up, enrol, streams(STREAM_TRIAL), patients,
-                                     effect_rows=indices < MODEL_EFFECT_REPLICATES))
+                                     effect_rows=indices < MODEL_EFFECT_REPLICATES,
+                                     event_months=timeline_months is not None))
     by_stratum = dict(enrol.by_stratum)
     by_stratum["truly_mrd_positive"] = out.pop("_truly_by_stratum")
     names = [st.name for st in model.population.strata]
@@ -231,8 +231,8 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
         patients["replicate"] = indices[patients.pop("_row")]
     if screened is not None:
         screened.update(_screened_survivors(model, enrol, indices, patients, out))
-    event_rep, event_month = out.pop("_event_months")
     if timeline_months is not None:
+        event_rep, event_month = out.pop("_event_months")
         R, M = indices.size, timeline_months
         scr = enrol.screened_at
         out["_timeline"] = {
@@ -262,7 +262,12 @@ def analysis_plan(sc: Scenario) -> AnalysisPlan:
     an = sc.trial.analysis
     efficacy = futility = None
     looks = tuple(an.looks or ())
-    b = plan_boundaries(sc)
+    b = None
+    if looks:
+        # deferred: the boundaries import scipy.special (0.2-0.3 s of start-up); a plan without looks has none
+        from trialsim.design import plan_boundaries
+
+        b = plan_boundaries(sc)
     if b is not None:
         efficacy = tuple(float(x) for x in b.efficacy)
         futility = tuple(float(x) for x in b.futility) if b.futility is not None else None

@@ -373,11 +373,13 @@ def summarise(plan: AnalysisPlan, d: TrialData, a: Analysis, rejected, stopped_a
 
 
 def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | None = None,
-                          effect_rows: np.ndarray | None = None) -> dict:
+                          effect_rows: np.ndarray | None = None, event_months: bool = True) -> dict:
     """The trial after randomisation for a chunk of replicates: the pipeline
     above, step by step. Returns per-replicate arrays (and, for designs with
     looks, ``_looks``: one row per replicate per look performed); fills
-    ``patients`` with one row per randomised patient when given."""
+    ``patients`` with one row per randomised patient when given.
+    ``event_months``: also return ``_event_months``, (replicate row, calendar
+    month) of each event in the deciding analysis (for a timeline)."""
     R = len(trial_rngs)
     plan = m.plan
     tu = draw_trial_uniforms(m, enrol, trial_rngs)
@@ -400,7 +402,7 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     a = analyse(plan, d, analysis_cut)
     if not plan.looks:
         # The test's own p-value decides: MaxCombo's two-sided p is not a function of its z.
-        rejected = np.asarray(a.result.p_value(plan.sided), dtype=float) <= plan.alpha
+        rejected = analysis.p_at_most(a.result, plan.sided, plan.alpha)
     out.update(summarise(plan, d, a, rejected, out.get("stopped_at_look")))
     if len(m.arms) > 2:
         # Several treatment arms: each against control at the same cut; the
@@ -441,8 +443,9 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         patients.update(patient_records(m, enrol, arm_of, truly, a, x, out["analysis_month"], tu.pad))
     if looks_rows is not None:
         out["_looks"] = looks_rows
-    ev = tu.pad.gather(a.obs_event)
-    out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + tu.pad.gather(a.obs_time)[ev])
+    if event_months:
+        ev = tu.pad.gather(a.obs_event)
+        out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + tu.pad.gather(a.obs_time)[ev])
     return out
 
 

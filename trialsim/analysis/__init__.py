@@ -49,6 +49,7 @@ from trialsim.analysis.results import (
     RMSTResult,
     WeightedLogrankResult,
     critical_value,
+    p_at_most,
     reject,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "run_test",
     "parse_test",
     "critical_value",
+    "p_at_most",
     "reject",
     "max_normal_tail",
 ]
