@@ -266,8 +266,28 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
 # Drawing new survivors
 
 
+def uniforms_read(pop: PopulationModel, consent: bool = True) -> tuple[bool, ...]:
+    """Which of a new survivor's N_UNIFORMS uniform columns matter for this
+    population: :func:`draw_survivors` reads no other, and the consent column
+    only matters with ``consent`` (staging after screening reads it). The
+    stratum needs one with several strata, the time since diagnosis one
+    unless it is fixed, death one with other-cause death, the MRD columns
+    one with an MRD model; the recurrence always."""
+    read = [False] * N_UNIFORMS
+    read[U_STRATUM] = len(pop.strata) > 1
+    read[U_TSD] = any(not isinstance(st.tsd, curves.Fixed) for st in pop.strata)
+    read[U_REC] = True
+    read[U_DEATH] = pop.death is not None
+    mrd = any(st.mrd is not None for st in pop.strata)
+    read[U_MRD] = read[U_LEAD] = read[U_CLEAR] = mrd
+    read[U_CONSENT] = consent
+    return tuple(read)
+
+
 def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
-    """Latent histories from uniforms ``u`` of shape (n, N_UNIFORMS)."""
+    """Latent histories from uniforms ``u`` of shape (n, N_UNIFORMS); the
+    columns that :func:`uniforms_read` says are not read may hold anything
+    (the consent column is copied as it is)."""
     n = u.shape[0]
     K = len(pop.strata)
     if K == 1:
@@ -288,7 +308,10 @@ def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
         m = n if K == 1 else idx.size
         if m == 0:
             continue
-        tsd_j = st.tsd.quantile_of_draws(u[idx, U_TSD])
+        if isinstance(st.tsd, curves.Fixed):     # the one value quantile() gives: no draw read
+            tsd_j = np.full(m, float(st.tsd.value))
+        else:
+            tsd_j = st.tsd.quantile_of_draws(u[idx, U_TSD])
         tsd[idx] = tsd_j
         mrd = st.mrd
         if mrd is not None and mrd.kind == "prevalence":
