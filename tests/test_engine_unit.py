@@ -456,3 +456,45 @@ def test_unit_screened_survivors_with_a_prescreen_and_a_schedule_add_up(ctdna):
         for col in ("registered", "assay_ready", "screened", "tested", "test_positive", "randomized"):
             assert int(p[col].sum()) == row[col], col
         assert p.loc[p["test_positive"], "positive_visit"].min() >= 1
+
+
+@pytest.mark.parametrize("n, size, workers", [(10_000, 800, 2), (10_000, 800, 3), (5, 800, 2), (1, 800, 4),
+                                              (801, 800, 2), (7, 1, 3), (10_000, 2000, 8)])
+def test_unit_default_chunks_come_in_a_multiple_of_the_workers(n, size, workers):
+    """The default chunk size on several workers: at most the memory bound's,
+    and the replicates cut into a multiple of the workers' number of chunks,
+    all of one size but the last, at most one replicate per chunk smaller
+    (when there are replicates for all)."""
+    from trialsim.engine import _chunks, _even_chunk_size
+
+    got = _even_chunk_size(n, size, workers)
+    sizes = [c.size for c in _chunks(np.arange(n), got)]
+    assert 1 <= got <= size and sum(sizes) == n
+    if n >= workers * -(-n // (size * workers)) * 2:
+        assert len(sizes) % workers == 0
+        assert set(sizes[:-1]) <= {got} and sizes[-1] >= got - len(sizes)
+
+
+def test_unit_a_local_worker_builds_its_model_once(conventional):
+    """A local worker process builds the model of a scenario once, not once per
+    chunk, and simulates what a chunk of its own would: the same rows."""
+    import trialsim.engine as engine
+
+    sc = conventional.with_simulation(replicates=40, seed=3)
+    data = sc.to_dict()
+    engine._WORKER_MODEL = None
+    try:
+        first = engine._run_local_chunk((data, 3, np.arange(0, 10), None))
+        model = engine._WORKER_MODEL[1]
+        second = engine._run_local_chunk((sc.to_dict(), 3, np.arange(10, 20), None))
+        assert engine._WORKER_MODEL[1] is model
+        other = sc.with_simulation(replicates=40, seed=4).to_dict()
+        engine._run_local_chunk((other, 3, np.arange(0, 10), None))
+        assert engine._WORKER_MODEL[1] is not model and engine._WORKER_MODEL[0] == other
+    finally:
+        engine._WORKER_MODEL = None
+    for part, rows in ((first, np.arange(0, 10)), (second, np.arange(10, 20))):
+        alone = engine._run_chunk((data, 3, rows, None))
+        assert part.keys() == alone.keys()
+        for k in alone:
+            np.testing.assert_array_equal(part[k], alone[k], err_msg=k)

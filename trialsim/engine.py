@@ -19,6 +19,7 @@ scenarios without it unchanged.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import secrets
@@ -146,9 +147,21 @@ class _SeedWords(ISeedSequence):
         self.words = words
 
     def generate_state(self, n_words, dtype=np.uint64):
+        if n_words == 4 and dtype is np.uint64 and self.words.size == 4:
+            return self.words      # what PCG64 asks for: read, not kept (the block is read-only)
         if np.dtype(dtype) != np.uint64 or n_words > self.words.size:
             raise ValueError(f"trialsim's replicate seeds hold {self.words.size} uint64 words")
         return self.words[:n_words].copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _block_words(seed: int, block: int, stream: int) -> np.ndarray:
+    """The (STREAM_BLOCK, 4) seed words of stream ``stream`` of the replicates
+    in block ``block`` (read-only; kept for the next chunks of the block)."""
+    words = np.random.SeedSequence(seed, spawn_key=(block, stream)).generate_state(
+        4 * STREAM_BLOCK, np.uint64).reshape(STREAM_BLOCK, 4)
+    words.flags.writeable = False
+    return words
 
 
 def stream_generators(seed: int, indices: Sequence[int], stream: int) -> list[np.random.Generator]:
@@ -156,11 +169,13 @@ def stream_generators(seed: int, indices: Sequence[int], stream: int) -> list[np
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     blocks = idx // STREAM_BLOCK
     out: list = [None] * idx.size
-    for b in np.unique(blocks):
-        words = np.random.SeedSequence(seed, spawn_key=(int(b), stream)).generate_state(
-            4 * STREAM_BLOCK, np.uint64).reshape(STREAM_BLOCK, 4)
-        for pos in np.flatnonzero(blocks == b):
-            out[pos] = np.random.Generator(np.random.PCG64(_SeedWords(words[idx[pos] % STREAM_BLOCK])))
+    generator, pcg64 = np.random.Generator, np.random.PCG64
+    for b in np.unique(blocks).tolist():
+        at = np.flatnonzero(blocks == b)
+        rows = _block_words(int(seed), b, stream)[idx[at] % STREAM_BLOCK]
+        rows.flags.writeable = False
+        for pos, words in zip(at.tolist(), rows):
+            out[pos] = generator(pcg64(_SeedWords(words)))
     return out
 
 
@@ -284,10 +299,35 @@ def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
     return [indices[i:i + size] for i in range(0, indices.size, size)]
 
 
+def _even_chunk_size(n: int, size: int, workers: int) -> int:
+    """A chunk size at most ``size`` that cuts ``n`` replicates into a multiple
+    of ``workers`` chunks of nearly equal size, so that the workers finish
+    together (13 chunks of 800 on 2 workers: the last chunk runs alone; 14 of
+    715: none does)."""
+    count = -(-n // size)
+    count = -(-count // workers) * workers
+    return max(1, -(-n // count))
+
+
 def _run_chunk(args):
     scenario_dict, seed, indices, timeline_months = args
     model = TrialModel.from_scenario(Scenario.from_dict(scenario_dict))
     return simulate_chunk(model, seed, indices, timeline_months=timeline_months)
+
+
+#: (scenario as a dict, its TrialModel): the model the chunks of a local worker
+#: process simulate, built once per process (set in the parent before the pool
+#: forks, so that forked workers find it built), not once per chunk
+_WORKER_MODEL: tuple[dict, TrialModel] | None = None
+
+
+def _run_local_chunk(args):
+    """:func:`_run_chunk` in a local worker process, whose model is built once."""
+    global _WORKER_MODEL
+    scenario_dict, seed, indices, timeline_months = args
+    if _WORKER_MODEL is None or _WORKER_MODEL[0] != scenario_dict:
+        _WORKER_MODEL = (scenario_dict, TrialModel.from_scenario(Scenario.from_dict(scenario_dict)))
+    return simulate_chunk(_WORKER_MODEL[1], seed, indices, timeline_months=timeline_months)
 
 
 def default_workers() -> int:
@@ -362,11 +402,13 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     scenario, replicates, seed, indices, months = _simulation_arguments(
         scenario, replicates, seed, replicate_index, timeline, progress)
     model = TrialModel.from_scenario(scenario)
+    workers = default_workers() if workers is None else as_workers(workers)
     if chunk_size is None:
         chunk_size = int(max(1, min(2000, SURVIVORS_PER_CHUNK // model.expected_survivors_per_replicate())))
+        if workers > 1 and scheduler is None:
+            chunk_size = _even_chunk_size(indices.size, chunk_size, workers)
     else:
         chunk_size = as_count(chunk_size, "chunk_size")
-    workers = default_workers() if workers is None else as_workers(workers)
     if scheduler is not None:
         merged = _simulate_on_cluster(scheduler, scenario, seed, indices, chunk_size, months, progress)
         return _result(scenario, seed, replicates, model, merged, months)
@@ -383,15 +425,20 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
             if progress:
                 progress(done, indices.size)
     else:
+        global _WORKER_MODEL
         data = scenario.to_dict()
-        # init_worker: the workers die with this process, kill -9 included, and stay quiet on a closed pipe
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=init_worker,
-                                 initargs=(os.getpid(),)) as pool:
-            for c, part in zip(chunks, pool.map(_run_chunk, [(data, seed, c, months) for c in chunks])):
-                parts.append(part)
-                done += c.size
-                if progress:
-                    progress(done, indices.size)
+        _WORKER_MODEL = (data, model)
+        try:
+            # init_worker: the workers die with this process, kill -9 included, and stay quiet on a closed pipe
+            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=init_worker,
+                                     initargs=(os.getpid(),)) as pool:
+                for c, part in zip(chunks, pool.map(_run_local_chunk, [(data, seed, c, months) for c in chunks])):
+                    parts.append(part)
+                    done += c.size
+                    if progress:
+                        progress(done, indices.size)
+        finally:
+            _WORKER_MODEL = None
     return _result(scenario, seed, replicates, model, _merge(parts), months)
 
 
