@@ -24,7 +24,6 @@ import math
 import os
 import secrets
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterable, Sequence
@@ -170,7 +169,7 @@ def stream_generators(seed: int, indices: Sequence[int], stream: int) -> list[np
     blocks = idx // STREAM_BLOCK
     out: list = [None] * idx.size
     generator, pcg64 = np.random.Generator, np.random.PCG64
-    for b in np.unique(blocks).tolist():
+    for b in sorted(set(blocks.tolist())):     # (np.unique would import numpy.ma: 10 ms of start-up)
         at = np.flatnonzero(blocks == b)
         rows = _block_words(int(seed), b, stream)[idx[at] % STREAM_BLOCK]
         rows.flags.writeable = False
@@ -426,6 +425,9 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
                 progress(done, indices.size)
     else:
         global _WORKER_MODEL
+        # deferred: the process pool (concurrent.futures, multiprocessing) costs 10 ms of start-up that one worker does without
+        from concurrent.futures import ProcessPoolExecutor
+
         data = scenario.to_dict()
         _WORKER_MODEL = (data, model)
         try:

@@ -212,7 +212,7 @@ def draw_trial_uniforms(m: FollowUpModel, enrol, trial_rngs) -> TrialUniforms:
     a replicate's patients are consecutive.)"""
     R = len(trial_rngs)
     rep = enrol.rep
-    n_r = np.bincount(rep, minlength=R)
+    n_r = _per_replicate(rep, R)
     n = rep.size
     u = np.empty((n, N_TRIAL_UNIFORMS))
     uc = np.empty((n, N_CLEARANCE_UNIFORMS)) if m.clearance is not None else None
@@ -295,7 +295,7 @@ def lay_out(m: FollowUpModel, enrol, treat: np.ndarray, x: OutcomeTimes, pad: Pa
     """The patients as padded (replicate x patient) arrays; with
     ``eligible_only``, those found metastatic at staging after randomisation
     are left out of the analysis (not of the randomised)."""
-    n_r = np.bincount(enrol.rep, minlength=pad.R)
+    n_r = pad.per_row if pad.per_row is not None else _per_replicate(enrol.rep, pad.R)
     keep = None
     if m.eligible_only and m.staged_after and enrol.metastatic is not None:
         keep = ~enrol.metastatic
@@ -413,8 +413,11 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     # or at randomisation without screening.
     rep = tu.pad.rep
     p = enrol.patients
-    at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
-    truly = p.detectable(at)
+    if any(st.mrd is not None for st in m.population.strata):
+        at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
+        truly = p.detectable(at)
+    else:      # no MRD model: no window [mrd_start, mrd_end) is ever open (both inf)
+        truly = np.zeros(rep.size, dtype=bool)
     out["truly_mrd_positive"] = np.bincount(rep[truly], minlength=R)
     if m.staged_after:
         meta = enrol.metastatic
@@ -426,7 +429,8 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     K = len(m.population.strata)
     out["_truly_by_stratum"] = np.bincount(rep[truly].astype(np.int64) * K + p.stratum[truly],
                                            minlength=R * K).reshape(R, K)
-    out["treatment_randomized"] = np.bincount(rep[treat], minlength=R)
+    # the treated of each row, counted in the padded layout (padding is never treated)
+    out["treatment_randomized"] = np.count_nonzero(d.group, axis=1).astype(np.int64)
     out["last_randomized_month"] = d.last_rand
 
     out.update(model_effect(m, enrol, arm_of, tu, x, a, truly, effect_rows))
@@ -690,6 +694,12 @@ def _events_reached(plan: AnalysisPlan, events: np.ndarray, stopped_at_look, R: 
         return events >= plan.events_target
     planned = np.array([math.ceil(f * plan.events_target) for f in plan.looks] + [plan.events_target])
     return events >= planned[stopped_at_look - 1]
+
+
+def _per_replicate(rep: np.ndarray, R: int) -> np.ndarray:
+    """``np.bincount(rep, minlength=R)`` for sorted ``rep`` (a replicate's
+    patients are consecutive), from R + 1 binary searches."""
+    return np.diff(np.searchsorted(rep, np.arange(R + 1, dtype=rep.dtype)))
 
 
 def _event_cut(P_cal: np.ndarray, k: int | None) -> np.ndarray:
