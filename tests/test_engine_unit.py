@@ -498,3 +498,20 @@ def test_unit_a_local_worker_builds_its_model_once(conventional):
         assert part.keys() == alone.keys()
         for k in alone:
             np.testing.assert_array_equal(part[k], alone[k], err_msg=k)
+
+
+def test_unit_default_chunk_size_bounds_survivors_or_patients(conventional, ctdna):
+    """Without screening a default chunk holds PATIENTS_PER_CHUNK patients
+    (200 trials of 500); with screening SURVIVORS_PER_CHUNK survivors; between
+    1 and 2,000 replicates either way."""
+    from trialsim.engine import PATIENTS_PER_CHUNK, SURVIVORS_PER_CHUNK, TrialModel, default_chunk_size
+
+    conv = TrialModel.from_scenario(conventional)
+    assert not conv.operations.screening
+    assert default_chunk_size(conv) == PATIENTS_PER_CHUNK // conventional.trial.enrollment == 200
+    screening = TrialModel.from_scenario(ctdna)
+    expected = SURVIVORS_PER_CHUNK // screening.expected_survivors_per_replicate()
+    assert default_chunk_size(screening) == int(min(2000, max(1, expected)))
+    small = TrialModel.from_scenario(conventional.model_copy(
+        update={"trial": conventional.trial.model_copy(update={"enrollment": 10})}))
+    assert default_chunk_size(small) == 2000

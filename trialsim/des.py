@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from trialsim.cohort import N_UNIFORMS, PopulationModel, Survivors, draw_survivors, uniforms_read
+from trialsim.cohort import N_UNIFORMS, U_CONSENT, PopulationModel, Survivors, draw_survivors, uniforms_read
 from trialsim.screening import N_UNIFORMS as N_TEST_UNIFORMS
 from trialsim.screening import N_PRESCREEN_UNIFORMS, U_PRE_CONSENT, U_PRE_SETUP, U_PRE_TIME
 from trialsim.screening import (PrescreenModel, TestModel, VisitPlan, eligible_at_staging, person_propensities,
@@ -414,16 +414,15 @@ class TrialOperations:
         # nothing reads for this population (cohort.uniforms_read) are skipped
         # by advancing the stream past them (a uniform is one 64-bit output of
         # PCG64), so the rows read hold the numbers one draw of all would give;
-        # skipped rows are left nan.
+        # the rows skipped are never read (the consent row, copied, is left nan).
         used = (True,) + uniforms_read(self.pop, consent=False)
         u = np.empty((rows, self.R, n))
         if all(used):
             for r in range(self.R):
                 u[:, r, :] = self.rngs[r].random((rows, n))
         else:
-            for k in range(rows):
-                if not used[k]:
-                    u[k].fill(np.nan)
+            if not used[1 + U_CONSENT]:
+                u[1 + U_CONSENT].fill(np.nan)
             runs = _runs(used)
             for r in range(self.R):
                 rng = self.rngs[r]
