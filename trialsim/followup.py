@@ -254,7 +254,8 @@ def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms
             continue
         idx = np.flatnonzero(arm_of == k)
         if idx.size:
-            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], _imaging(m, enrol, idx))
+            out = apply_arm(m.population, p.take_lazily(idx), since_entry[idx], arm, tu.u[idx, 1],
+                            _imaging(m, enrol, idx), windows=windows)
             t_rec[idx] = out.t_rec
             if windows:
                 effect_start[idx] = out.effect_start
@@ -544,8 +545,8 @@ def _x_event_under(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniform
     p = enrol.patients
     since_entry = enrol.randomized_at - enrol.entered_at
     if arm.has_effect:
-        t_rec = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1],
-                          _imaging(m, enrol, idx)).t_rec
+        t_rec = apply_arm(m.population, p.take_lazily(idx), since_entry[idx], arm, tu.u[idx, 1],
+                          _imaging(m, enrol, idx), windows=False).t_rec
     else:
         t_rec = p.t_rec[idx]
     x_rec = t_rec - since_entry[idx]
