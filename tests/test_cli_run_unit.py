@@ -143,7 +143,9 @@ def test_unit_run_unreachable_scheduler_exits_2_with_one_message(tmp_path, monke
 
 #: what a plain `trialsim run` of a design without looks or screening never needs (each costs start-up)
 NOT_FOR_A_PLAIN_RUN = ("scipy", "pandas", "pyarrow", "matplotlib", "lifelines", "jinja2", "trialsim.sweeps",
-                       "trialsim.report")
+                       "trialsim.report", "trialsim.analysis.binary", "trialsim.analysis.dispatch",
+                       "trialsim.analysis.fleming_harrington", "trialsim.analysis.mvn",
+                       "trialsim.analysis.proportional_hazards")
 
 
 def test_unit_plain_run_of_a_conventional_design_loads_no_scipy_pandas_or_matplotlib(tmp_path):

@@ -16,8 +16,6 @@ from statistics import NormalDist
 
 import numpy as np
 
-from trialsim.analysis.mvn import _mvn_max_tail
-
 
 def _one_sided_p(z) -> np.ndarray:
     # deferred: scipy.special costs 0.2-0.3 s of start-up; a run deciding by p_at_most() rarely needs it
@@ -168,6 +166,9 @@ class MaxComboResult:
         if sided == 1:
             return self.p_one_sided
         if "p" not in self._two_sided:
+            # deferred: the multivariate-normal tail is loaded by the tests that need it, not by every run
+            from trialsim.analysis.mvn import _mvn_max_tail
+
             has = np.diagonal(self.correlation, axis1=1, axis2=2) > 0.0
             absmax = np.max(np.where(has, np.abs(self.z_tests), -np.inf), axis=1, initial=-np.inf)
             self._two_sided["p"] = _mvn_max_tail(absmax, self.correlation, has, two_sided=True)
