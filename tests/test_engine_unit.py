@@ -515,3 +515,27 @@ def test_unit_default_chunk_size_bounds_survivors_or_patients(conventional, ctdn
     small = TrialModel.from_scenario(conventional.model_copy(
         update={"trial": conventional.trial.model_copy(update={"enrollment": 10})}))
     assert default_chunk_size(small) == 2000
+
+
+def test_unit_on_several_workers_this_process_simulates_too(conventional, monkeypatch):
+    """With several workers, this process simulates chunks itself (from the
+    back) beside a pool of workers - 1 processes (from the front); the rows,
+    progress and results are those of one worker, whatever the chunks."""
+    import trialsim.engine as engine
+
+    here: list[int] = []
+    own = engine.simulate_chunk
+
+    def counted(model, seed, indices, **kw):
+        here.append(int(indices[0]))
+        return own(model, seed, indices, **kw)
+
+    monkeypatch.setattr(engine, "simulate_chunk", counted)
+    seen: list[tuple[int, int]] = []
+    two = simulate(conventional, replicates=60, seed=5, workers=2, chunk_size=4,
+                   progress=lambda d, t: seen.append((d, t)))
+    assert here and 56 in here and 0 not in here     # the last chunk here, the first in the pool
+    assert [t for _, t in seen] == [60] * 15 and [d for d, _ in seen] == list(range(4, 61, 4))
+    monkeypatch.setattr(engine, "simulate_chunk", own)
+    one = simulate(conventional, replicates=60, seed=5, workers=1)
+    same_tables(one, two)

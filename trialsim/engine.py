@@ -398,8 +398,9 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
 
     replicates: number of simulated trials (default: the scenario's
     ``simulation.replicates``). seed: the run's seed (default: the scenario's,
-    else a fresh one, recorded in the provenance). workers: worker processes
-    (default: all cores; results do not depend on it). chunk_size: replicates
+    else a fresh one, recorded in the provenance). workers: processes that
+    simulate, this one included (it works beside a pool of ``workers - 1``;
+    default: all cores; results do not depend on it). chunk_size: replicates
     simulated at once (default: :func:`default_chunk_size`). replicate_index: re-run
     only these replicates of the seeded run. progress: called with
     (replicates done, total) as chunks finish. timeline: also return, per
@@ -444,16 +445,36 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
 
         data = scenario.to_dict()
         _WORKER_MODEL = (data, model)
+        parts = [None] * len(chunks)
+        futures: dict = {}
+
+        def finished(i: int, part: dict) -> None:
+            nonlocal done
+            parts[i] = part
+            done += chunks[i].size
+            if progress:
+                progress(done, indices.size)
+
         try:
+            # This process is one of the workers: the pool takes the chunks from
+            # the front, this process takes them from the back, each one the pool
+            # has not started yet (its future still cancellable), until they meet.
             # init_worker: the workers die with this process, kill -9 included, and stay quiet on a closed pipe
-            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=init_worker,
+            with ProcessPoolExecutor(max_workers=min(workers - 1, len(chunks) - 1), initializer=init_worker,
                                      initargs=(os.getpid(),)) as pool:
-                for c, part in zip(chunks, pool.map(_run_local_chunk, [(data, seed, c, months) for c in chunks])):
-                    parts.append(part)
-                    done += c.size
-                    if progress:
-                        progress(done, indices.size)
+                futures = {i: pool.submit(_run_local_chunk, (data, seed, c, months)) for i, c in enumerate(chunks)}
+                for i in reversed(range(len(chunks))):
+                    if i not in futures or not futures[i].cancel():     # the pool has it: the two have met
+                        break
+                    del futures[i]
+                    finished(i, simulate_chunk(model, seed, chunks[i], timeline_months=months))
+                    for j in [j for j, f in futures.items() if f.done()]:
+                        finished(j, futures.pop(j).result())
+                for j in sorted(futures):
+                    finished(j, futures.pop(j).result())
         finally:
+            for f in futures.values():      # a failure or Ctrl-C: the chunks not started are not run
+                f.cancel()
             _WORKER_MODEL = None
     return _result(scenario, seed, replicates, model, _merge(parts), months)
 
