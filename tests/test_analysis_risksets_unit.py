@@ -126,15 +126,18 @@ FIELDS = {
 
 
 @pytest.mark.parametrize("kernel", sorted(KERNELS))
-def test_unit_padding_matches_each_row_alone(kernel, monkeypatch):
+@pytest.mark.parametrize("full_rows", [0, 20])
+def test_unit_padding_matches_each_row_alone(kernel, full_rows, monkeypatch):
     """Garbage in padding changes nothing, and a row's result does not depend
-    on the other rows (several blocks)."""
+    on the other rows (several blocks); blocks whose rows hold no padding
+    (``full_rows``: the first rows entirely valid) agree too."""
     monkeypatch.setattr(risksets, "_BLOCK_ELEMENTS", 1 << 13)
     rng = np.random.default_rng(3)
     R, n = 40, 260
     time, event, group = simulate_cure(rng, R, n, cure_treatment=0.35, ties=False)
     time[::3] = np.round(time[::3])
     valid = rng.random((R, n)) < rng.uniform(0.3, 1.0, (R, 1))
+    valid[:full_rows] = True
     garbage = np.where(rng.random((R, n)) < 0.1, np.nan, rng.normal(0, 30, (R, n)))
     fn = KERNELS[kernel]
     batch = fn(np.where(valid, time, garbage), np.where(valid, event, True), group, valid)

@@ -250,8 +250,8 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_fault_workers_die_within_seconds_of_a_killed_parent(tmp_path, command):
     path = write(tmp_path, CONVENTIONAL)
-    if command == "run":
-        args = ["run", str(path), "-n", "200000", "--seed", "1", "-w", "2"]
+    if command == "run":     # three workers: this process and two in its pool
+        args = ["run", str(path), "-n", "200000", "--seed", "1", "-w", "3"]
     else:
         args = ["sweep", str(path), "--vary", "arms.treatment.hazard_ratio=0.6:0.8:50", "-n", "20000",
                 "--seed", "1", "-w", "2"]

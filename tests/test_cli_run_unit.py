@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 import sys
 
 import pytest
@@ -138,3 +139,37 @@ def test_unit_run_unreachable_scheduler_exits_2_with_one_message(tmp_path, monke
     assert res.stderr.startswith(f"error: --scheduler {address}: ") and needle in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+#: what a plain `trialsim run` of a design without looks or screening never needs (each costs start-up)
+NOT_FOR_A_PLAIN_RUN = ("scipy", "pandas", "pyarrow", "matplotlib", "lifelines", "jinja2", "trialsim.sweeps",
+                       "trialsim.report", "trialsim.analysis.binary", "trialsim.analysis.dispatch",
+                       "trialsim.analysis.fleming_harrington", "trialsim.analysis.mvn",
+                       "trialsim.analysis.proportional_hazards")
+
+
+def test_unit_plain_run_of_a_conventional_design_loads_no_scipy_pandas_or_matplotlib(tmp_path):
+    """`trialsim run` of a conventional log-rank design, printed as a table or
+    as JSON, on one worker or two, loads none of NOT_FOR_A_PLAIN_RUN; a design
+    with interim looks does load scipy (for its boundaries)."""
+    path = write(tmp_path, CONVENTIONAL)
+    looks = write(tmp_path, CONVENTIONAL.replace("sided: 1}", "sided: 1, looks: [0.5]}"), "looks.yaml")
+    assert "looks: [0.5]" in looks.read_text()
+
+    def loaded(*args):
+        code = ("import json, sys\n"
+                "from trialsim.cli import main\n"
+                f"sys.argv = ['trialsim', 'run', *{[str(a) for a in args]!r}]\n"
+                "try:\n"
+                "    main()\n"
+                "except SystemExit as exc:\n"
+                "    assert not exc.code, exc.code\n"
+                "finally:\n"
+                f"    print(json.dumps([m for m in {NOT_FOR_A_PLAIN_RUN!r} if m in sys.modules]), file=sys.stderr)\n")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stderr.splitlines()[-1])
+
+    assert loaded(path, "-n", "20", "-w", "1") == []
+    assert loaded(path, "-n", "20", "-w", "2", "--format", "json") == []
+    assert "scipy" in loaded(looks, "-n", "20", "-w", "1")

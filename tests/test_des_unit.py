@@ -164,3 +164,46 @@ def test_a_conventional_trial_has_no_visits(conventional):
     assert list(s["by_stratum"]) == ["all"] or len(s["by_stratum"]) == len(conventional.population.strata)
     only = next(iter(s["by_stratum"].values()))
     assert only["randomized"] == s["randomized"] and only["screened"] == s["screened"]
+
+
+NO_SCREENING = """\
+name: no screening
+accrual: {rate: 20}
+population:
+  strata: STRATA
+OTHER
+arms: {control: {}, treatment: {hazard_ratio: 0.7}}
+trial: {enrollment: 40, analysis: {events: 20}}
+"""
+
+
+@pytest.mark.parametrize("strata, other", [
+    ("[{name: all, share: 1, recurrence: {exponential: {median: 24}}}]", ""),
+    ("[{name: a, share: 0.4, recurrence: {exponential: {median: 24}}},"
+     " {name: b, share: 0.6, time_since_diagnosis: {uniform: [0, 12]}, recurrence: {weibull: {scale: 30, shape: 1.3}}}]",
+     "  other_cause_death: {exponential: {rate: 0.001}}"),
+])
+def test_unit_enrolment_without_screening_skips_only_uniforms_nobody_reads(monkeypatch, strata, other):
+    """Without screening, the uniform rows that nothing reads are skipped by
+    advancing each replicate's stream: arrivals, histories, close times and the
+    streams' states after enrolment are those of drawing every row."""
+    import trialsim.des as des
+
+    text = NO_SCREENING.replace("STRATA", strata).replace("OTHER", other)
+    model = TrialModel.from_scenario(load_scenario(text=text))
+    reps = 7
+
+    def enrol():
+        rngs = [replicate_streams(5, i)[0] for i in range(reps)]
+        ops = TrialOperations(model.operations, model.population, rngs)
+        return ops.run(), [rng.random() for rng in rngs]
+
+    skipped, after_skipped = enrol()
+    monkeypatch.setattr(des, "uniforms_read", lambda pop, consent=True: (True,) * des.N_UNIFORMS)
+    drawn, after_drawn = enrol()
+    assert after_skipped == after_drawn
+    np.testing.assert_array_equal(skipped.close_time, drawn.close_time)
+    np.testing.assert_array_equal(skipped.randomized_at, drawn.randomized_at)
+    np.testing.assert_array_equal(skipped.close_time, drawn.randomized_at.reshape(reps, 40)[:, -1])
+    for name in ("stratum", "tsd", "e_rec", "t_rec", "t_death", "mrd_start", "mrd_end"):
+        np.testing.assert_array_equal(getattr(skipped.patients, name), getattr(drawn.patients, name), err_msg=name)

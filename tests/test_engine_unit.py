@@ -456,3 +456,86 @@ def test_unit_screened_survivors_with_a_prescreen_and_a_schedule_add_up(ctdna):
         for col in ("registered", "assay_ready", "screened", "tested", "test_positive", "randomized"):
             assert int(p[col].sum()) == row[col], col
         assert p.loc[p["test_positive"], "positive_visit"].min() >= 1
+
+
+@pytest.mark.parametrize("n, size, workers", [(10_000, 800, 2), (10_000, 800, 3), (5, 800, 2), (1, 800, 4),
+                                              (801, 800, 2), (7, 1, 3), (10_000, 2000, 8)])
+def test_unit_default_chunks_come_in_a_multiple_of_the_workers(n, size, workers):
+    """The default chunk size on several workers: at most the memory bound's,
+    and the replicates cut into a multiple of the workers' number of chunks,
+    all of one size but the last, at most one replicate per chunk smaller
+    (when there are replicates for all)."""
+    from trialsim.engine import _chunks, _even_chunk_size
+
+    got = _even_chunk_size(n, size, workers)
+    sizes = [c.size for c in _chunks(np.arange(n), got)]
+    assert 1 <= got <= size and sum(sizes) == n
+    if n >= workers * -(-n // (size * workers)) * 2:
+        assert len(sizes) % workers == 0
+        assert set(sizes[:-1]) <= {got} and sizes[-1] >= got - len(sizes)
+
+
+def test_unit_a_local_worker_builds_its_model_once(conventional):
+    """A local worker process builds the model of a scenario once, not once per
+    chunk, and simulates what a chunk of its own would: the same rows."""
+    import trialsim.engine as engine
+
+    sc = conventional.with_simulation(replicates=40, seed=3)
+    data = sc.to_dict()
+    engine._WORKER_MODEL = None
+    try:
+        first = engine._run_local_chunk((data, 3, np.arange(0, 10), None))
+        model = engine._WORKER_MODEL[1]
+        second = engine._run_local_chunk((sc.to_dict(), 3, np.arange(10, 20), None))
+        assert engine._WORKER_MODEL[1] is model
+        other = sc.with_simulation(replicates=40, seed=4).to_dict()
+        engine._run_local_chunk((other, 3, np.arange(0, 10), None))
+        assert engine._WORKER_MODEL[1] is not model and engine._WORKER_MODEL[0] == other
+    finally:
+        engine._WORKER_MODEL = None
+    for part, rows in ((first, np.arange(0, 10)), (second, np.arange(10, 20))):
+        alone = engine._run_chunk((data, 3, rows, None))
+        assert part.keys() == alone.keys()
+        for k in alone:
+            np.testing.assert_array_equal(part[k], alone[k], err_msg=k)
+
+
+def test_unit_default_chunk_size_bounds_survivors_or_patients(conventional, ctdna):
+    """Without screening a default chunk holds PATIENTS_PER_CHUNK patients
+    (200 trials of 500); with screening SURVIVORS_PER_CHUNK survivors; between
+    1 and 2,000 replicates either way."""
+    from trialsim.engine import PATIENTS_PER_CHUNK, SURVIVORS_PER_CHUNK, TrialModel, default_chunk_size
+
+    conv = TrialModel.from_scenario(conventional)
+    assert not conv.operations.screening
+    assert default_chunk_size(conv) == PATIENTS_PER_CHUNK // conventional.trial.enrollment == 200
+    screening = TrialModel.from_scenario(ctdna)
+    expected = SURVIVORS_PER_CHUNK // screening.expected_survivors_per_replicate()
+    assert default_chunk_size(screening) == int(min(2000, max(1, expected)))
+    small = TrialModel.from_scenario(conventional.model_copy(
+        update={"trial": conventional.trial.model_copy(update={"enrollment": 10})}))
+    assert default_chunk_size(small) == 2000
+
+
+def test_unit_on_several_workers_this_process_simulates_too(conventional, monkeypatch):
+    """With several workers, this process simulates chunks itself (from the
+    back) beside a pool of workers - 1 processes (from the front); the rows,
+    progress and results are those of one worker, whatever the chunks."""
+    import trialsim.engine as engine
+
+    here: list[int] = []
+    own = engine.simulate_chunk
+
+    def counted(model, seed, indices, **kw):
+        here.append(int(indices[0]))
+        return own(model, seed, indices, **kw)
+
+    monkeypatch.setattr(engine, "simulate_chunk", counted)
+    seen: list[tuple[int, int]] = []
+    two = simulate(conventional, replicates=60, seed=5, workers=2, chunk_size=4,
+                   progress=lambda d, t: seen.append((d, t)))
+    assert here and 56 in here and 0 not in here     # the last chunk here, the first in the pool
+    assert [t for _, t in seen] == [60] * 15 and [d for d, _ in seen] == list(range(4, 61, 4))
+    monkeypatch.setattr(engine, "simulate_chunk", own)
+    one = simulate(conventional, replicates=60, seed=5, workers=1)
+    same_tables(one, two)

@@ -47,3 +47,28 @@ def test_unit_an_incomplete_last_block_keeps_the_allocation():
     out = assign_arms_padded(padded, 1, 1, 1)
     for r, n in enumerate((4, 7, 10)):
         np.testing.assert_array_equal(out[r, :n], assign_arms(u[r, :n], 1, 1, 1))
+
+
+def test_unit_apply_arm_without_windows_gives_the_same_recurrences():
+    """windows=False (the caller reads no MRD window): the same recurrence times,
+    the windows left None, for an arm with a hazard ratio only."""
+    from trialsim import load_scenario
+    from trialsim.cohort import N_UNIFORMS, draw_survivors
+    from trialsim.engine import TrialModel
+    from trialsim.intervention import ArmModel, apply_arm
+
+    text = ("name: c\naccrual: {rate: 20}\npopulation:\n"
+            "  strata: [{name: all, share: 1, time_since_diagnosis: {uniform: [0, 24]},"
+            " recurrence: {weibull: {scale: 30, shape: 1.4}}}]\n"
+            "arms: {control: {}, treatment: {hazard_ratio: 0.7}}\n"
+            "trial: {enrollment: 40, analysis: {events: 20}}\n")
+    pop = TrialModel.from_scenario(load_scenario(text=text)).population
+    rng = np.random.default_rng(8)
+    s = draw_survivors(pop, rng.random((300, N_UNIFORMS)))
+    since = rng.uniform(0, 3, 300)
+    arm = ArmModel("treatment", 1.0, 0.0, 0.7, 1.5)
+    full = apply_arm(pop, s, since, arm, rng.random(300))
+    bare = apply_arm(pop, s.take_lazily(np.arange(300)), since, arm, rng.random(300), windows=False)
+    np.testing.assert_array_equal(bare.t_rec, full.t_rec)
+    assert bare.mrd_start is None and bare.mrd_end is None and full.mrd_start is not None
+    assert not np.array_equal(full.t_rec, s.t_rec)      # the arm's effect changed recurrences

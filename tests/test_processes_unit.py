@@ -22,3 +22,29 @@ def test_unit_taskset_gives_one_worker():
     out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "1"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+@pytest.mark.parametrize("keep", [False, True])
+def test_unit_a_worker_keeps_the_memory_it_frees(keep):
+    """On Linux (glibc) keep_freed_memory sets malloc's thresholds: an array of
+    40 MB (above glibc's largest automatic threshold, 32 MB) freed and allocated
+    again then reuses its pages, where by default every allocation maps and
+    faults in fresh ones (numpy's huge pages off, so that pages are 4 kB)."""
+    code = ("import resource, numpy as np\n"
+            "from numpy._core.multiarray import _set_madvise_hugepage\n"
+            "from trialsim.processes import keep_freed_memory\n"
+            "_set_madvise_hugepage(False)\n"
+            f"ok = keep_freed_memory() if {keep} else None\n"
+            "np.ones(5 << 20).sum()\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+            "for _ in range(5):\n"
+            "    np.ones(5 << 20).sum()\n"
+            "print(ok, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    faults = int(out[1])
+    if keep:
+        assert out[0] == "True"
+        assert faults < 1000
+    else:       # 5 arrays of 40 MB mapped afresh: 51,200 faults of 4 kB
+        assert faults > 40_000

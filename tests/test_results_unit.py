@@ -231,3 +231,18 @@ def test_pathway_keys_reach_the_json_the_csv_and_the_table(tmp_path):
     for text in ("approached", "registered", "assay set up", "staged metastatic share", "by stratum",
                  "by visit", "young", "old"):
         assert text in table, text
+
+
+def test_unit_provenance_versions_are_the_installed_distributions():
+    """The versions in a run's provenance are importlib.metadata's (None when not installed)."""
+    from importlib import metadata
+
+    from trialsim.results import _PEERS, _version
+
+    for pkg in (*_PEERS, "typer", "pyyaml", "no-such-distribution-here"):
+        try:
+            expected = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            expected = None
+        assert _version(pkg) == expected, pkg
+    assert _version("numpy") is not None and _version("no-such-distribution-here") is None

@@ -110,6 +110,11 @@ class Survivors:
     def take(self, idx) -> "Survivors":
         return Survivors(**{k: v[idx] for k, v in self.__dict__.items()})
 
+    def take_lazily(self, idx) -> "Survivors":
+        """:meth:`take` whose fields are gathered when first read: for code
+        that reads a few fields of a subset (an arm's patients)."""
+        return _Gathered(self, np.flatnonzero(idx) if np.asarray(idx).dtype == bool else np.asarray(idx))
+
     @staticmethod
     def concat(parts: list["Survivors"]) -> "Survivors":
         keys = Survivors.__dataclass_fields__
@@ -118,6 +123,28 @@ class Survivors:
     def detectable(self, t) -> np.ndarray:
         """Is MRD detectable at time t (from entry)?"""
         return (self.mrd_start <= t) & (t < self.mrd_end)
+
+
+class _Gathered(Survivors):
+    """``source.take(index)`` (Survivors.take_lazily), each field gathered
+    from ``source`` when first read and kept."""
+
+    def __init__(self, source: Survivors, index: np.ndarray):   # the fields come on demand, not as arguments
+        self._source = source
+        self._index = index
+
+    def __getattr__(self, name):
+        if name in Survivors.__dataclass_fields__:
+            value = getattr(self._source, name)[self._index]
+            setattr(self, name, value)
+            return value
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def take(self, idx) -> Survivors:
+        return Survivors(**{k: getattr(self, k)[idx] for k in Survivors.__dataclass_fields__})
 
 
 # --------------------------------------------------------------------------
@@ -145,7 +172,15 @@ def _base_Binv(stratum: StratumModel, tsd, x):
             t = rec._inv_cumhaz(y) - tsd
         else:
             t = rec.inv_cumhaz(x + rec.cumhaz(tsd)) - tsd
-    return np.where(np.isfinite(t), np.maximum(t, 0.0), np.inf)
+    if not (isinstance(t, np.ndarray) and t.ndim):
+        return np.where(np.isfinite(t), np.maximum(t, 0.0), np.inf)
+    # np.where(np.isfinite(t), np.maximum(t, 0.0), np.inf) in two passes over
+    # the fresh t: the maximum leaves +inf as it is; -inf and nan become inf.
+    odd = ~(t > -np.inf)
+    np.maximum(t, 0.0, out=t)
+    if odd.any():
+        t[odd] = np.inf
+    return t
 
 
 class Baseline:
@@ -211,8 +246,6 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
     hazard multiplied by ``arm_hr`` from ``effect_start`` on. The MRD interval
     (prevalence model) multiplies the hazard by the stratum's MRD hazard ratio."""
     n = len(s)
-    mrd_start = s.mrd_start if mrd_start is None else mrd_start
-    mrd_end = s.mrd_end if mrd_end is None else mrd_end
     tau = np.full(n, np.inf) if effect_start is None else np.asarray(effect_start, dtype=float)
     ahr = np.ones(n) if arm_hr is None else np.broadcast_to(np.asarray(arm_hr, dtype=float), (n,))
     out = np.empty(n)
@@ -237,13 +270,16 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
             if at.size:
                 b_tau[at] = base.B(tsd[at], t_eff[at])
             late = eff & (e > b_tau)
-            x = np.where(late, b_tau + (e - b_tau) / h, e)
+            if at.size:
+                x = np.where(late, b_tau + (e - b_tau) / h, e)
+            else:     # b_tau is 0 throughout: 0 + (e - 0) / h is e / h where e > 0 (the same numbers)
+                x = np.where(late, e / h, e)
             out[idx] = base.Binv(tsd, x)
             continue
         m = n if one else idx.size
         if prevalence:
-            s0 = np.clip(mrd_start[idx], 0.0, np.inf)
-            s1 = np.clip(mrd_end[idx], 0.0, np.inf)
+            s0 = np.clip((s.mrd_start if mrd_start is None else mrd_start)[idx], 0.0, np.inf)
+            s1 = np.clip((s.mrd_end if mrd_end is None else mrd_end)[idx], 0.0, np.inf)
             s1 = np.maximum(s1, s0)
             mrd_hr = stratum.mrd.hazard_ratio
         else:
@@ -266,8 +302,28 @@ def recurrence_times(pop: PopulationModel, s: Survivors, *, effect_start=None, a
 # Drawing new survivors
 
 
+def uniforms_read(pop: PopulationModel, consent: bool = True) -> tuple[bool, ...]:
+    """Which of a new survivor's N_UNIFORMS uniform columns matter for this
+    population: :func:`draw_survivors` reads no other, and the consent column
+    only matters with ``consent`` (staging after screening reads it). The
+    stratum needs one with several strata, the time since diagnosis one
+    unless it is fixed, death one with other-cause death, the MRD columns
+    one with an MRD model; the recurrence always."""
+    read = [False] * N_UNIFORMS
+    read[U_STRATUM] = len(pop.strata) > 1
+    read[U_TSD] = any(not isinstance(st.tsd, curves.Fixed) for st in pop.strata)
+    read[U_REC] = True
+    read[U_DEATH] = pop.death is not None
+    mrd = any(st.mrd is not None for st in pop.strata)
+    read[U_MRD] = read[U_LEAD] = read[U_CLEAR] = mrd
+    read[U_CONSENT] = consent
+    return tuple(read)
+
+
 def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
-    """Latent histories from uniforms ``u`` of shape (n, N_UNIFORMS)."""
+    """Latent histories from uniforms ``u`` of shape (n, N_UNIFORMS); the
+    columns that :func:`uniforms_read` says are not read may hold anything
+    (the consent column is copied as it is)."""
     n = u.shape[0]
     K = len(pop.strata)
     if K == 1:
@@ -288,7 +344,10 @@ def draw_survivors(pop: PopulationModel, u: np.ndarray) -> Survivors:
         m = n if K == 1 else idx.size
         if m == 0:
             continue
-        tsd_j = st.tsd.quantile_of_draws(u[idx, U_TSD])
+        if isinstance(st.tsd, curves.Fixed):     # the one value quantile() gives: no draw read
+            tsd_j = np.full(m, float(st.tsd.value))
+        else:
+            tsd_j = st.tsd.quantile_of_draws(u[idx, U_TSD])
         tsd[idx] = tsd_j
         mrd = st.mrd
         if mrd is not None and mrd.kind == "prevalence":

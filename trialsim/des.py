@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from trialsim.cohort import N_UNIFORMS, PopulationModel, Survivors, draw_survivors
+from trialsim.cohort import N_UNIFORMS, U_CONSENT, PopulationModel, Survivors, draw_survivors, uniforms_read
 from trialsim.screening import N_UNIFORMS as N_TEST_UNIFORMS
 from trialsim.screening import N_PRESCREEN_UNIFORMS, U_PRE_CONSENT, U_PRE_SETUP, U_PRE_TIME
 from trialsim.screening import (PrescreenModel, TestModel, VisitPlan, eligible_at_staging, person_propensities,
@@ -403,18 +403,47 @@ class TrialOperations:
         enrolment closes at the enrollment-th arrival: draw exactly those
         arrivals, as a unit-rate Poisson process (cumulated exponential gaps)
         mapped through the accrual schedule's cumulative rate. One draw per
-        replicate; arrivals come out in time order."""
+        replicate; arrivals come out in time order, and each replicate closes
+        at its last one (the close a review would find)."""
         ops = self.ops
         n = ops.enrollment
+        rows = 1 + N_UNIFORMS
         # One row per quantity, each contiguous; replicate r's patients are
-        # columns r*n to (r+1)*n, and it draws its quantities one after the other.
-        u = np.empty((1 + N_UNIFORMS, self.R, n))
-        for r in range(self.R):
-            u[:, r, :] = self.rngs[r].random((1 + N_UNIFORMS, n))
-        u = u.reshape(1 + N_UNIFORMS, self.R * n)
+        # columns r*n to (r+1)*n, and it draws its quantities one after the
+        # other: rows x n uniforms from its stream, row by row. Rows that
+        # nothing reads for this population (cohort.uniforms_read) are skipped
+        # by advancing the stream past them (a uniform is one 64-bit output of
+        # PCG64), so the rows read hold the numbers one draw of all would give;
+        # the rows skipped are never read (the consent row, copied, is left nan).
+        used = (True,) + uniforms_read(self.pop, consent=False)
+        u = np.empty((rows, self.R, n))
+        if all(used):
+            for r in range(self.R):
+                u[:, r, :] = self.rngs[r].random((rows, n))
+        else:
+            if not used[1 + U_CONSENT]:
+                u[1 + U_CONSENT].fill(np.nan)
+            runs = _runs(used)
+            for r in range(self.R):
+                rng = self.rngs[r]
+                at = 0
+                for a, b in runs:
+                    if a > at:
+                        rng.bit_generator.advance((a - at) * n)
+                    if b - a == 1:
+                        rng.random(out=u[a, r])
+                    else:
+                        u[a:b, r, :] = rng.random((b - a, n))
+                    at = b
+                if at < rows:     # the stream ends where one draw of every row would leave it
+                    rng.bit_generator.advance((rows - at) * n)
+        u = u.reshape(rows, self.R * n)
         gaps = np.log1p(-u[0]).reshape(self.R, n)
         np.negative(gaps, out=gaps)
-        arrival = ops.accrual.inverse(np.cumsum(gaps, axis=1)).reshape(-1)
+        arrival = ops.accrual.inverse(np.cumsum(gaps, axis=1))
+        self.close_time[:] = arrival[:, n - 1]
+        self.closed[:] = True
+        arrival = arrival.reshape(-1)
         rep = np.repeat(np.arange(self.R, dtype=np.int32), n)
         surv = draw_survivors(self.pop, u[1:].T)
         size = rep.size
@@ -799,6 +828,17 @@ class TrialOperations:
         out.by_stratum = by_stratum
         out.by_visit = by_visit
         return out
+
+
+def _runs(flags) -> list[tuple[int, int]]:
+    """(start, stop) of each run of true ``flags``, in order."""
+    out: list[tuple[int, int]] = []
+    for k, flag in enumerate(flags):
+        if flag and out and out[-1][1] == k:
+            out[-1] = (out[-1][0], k + 1)
+        elif flag:
+            out.append((k, k + 1))
+    return out
 
 
 def _uniforms_for_sorted(rngs: list[np.random.Generator], rep: np.ndarray, width: int) -> np.ndarray:

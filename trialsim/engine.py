@@ -19,11 +19,11 @@ scenarios without it unchanged.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import secrets
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterable, Sequence
@@ -34,7 +34,6 @@ from numpy.random.bit_generator import ISeedSequence
 from trialsim.cluster import connect, run_windowed, threads as cluster_threads
 from trialsim.cohort import PopulationModel, Survivors
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
-from trialsim.design import plan_boundaries
 from trialsim.followup import (MODEL_EFFECT_REPLICATES, AnalysisPlan, ClearancePlan, FollowUpModel,
                                follow_up_and_analyse)
 from trialsim.intervention import ArmModel
@@ -46,6 +45,12 @@ from trialsim.scenario import MAX_REPLICATES, Scenario
 from trialsim.screening import PrescreenModel, TestModel, VisitPlan
 
 SURVIVORS_PER_CHUNK = 400_000   # bounds memory: ~100-200 MB per worker at most
+# Without screening a chunk's arrays are a few per patient, walked by numpy
+# passes: chunks of 100,000 patients (200 trials of 500) keep them near the
+# processor's cache and ran conventional trials in 0.6-0.7 of the time that
+# chunks of 400,000 took. (With screening, per-chunk work in Python dominates:
+# smaller chunks gain nothing there.)
+PATIENTS_PER_CHUNK = 100_000
 
 
 @dataclass(frozen=True)
@@ -147,9 +152,21 @@ class _SeedWords(ISeedSequence):
         self.words = words
 
     def generate_state(self, n_words, dtype=np.uint64):
+        if n_words == 4 and dtype is np.uint64 and self.words.size == 4:
+            return self.words      # what PCG64 asks for: read, not kept (the block is read-only)
         if np.dtype(dtype) != np.uint64 or n_words > self.words.size:
             raise ValueError(f"trialsim's replicate seeds hold {self.words.size} uint64 words")
         return self.words[:n_words].copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _block_words(seed: int, block: int, stream: int) -> np.ndarray:
+    """The (STREAM_BLOCK, 4) seed words of stream ``stream`` of the replicates
+    in block ``block`` (read-only; kept for the next chunks of the block)."""
+    words = np.random.SeedSequence(seed, spawn_key=(block, stream)).generate_state(
+        4 * STREAM_BLOCK, np.uint64).reshape(STREAM_BLOCK, 4)
+    words.flags.writeable = False
+    return words
 
 
 def stream_generators(seed: int, indices: Sequence[int], stream: int) -> list[np.random.Generator]:
@@ -157,11 +174,13 @@ def stream_generators(seed: int, indices: Sequence[int], stream: int) -> list[np
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     blocks = idx // STREAM_BLOCK
     out: list = [None] * idx.size
-    for b in np.unique(blocks):
-        words = np.random.SeedSequence(seed, spawn_key=(int(b), stream)).generate_state(
-            4 * STREAM_BLOCK, np.uint64).reshape(STREAM_BLOCK, 4)
-        for pos in np.flatnonzero(blocks == b):
-            out[pos] = np.random.Generator(np.random.PCG64(_SeedWords(words[idx[pos] % STREAM_BLOCK])))
+    generator, pcg64 = np.random.Generator, np.random.PCG64
+    for b in sorted(set(blocks.tolist())):     # (np.unique would import numpy.ma: 10 ms of start-up)
+        at = np.flatnonzero(blocks == b)
+        rows = _block_words(int(seed), b, stream)[idx[at] % STREAM_BLOCK]
+        rows.flags.writeable = False
+        for pos, words in zip(at.tolist(), rows):
+            out[pos] = generator(pcg64(_SeedWords(words)))
     return out
 
 
@@ -217,7 +236,8 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
     out = {"replicate": indices}
     out.update({k: v for k, v in enrol.counts.items()})
     out.update(follow_up_and_analyse(model.follow_up, enrol, streams(STREAM_TRIAL), patients,
-                                     effect_rows=indices < MODEL_EFFECT_REPLICATES))
+                                     effect_rows=indices < MODEL_EFFECT_REPLICATES,
+                                     event_months=timeline_months is not None))
     by_stratum = dict(enrol.by_stratum)
     by_stratum["truly_mrd_positive"] = out.pop("_truly_by_stratum")
     names = [st.name for st in model.population.strata]
@@ -231,8 +251,8 @@ def simulate_chunk(model: TrialModel, seed: int, indices: Sequence[int],
         patients["replicate"] = indices[patients.pop("_row")]
     if screened is not None:
         screened.update(_screened_survivors(model, enrol, indices, patients, out))
-    event_rep, event_month = out.pop("_event_months")
     if timeline_months is not None:
+        event_rep, event_month = out.pop("_event_months")
         R, M = indices.size, timeline_months
         scr = enrol.screened_at
         out["_timeline"] = {
@@ -262,7 +282,12 @@ def analysis_plan(sc: Scenario) -> AnalysisPlan:
     an = sc.trial.analysis
     efficacy = futility = None
     looks = tuple(an.looks or ())
-    b = plan_boundaries(sc)
+    b = None
+    if looks:
+        # deferred: the boundaries import scipy.special (0.2-0.3 s of start-up); a plan without looks has none
+        from trialsim.design import plan_boundaries
+
+        b = plan_boundaries(sc)
     if b is not None:
         efficacy = tuple(float(x) for x in b.efficacy)
         futility = tuple(float(x) for x in b.futility) if b.futility is not None else None
@@ -279,10 +304,43 @@ def _chunks(indices: np.ndarray, size: int) -> list[np.ndarray]:
     return [indices[i:i + size] for i in range(0, indices.size, size)]
 
 
+def default_chunk_size(model: TrialModel) -> int:
+    """Replicates simulated at once by default: :data:`SURVIVORS_PER_CHUNK`
+    survivors with screening, :data:`PATIENTS_PER_CHUNK` patients without,
+    at least one and at most 2,000 replicates."""
+    per_chunk = SURVIVORS_PER_CHUNK if model.operations.screening else PATIENTS_PER_CHUNK
+    return int(max(1, min(2000, per_chunk // model.expected_survivors_per_replicate())))
+
+
+def _even_chunk_size(n: int, size: int, workers: int) -> int:
+    """A chunk size at most ``size`` that cuts ``n`` replicates into a multiple
+    of ``workers`` chunks of nearly equal size, so that the workers finish
+    together (13 chunks of 800 on 2 workers: the last chunk runs alone; 14 of
+    715: none does)."""
+    count = -(-n // size)
+    count = -(-count // workers) * workers
+    return max(1, -(-n // count))
+
+
 def _run_chunk(args):
     scenario_dict, seed, indices, timeline_months = args
     model = TrialModel.from_scenario(Scenario.from_dict(scenario_dict))
     return simulate_chunk(model, seed, indices, timeline_months=timeline_months)
+
+
+#: (scenario as a dict, its TrialModel): the model the chunks of a local worker
+#: process simulate, built once per process (set in the parent before the pool
+#: forks, so that forked workers find it built), not once per chunk
+_WORKER_MODEL: tuple[dict, TrialModel] | None = None
+
+
+def _run_local_chunk(args):
+    """:func:`_run_chunk` in a local worker process, whose model is built once."""
+    global _WORKER_MODEL
+    scenario_dict, seed, indices, timeline_months = args
+    if _WORKER_MODEL is None or _WORKER_MODEL[0] != scenario_dict:
+        _WORKER_MODEL = (scenario_dict, TrialModel.from_scenario(Scenario.from_dict(scenario_dict)))
+    return simulate_chunk(_WORKER_MODEL[1], seed, indices, timeline_months=timeline_months)
 
 
 def default_workers() -> int:
@@ -340,9 +398,10 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
 
     replicates: number of simulated trials (default: the scenario's
     ``simulation.replicates``). seed: the run's seed (default: the scenario's,
-    else a fresh one, recorded in the provenance). workers: worker processes
-    (default: all cores; results do not depend on it). chunk_size: replicates
-    simulated at once (default: sized to bound memory). replicate_index: re-run
+    else a fresh one, recorded in the provenance). workers: processes that
+    simulate, this one included (it works beside a pool of ``workers - 1``;
+    default: all cores; results do not depend on it). chunk_size: replicates
+    simulated at once (default: :func:`default_chunk_size`). replicate_index: re-run
     only these replicates of the seeded run. progress: called with
     (replicates done, total) as chunks finish. timeline: also return, per
     replicate, the cumulative numbers screened, randomised and with an event
@@ -357,11 +416,13 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
     scenario, replicates, seed, indices, months = _simulation_arguments(
         scenario, replicates, seed, replicate_index, timeline, progress)
     model = TrialModel.from_scenario(scenario)
+    workers = default_workers() if workers is None else as_workers(workers)
     if chunk_size is None:
-        chunk_size = int(max(1, min(2000, SURVIVORS_PER_CHUNK // model.expected_survivors_per_replicate())))
+        chunk_size = default_chunk_size(model)
+        if workers > 1 and scheduler is None:
+            chunk_size = _even_chunk_size(indices.size, chunk_size, workers)
     else:
         chunk_size = as_count(chunk_size, "chunk_size")
-    workers = default_workers() if workers is None else as_workers(workers)
     if scheduler is not None:
         merged = _simulate_on_cluster(scheduler, scenario, seed, indices, chunk_size, months, progress)
         return _result(scenario, seed, replicates, model, merged, months)
@@ -378,15 +439,43 @@ def simulate(scenario: Scenario, *, replicates: int | None = None, seed: int | N
             if progress:
                 progress(done, indices.size)
     else:
+        global _WORKER_MODEL
+        # deferred: the process pool (concurrent.futures, multiprocessing) costs 10 ms of start-up that one worker does without
+        from concurrent.futures import ProcessPoolExecutor
+
         data = scenario.to_dict()
-        # init_worker: the workers die with this process, kill -9 included, and stay quiet on a closed pipe
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=init_worker,
-                                 initargs=(os.getpid(),)) as pool:
-            for c, part in zip(chunks, pool.map(_run_chunk, [(data, seed, c, months) for c in chunks])):
-                parts.append(part)
-                done += c.size
-                if progress:
-                    progress(done, indices.size)
+        _WORKER_MODEL = (data, model)
+        parts = [None] * len(chunks)
+        futures: dict = {}
+
+        def finished(i: int, part: dict) -> None:
+            nonlocal done
+            parts[i] = part
+            done += chunks[i].size
+            if progress:
+                progress(done, indices.size)
+
+        try:
+            # This process is one of the workers: the pool takes the chunks from
+            # the front, this process takes them from the back, each one the pool
+            # has not started yet (its future still cancellable), until they meet.
+            # init_worker: the workers die with this process, kill -9 included, and stay quiet on a closed pipe
+            with ProcessPoolExecutor(max_workers=min(workers - 1, len(chunks) - 1), initializer=init_worker,
+                                     initargs=(os.getpid(),)) as pool:
+                futures = {i: pool.submit(_run_local_chunk, (data, seed, c, months)) for i, c in enumerate(chunks)}
+                for i in reversed(range(len(chunks))):
+                    if i not in futures or not futures[i].cancel():     # the pool has it: the two have met
+                        break
+                    del futures[i]
+                    finished(i, simulate_chunk(model, seed, chunks[i], timeline_months=months))
+                    for j in [j for j, f in futures.items() if f.done()]:
+                        finished(j, futures.pop(j).result())
+                for j in sorted(futures):
+                    finished(j, futures.pop(j).result())
+        finally:
+            for f in futures.values():      # a failure or Ctrl-C: the chunks not started are not run
+                f.cancel()
+            _WORKER_MODEL = None
     return _result(scenario, seed, replicates, model, _merge(parts), months)
 
 

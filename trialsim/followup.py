@@ -212,7 +212,7 @@ def draw_trial_uniforms(m: FollowUpModel, enrol, trial_rngs) -> TrialUniforms:
     a replicate's patients are consecutive.)"""
     R = len(trial_rngs)
     rep = enrol.rep
-    n_r = np.bincount(rep, minlength=R)
+    n_r = _per_replicate(rep, R)
     n = rep.size
     u = np.empty((n, N_TRIAL_UNIFORMS))
     uc = np.empty((n, N_CLEARANCE_UNIFORMS)) if m.clearance is not None else None
@@ -254,7 +254,8 @@ def apply_effects(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniforms
             continue
         idx = np.flatnonzero(arm_of == k)
         if idx.size:
-            out = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1], _imaging(m, enrol, idx))
+            out = apply_arm(m.population, p.take_lazily(idx), since_entry[idx], arm, tu.u[idx, 1],
+                            _imaging(m, enrol, idx), windows=windows)
             t_rec[idx] = out.t_rec
             if windows:
                 effect_start[idx] = out.effect_start
@@ -295,7 +296,7 @@ def lay_out(m: FollowUpModel, enrol, treat: np.ndarray, x: OutcomeTimes, pad: Pa
     """The patients as padded (replicate x patient) arrays; with
     ``eligible_only``, those found metastatic at staging after randomisation
     are left out of the analysis (not of the randomised)."""
-    n_r = np.bincount(enrol.rep, minlength=pad.R)
+    n_r = pad.per_row if pad.per_row is not None else _per_replicate(enrol.rep, pad.R)
     keep = None
     if m.eligible_only and m.staged_after and enrol.metastatic is not None:
         keep = ~enrol.metastatic
@@ -373,11 +374,13 @@ def summarise(plan: AnalysisPlan, d: TrialData, a: Analysis, rejected, stopped_a
 
 
 def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | None = None,
-                          effect_rows: np.ndarray | None = None) -> dict:
+                          effect_rows: np.ndarray | None = None, event_months: bool = True) -> dict:
     """The trial after randomisation for a chunk of replicates: the pipeline
     above, step by step. Returns per-replicate arrays (and, for designs with
     looks, ``_looks``: one row per replicate per look performed); fills
-    ``patients`` with one row per randomised patient when given."""
+    ``patients`` with one row per randomised patient when given.
+    ``event_months``: also return ``_event_months``, (replicate row, calendar
+    month) of each event in the deciding analysis (for a timeline)."""
     R = len(trial_rngs)
     plan = m.plan
     tu = draw_trial_uniforms(m, enrol, trial_rngs)
@@ -400,7 +403,7 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     a = analyse(plan, d, analysis_cut)
     if not plan.looks:
         # The test's own p-value decides: MaxCombo's two-sided p is not a function of its z.
-        rejected = np.asarray(a.result.p_value(plan.sided), dtype=float) <= plan.alpha
+        rejected = analysis.p_at_most(a.result, plan.sided, plan.alpha)
     out.update(summarise(plan, d, a, rejected, out.get("stopped_at_look")))
     if len(m.arms) > 2:
         # Several treatment arms: each against control at the same cut; the
@@ -411,8 +414,11 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     # or at randomisation without screening.
     rep = tu.pad.rep
     p = enrol.patients
-    at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
-    truly = p.detectable(at)
+    if any(st.mrd is not None for st in m.population.strata):
+        at = np.where(np.isnan(enrol.tested_at), since_entry, enrol.tested_at)
+        truly = p.detectable(at)
+    else:      # no MRD model: no window [mrd_start, mrd_end) is ever open (both inf)
+        truly = np.zeros(rep.size, dtype=bool)
     out["truly_mrd_positive"] = np.bincount(rep[truly], minlength=R)
     if m.staged_after:
         meta = enrol.metastatic
@@ -424,7 +430,8 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
     K = len(m.population.strata)
     out["_truly_by_stratum"] = np.bincount(rep[truly].astype(np.int64) * K + p.stratum[truly],
                                            minlength=R * K).reshape(R, K)
-    out["treatment_randomized"] = np.bincount(rep[treat], minlength=R)
+    # the treated of each row, counted in the padded layout (padding is never treated)
+    out["treatment_randomized"] = np.count_nonzero(d.group, axis=1).astype(np.int64)
     out["last_randomized_month"] = d.last_rand
 
     out.update(model_effect(m, enrol, arm_of, tu, x, a, truly, effect_rows))
@@ -441,8 +448,9 @@ def follow_up_and_analyse(m: FollowUpModel, enrol, trial_rngs, patients: dict | 
         patients.update(patient_records(m, enrol, arm_of, truly, a, x, out["analysis_month"], tu.pad))
     if looks_rows is not None:
         out["_looks"] = looks_rows
-    ev = tu.pad.gather(a.obs_event)
-    out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + tu.pad.gather(a.obs_time)[ev])
+    if event_months:
+        ev = tu.pad.gather(a.obs_event)
+        out["_event_months"] = (rep[ev], enrol.randomized_at[ev] + tu.pad.gather(a.obs_time)[ev])
     return out
 
 
@@ -537,8 +545,8 @@ def _x_event_under(m: FollowUpModel, enrol, arm_of: np.ndarray, tu: TrialUniform
     p = enrol.patients
     since_entry = enrol.randomized_at - enrol.entered_at
     if arm.has_effect:
-        t_rec = apply_arm(m.population, p.take(idx), since_entry[idx], arm, tu.u[idx, 1],
-                          _imaging(m, enrol, idx)).t_rec
+        t_rec = apply_arm(m.population, p.take_lazily(idx), since_entry[idx], arm, tu.u[idx, 1],
+                          _imaging(m, enrol, idx), windows=False).t_rec
     else:
         t_rec = p.t_rec[idx]
     x_rec = t_rec - since_entry[idx]
@@ -687,6 +695,12 @@ def _events_reached(plan: AnalysisPlan, events: np.ndarray, stopped_at_look, R: 
         return events >= plan.events_target
     planned = np.array([math.ceil(f * plan.events_target) for f in plan.looks] + [plan.events_target])
     return events >= planned[stopped_at_look - 1]
+
+
+def _per_replicate(rep: np.ndarray, R: int) -> np.ndarray:
+    """``np.bincount(rep, minlength=R)`` for sorted ``rep`` (a replicate's
+    patients are consecutive), from R + 1 binary searches."""
+    return np.diff(np.searchsorted(rep, np.arange(R + 1, dtype=rep.dtype)))
 
 
 def _event_cut(P_cal: np.ndarray, k: int | None) -> np.ndarray:

@@ -70,16 +70,18 @@ def assign_arms(u: np.ndarray, *allocations: float) -> np.ndarray:
 
 
 def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: ArmModel,
-              u_erad: np.ndarray, imaging_lead=0.0) -> "ArmOutcome":
+              u_erad: np.ndarray, imaging_lead=0.0, windows: bool = True) -> "ArmOutcome":
     """Latent histories under ``arm`` for patients randomised ``since_entry``
     months after entering (times from entry). ``imaging_lead``: months before
-    its clinical recurrence that a metastasis shows on imaging (staging)."""
+    its clinical recurrence that a metastasis shows on imaging (staging).
+    ``windows=False``: the caller reads no MRD window; without eradication or
+    a lead-time stratum they are then left None (and not read from ``s``)."""
     n = len(s)
     tau = since_entry + arm.delay
     if not arm.has_effect:
         return ArmOutcome(s.t_rec.copy(), np.zeros(n, dtype=bool), tau, s.mrd_start.copy(), s.mrd_end.copy())
     if not any(st.mrd is not None and st.mrd.kind == "lead_time" for st in pop.strata):
-        return _apply_arm_no_lead_time(pop, s, since_entry, tau, arm, u_erad)
+        return _apply_arm_no_lead_time(pop, s, since_entry, tau, arm, u_erad, windows)
     detectable = s.detectable(since_entry)
     lead_kind = np.array([st.mrd is not None and st.mrd.kind == "lead_time" for st in pop.strata])[s.stratum]
     # lead_time model: a metastasis already visible when the effect starts is neither eradicated nor delayed
@@ -116,7 +118,7 @@ def apply_arm(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, arm: 
 
 
 def _apply_arm_no_lead_time(pop: PopulationModel, s: Survivors, since_entry: np.ndarray, tau: np.ndarray,
-                            arm: ArmModel, u_erad: np.ndarray) -> "ArmOutcome":
+                            arm: ArmModel, u_erad: np.ndarray, windows: bool = True) -> "ArmOutcome":
     """:func:`apply_arm` when no stratum follows the lead_time model: nothing
     is visible or present, and only eradication ends an MRD window (the same
     numbers as the general path, with less work: without eradication the
@@ -125,6 +127,9 @@ def _apply_arm_no_lead_time(pop: PopulationModel, s: Survivors, since_entry: np.
         eradicated = s.detectable(since_entry) & (u_erad < arm.eradication) & (s.t_rec > tau)
         mrd_end = np.where(eradicated, np.minimum(s.mrd_end, tau), s.mrd_end)
         hr = np.where(eradicated, 1.0, arm.hazard_ratio)
+    elif not windows:      # recurrence_times reads s.mrd_end itself where it needs it: the same numbers
+        t_rec = recurrence_times(pop, s, effect_start=tau, arm_hr=arm.hazard_ratio)
+        return ArmOutcome(t_rec, np.zeros(len(s), dtype=bool), tau, None, None)
     else:
         eradicated = np.zeros(len(s), dtype=bool)
         mrd_end = s.mrd_end.copy()
@@ -168,8 +173,8 @@ class ArmOutcome:
     t_rec: np.ndarray
     eradicated: np.ndarray
     effect_start: np.ndarray
-    mrd_start: np.ndarray
-    mrd_end: np.ndarray
+    mrd_start: np.ndarray | None      # None: not asked for (apply_arm's windows=False)
+    mrd_end: np.ndarray | None
 
 
 def assign_arms_padded(u: np.ndarray, *allocations: float) -> np.ndarray:

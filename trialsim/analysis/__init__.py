@@ -32,13 +32,10 @@ The modules, from the shared machinery to the tests:
 * ``dispatch``: ``parse_test`` and ``run_test``.
 """
 
-from trialsim.analysis.binary import cmh, fisher_exact
-from trialsim.analysis.dispatch import parse_test, run_test
-from trialsim.analysis.fleming_harrington import MAXCOMBO_TESTS, maxcombo, weighted_logrank
-from trialsim.analysis.kaplan_meier import milestone_difference, rmst_difference
+import importlib
+from typing import TYPE_CHECKING
+
 from trialsim.analysis.logrank_test import logrank
-from trialsim.analysis.mvn import max_normal_tail
-from trialsim.analysis.proportional_hazards import cox
 from trialsim.analysis.results import (
     CMHResult,
     CoxResult,
@@ -49,8 +46,33 @@ from trialsim.analysis.results import (
     RMSTResult,
     WeightedLogrankResult,
     critical_value,
+    p_at_most,
     reject,
 )
+
+# Loaded on first use (PEP 562), as the package's own names are: a log-rank
+# run needs none of these modules (1,000 lines that every start-up would load).
+_LAZY = {
+    "cmh": "trialsim.analysis.binary",
+    "fisher_exact": "trialsim.analysis.binary",
+    "parse_test": "trialsim.analysis.dispatch",
+    "run_test": "trialsim.analysis.dispatch",
+    "MAXCOMBO_TESTS": "trialsim.analysis.fleming_harrington",
+    "maxcombo": "trialsim.analysis.fleming_harrington",
+    "weighted_logrank": "trialsim.analysis.fleming_harrington",
+    "milestone_difference": "trialsim.analysis.kaplan_meier",
+    "rmst_difference": "trialsim.analysis.kaplan_meier",
+    "max_normal_tail": "trialsim.analysis.mvn",
+    "cox": "trialsim.analysis.proportional_hazards",
+}
+
+if TYPE_CHECKING:   # what type checkers and editors see; at run time, __getattr__ below
+    from trialsim.analysis.binary import cmh, fisher_exact
+    from trialsim.analysis.dispatch import parse_test, run_test
+    from trialsim.analysis.fleming_harrington import MAXCOMBO_TESTS, maxcombo, weighted_logrank
+    from trialsim.analysis.kaplan_meier import milestone_difference, rmst_difference
+    from trialsim.analysis.mvn import max_normal_tail
+    from trialsim.analysis.proportional_hazards import cox
 
 __all__ = [
     "LogrankResult",
@@ -73,6 +95,20 @@ __all__ = [
     "run_test",
     "parse_test",
     "critical_value",
+    "p_at_most",
     "reject",
     "max_normal_tail",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trialsim.analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value      # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -5,7 +5,6 @@ table per replicate (and stratum), not patient-level arrays."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from trialsim.analysis.results import CMHResult, FisherResult, _z_from_p
 
@@ -188,6 +187,9 @@ def cmh(successes_treatment, n_treatment, successes_control, n_control, *, corre
         sd = np.sqrt(tot((a + d) * a * d / n2) / (2.0 * s_diag**2)
                      + tot(((a + d) * b * c + (b + c) * a * d) / n2) / (2.0 * s_diag * s_offd)
                      + tot((b + c) * b * c / n2) / (2.0 * s_offd**2))
+        # deferred: scipy.special costs 0.2-0.3 s of start-up, which a run without this test does without
+        from scipy import special
+
         q = float(special.ndtri(0.975))
         ci_low = odds * np.exp(-q * sd)
         ci_high = odds * np.exp(q * sd)

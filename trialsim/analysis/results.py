@@ -12,18 +12,22 @@ by field).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
-from scipy import special
-
-from trialsim.analysis.mvn import _mvn_max_tail
 
 
 def _one_sided_p(z) -> np.ndarray:
+    # deferred: scipy.special costs 0.2-0.3 s of start-up; a run deciding by p_at_most() rarely needs it
+    from scipy import special
+
     return special.ndtr(-np.asarray(z, dtype=np.float64))
 
 
 def _two_sided_p(z) -> np.ndarray:
+    # deferred: as in _one_sided_p
+    from scipy import special
+
     return 2.0 * special.ndtr(-np.abs(np.asarray(z, dtype=np.float64)))
 
 
@@ -35,6 +39,9 @@ def _normal_p(z, sided: int) -> np.ndarray:
 def _z_from_p(p) -> np.ndarray:
     """Normal deviate of a one-sided p-value, ``-Phi^{-1}(p)``, finite: p is
     clipped to [1e-300, 1 - 2**-53] (|z| <= 37.0 and 8.2)."""
+    # deferred: as in _one_sided_p
+    from scipy import special
+
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-300, 1.0 - 2.0**-53)
     return -special.ndtri(p)
 
@@ -159,6 +166,9 @@ class MaxComboResult:
         if sided == 1:
             return self.p_one_sided
         if "p" not in self._two_sided:
+            # deferred: the multivariate-normal tail is loaded by the tests that need it, not by every run
+            from trialsim.analysis.mvn import _mvn_max_tail
+
             has = np.diagonal(self.correlation, axis1=1, axis2=2) > 0.0
             absmax = np.max(np.where(has, np.abs(self.z_tests), -np.inf), axis=1, initial=-np.inf)
             self._two_sided["p"] = _mvn_max_tail(absmax, self.correlation, has, two_sided=True)
@@ -310,6 +320,9 @@ def critical_value(alpha: float, sided: int) -> float:
     alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    # deferred: as in _one_sided_p
+    from scipy import special
+
     return float(special.ndtri(1.0 - alpha / sided))
 
 
@@ -321,6 +334,41 @@ def reject(z, *, alpha: float, sided: int) -> np.ndarray:
     if sided == 1:
         return z >= crit
     return np.abs(z) >= crit
+
+
+#: z within this of the critical value: the decision is left to the p-value itself
+_DECISION_MARGIN = 1e-6
+
+
+def p_at_most(result, sided: int, alpha: float) -> np.ndarray:
+    """``result.p_value(sided) <= alpha`` per replicate: the same booleans,
+    without computing a p-value where it cannot be in doubt.
+
+    For a normal test, ``p <= alpha`` is ``Phi(s) <= alpha / sided`` with
+    ``s = -z`` (one-sided) or ``-|z|`` (two-sided), and Phi is increasing: a
+    replicate whose ``s`` lies more than ``_DECISION_MARGIN`` below (above)
+    ``Phi^{-1}(alpha / sided)`` rejects (does not). That margin moves Phi by
+    at least ~1e-11 relative to ``alpha`` for critical values within 30 of
+    0, far more than the rounding of Phi or of ``NormalDist.inv_cdf`` (~1e-16),
+    so those decisions are the p-value's own. Only replicates within the
+    margin (in practice none) have their p-value computed; nan never rejects.
+    Any other result (its own ``p_value``) is decided by its p-values."""
+    if not isinstance(result, _NormalTest) or type(result).p_value is not _NormalTest.p_value:
+        return np.asarray(result.p_value(sided), dtype=float) <= alpha
+    _check_sided(sided)
+    z = np.asarray(result.z, dtype=np.float64)
+    level = float(alpha) / sided
+    if not 0.0 < level < 1.0:
+        return _normal_p(z, sided) <= alpha
+    crit = NormalDist().inv_cdf(level)
+    if not abs(crit) < 30.0:
+        return _normal_p(z, sided) <= alpha
+    s = -z if sided == 1 else -np.abs(z)
+    out = s < crit - _DECISION_MARGIN
+    doubt = np.flatnonzero(~out & ~(s > crit + _DECISION_MARGIN) & ~np.isnan(s))
+    if doubt.size:
+        out[doubt] = _normal_p(z[doubt], sided) <= alpha
+    return out
 
 
 def _check_sided(sided: int) -> None:

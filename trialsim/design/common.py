@@ -14,6 +14,14 @@ import numpy as np
 _N = NormalDist()
 
 
+def _special():
+    """scipy.special, imported on first use."""
+    # deferred: scipy.special costs 0.2-0.3 s of start-up; a run without interim looks never needs it
+    from scipy import special
+
+    return special
+
+
 def _z(alpha: float, sided: int) -> float:
     if sided not in (1, 2):
         raise ValueError(f"sided must be 1 or 2, got {sided}")

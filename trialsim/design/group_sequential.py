@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import special
 
-from trialsim.design.common import _N, _check_hr, _check_positive, _solve, _z
+from trialsim.design.common import _N, _check_hr, _check_positive, _solve, _special, _z
 from trialsim.design.integration import _WIDE, _crossing_probabilities, _efficacy_from_spending, _futility_for_drift
 from trialsim.design.spending import _alpha_spending, _beta_spending, _parse_spending, _spending_name
 
@@ -208,7 +207,7 @@ def _boundaries(t: tuple, alpha: float, sided: int, kind: str, g: float | None, 
     lower = -efficacy if sided == 2 else np.full(t.size, -_WIDE)
     up, down, _ = _crossing_probabilities(t, efficacy, lower, 0.0, sided == 2)
     alpha_spent = np.cumsum(up + down)
-    nominal = special.ndtr(-efficacy)
+    nominal = _special().ndtr(-efficacy)
 
     fut = fut_name = beta_spent = drift = inflation = None
     fbeta = beta

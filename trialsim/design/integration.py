@@ -8,9 +8,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
-from trialsim.design.common import _solve
+from trialsim.design.common import _solve, _special
 
 
 # Jennison & Turnbull's grid constant r: 12 r - 3 grid points per look at most.
@@ -68,12 +67,12 @@ class _Path:
     def above(self, c: float) -> float:
         """P(continue so far, Z_next >= c)."""
         a = self._args(c)
-        return float(special.ndtr(-a)) if self.k == 0 else float(special.ndtr(-a) @ self.wh)
+        return float(_special().ndtr(-a)) if self.k == 0 else float(_special().ndtr(-a) @ self.wh)
 
     def below(self, c: float) -> float:
         """P(continue so far, Z_next <= c)."""
         a = self._args(c)
-        return float(special.ndtr(a)) if self.k == 0 else float(special.ndtr(a) @ self.wh)
+        return float(_special().ndtr(a)) if self.k == 0 else float(_special().ndtr(a) @ self.wh)
 
     def mass(self) -> float:
         """P(continue so far)."""

@@ -8,7 +8,8 @@ import math
 import re
 
 import numpy as np
-from scipy import special
+
+from trialsim.design.common import _special
 
 
 _SPENDINGS = ("obrien_fleming", "pocock", "hsd", "classical_obrien_fleming", "classical_pocock")
@@ -52,8 +53,8 @@ def _alpha_spending(kind: str, gamma: float | None, alpha: float, t: np.ndarray,
     t = np.asarray(t, dtype=float)
     if kind == "obrien_fleming":
         # Lan-DeMets O'Brien-Fleming type: 2 s (1 - Phi(z_{1 - alpha/(2 s)} / sqrt(t))), s = sided
-        z = -special.ndtri(alpha / (2 * sided))
-        return 2 * sided * special.ndtr(-z / np.sqrt(t))
+        z = -_special().ndtri(alpha / (2 * sided))
+        return 2 * sided * _special().ndtr(-z / np.sqrt(t))
     if kind == "pocock":
         return alpha * np.log1p((math.e - 1) * t)
     if kind == "hsd":
@@ -66,6 +67,6 @@ def _alpha_spending(kind: str, gamma: float | None, alpha: float, t: np.ndarray,
 def _beta_spending(kind: str, gamma: float | None, beta: float, t: np.ndarray) -> np.ndarray:
     """Cumulative beta spent (rpact's bsOF, bsP, bsHSD; bsOF has no sided factor)."""
     if kind == "obrien_fleming":
-        z = -special.ndtri(beta / 2)
-        return 2 * special.ndtr(-z / np.sqrt(np.asarray(t, dtype=float)))
+        z = -_special().ndtri(beta / 2)
+        return 2 * _special().ndtr(-z / np.sqrt(np.asarray(t, dtype=float)))
     return _alpha_spending(kind, gamma, beta, t, 1)
