@@ -23,7 +23,7 @@ def run(
     scenario: Path = typer.Argument(..., help=SCENARIO_HELP),
     replicates: Optional[int] = typer.Option(None, "--replicates", "-n", help="Simulated trials (overrides the file)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed (overrides the file; drawn and recorded if absent)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: one per usable core)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Processes that simulate at once, this one included (default: one per usable core)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address: run the replicates "
                                             "there (needs the dask extra; the same results)."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (one object)."),
