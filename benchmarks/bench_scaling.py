@@ -52,7 +52,7 @@ import time
 from pathlib import Path
 
 import trialsim
-from run_benchmarks import tree_rss_bytes   # this script's folder is on sys.path when run
+from run_benchmarks import as_installed, tree_rss_bytes   # this script's folder is on sys.path when run
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -233,7 +233,8 @@ def main(argv=None) -> dict:
         ap.error("--rounds >= 1, --seconds > 0, and at least one point in each table")
     if fixed is not None and (len(fixed) != len(targets) or min(fixed) < 2):
         ap.error("--point-replicates: one count of at least 2 per --screened value")
-    print(f"trialsim {trialsim.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} cores\n")
+    print(f"trialsim {trialsim.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} cores; "
+          f"{as_installed()}\n")
     out: dict = {}
     if not args.skip_screened:
         out["screened"] = by_screened(targets, args.seconds, args.rounds, args.noise, fixed)

@@ -360,6 +360,20 @@ def print_summary(rows: list) -> None:
         print("| " + " | ".join(row) + " |")
 
 
+def as_installed() -> str:
+    """Measure trialsim as an installed package runs: its modules compiled to
+    bytecode once (as pip compiles a package it installs, and as Python caches
+    them on a first run), and the processes timed here free to read that
+    cache. With PYTHONDONTWRITEBYTECODE set and no cache, every process would
+    compile trialsim's source again (0.2-0.3 s of CPU a start-up here)."""
+    import compileall  # deferred: only the timing runs compile
+
+    compileall.compile_dir(str(ROOT / "trialsim"), quiet=1)
+    had = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    return ("bytecode: trialsim compiled" + (" (PYTHONDONTWRITEBYTECODE unset for the timed processes)"
+                                             if had is not None else ""))
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each alternating comparison (median; default 3)")
@@ -380,7 +394,7 @@ def main(argv=None) -> dict:
     if args.skip_report:
         only.discard("f")
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, load average "
-          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()) + "; " + as_installed())
     summary: list = []
     res: dict = {}
     if "a" in only:
