@@ -16,19 +16,28 @@ screening must stop, the closed-form screening funnel, the recurrence
 curves over the months the trial can observe); "impossible" means an
 expected count below one (of patients in an arm, of randomisations), or
 practically no event at all (fewer than 0.001 expected).
+
+The checks before simulating evaluate the curves at single times
+(``Curve.survival_at``, ``Curve.hazard_at``), without numpy, so that
+``trialsim validate`` starts without it; only the events expected by the
+last randomisation of a trial without screening take arrays.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from trialsim.curves._numeric import LazyNumpy
 from trialsim.limits import SAFETY_HORIZON, accrued, estimate_size
 from trialsim.scenario import Scenario, ScenarioError
 
 __all__ = ["PlanError", "check_plan", "plan_errors", "scenario_warnings", "result_warnings",
            "FEW_EVENTS", "FEW_PATIENTS", "FOLLOW_UP_MONTHS"]
+
+np = LazyNumpy(globals())      # numpy, imported by the checks on arrays (a run's table, a conventional trial's accrual)
+
+#: the times since entry at which a stratum's recurrence hazard is checked for zero (np.linspace's)
+HAZARD_GRID_POINTS = 480
 
 NO_EVENTS = 1e-3            # fewer expected events than this: the plan cannot work
 FEW_EVENTS = 10             # fewer expected (or simulated, or targeted) events than this: a warning
@@ -167,22 +176,31 @@ def _entry_time(stratum) -> float:
     return m if math.isfinite(m) else d.lower_bound()
 
 
+def _grid(window: float, n: int) -> list[float]:
+    """``np.linspace(0.0, window, n + 1)[:-1]``, as numpy computes it: k times the step window / n
+    (k / n times window when that step underflows to 0)."""
+    step = window / n
+    if step == 0:
+        return [k / n * window for k in range(n)]
+    return [k * step for k in range(n)]
+
+
 def _stratum_risks(sc: Scenario) -> list[tuple[str, float, float, float, float]]:
     """Per stratum: (name, share, entry time, probability of an event within the
-    observed months from entry, share of those months without recurrence hazard)."""
+    observed months from entry, share of those months without recurrence hazard,
+    at :data:`HAZARD_GRID_POINTS` equally spaced times)."""
     window = _observed_months(sc)
     death = sc.population.other_cause_death.build() if sc.population.other_cause_death is not None else None
+    offsets = _grid(window, HAZARD_GRID_POINTS)
     out = []
     for st in sc.population.strata:
         curve = st.recurrence.build()
         t0 = _entry_time(st)
-        with np.errstate(all="ignore"):
-            s0 = float(curve.survival(t0))
-            p = 1.0 - float(curve.survival(t0 + window)) / s0 if s0 > 0 else 0.0
-            if sc.trial.death == "event" and death is not None:
-                p = 1.0 - (1.0 - p) * float(death.survival(window))
-            grid = t0 + np.linspace(0.0, window, 481)[:-1]
-            zero = float(np.mean(np.asarray(curve.hazard(grid), dtype=float) <= 0.0))
+        s0 = curve.survival_at(t0)
+        p = 1.0 - curve.survival_at(t0 + window) / s0 if s0 > 0 else 0.0
+        if sc.trial.death == "event" and death is not None:
+            p = 1.0 - (1.0 - p) * death.survival_at(window)
+        zero = sum(1 for x in offsets if curve.hazard_at(t0 + x) <= 0.0) / len(offsets)
         out.append((st.name, st.share, t0, p if math.isfinite(p) else 0.0, zero))
     return out
 
