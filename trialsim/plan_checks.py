@@ -205,8 +205,9 @@ def _stratum_risks(sc: Scenario) -> list[tuple[str, float, float, float, float]]
     return out
 
 
-def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
-    """The reasons the plan cannot work, as (field path, message); empty when it can."""
+def plan_errors(sc: Scenario, *, risks: list | None = None) -> list[tuple[str, str]]:
+    """The reasons the plan cannot work, as (field path, message); empty when it can
+    (``risks``: the strata's risks, :func:`_stratum_risks`, when already computed)."""
     errors: list[tuple[str, str]] = []
     n = sc.trial.enrollment
     for name, expected in _arm_expectations(sc).items():
@@ -245,7 +246,7 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
                                             f"specificity {test.specificity:g}, consent {scr.consent:g}): nobody "
                                             "would be randomised in most trials"))
     if sc.trial.endpoints[0] == "drfs":
-        p_event = sum(share * p for _, share, _, p, _ in _stratum_risks(sc))
+        p_event = sum(share * p for _, share, _, p, _ in (risks if risks is not None else _stratum_risks(sc)))
         if n * p_event < NO_EVENTS:
             errors.append(("population.strata", f"no events can be expected among {n:,} patients over the "
                                                 f"{_observed_months(sc):.0f} months the trial can observe (expected "
@@ -257,14 +258,16 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
 def check_plan(sc: Scenario, source: str | None = None) -> list[str]:
     """Raise :class:`PlanError` if the plan cannot work; else return the
     warnings decidable from the scenario (:func:`scenario_warnings`)."""
-    errors = plan_errors(sc)
+    # the strata's risks, computed once for both when plan_errors needs them too
+    risks = _stratum_risks(sc) if sc.trial.endpoints[0] == "drfs" else None
+    errors = plan_errors(sc, risks=risks)
     if errors:
         raise PlanError([(path, None, msg) for path, msg in errors], source)
-    return scenario_warnings(sc)
+    return scenario_warnings(sc, risks=risks)
 
 
-def scenario_warnings(sc: Scenario) -> list[str]:
-    """Weaknesses of the plan decidable from the scenario alone."""
+def scenario_warnings(sc: Scenario, *, risks: list | None = None) -> list[str]:
+    """Weaknesses of the plan decidable from the scenario alone (``risks``: see :func:`plan_errors`)."""
     out = []
     for name, expected in _arm_expectations(sc).items():
         if 1 <= expected < FEW_PATIENTS and expected < 0.25 * sc.trial.enrollment:     # a lopsided allocation
@@ -292,7 +295,7 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     if sc.trial.endpoints[0] == "drfs" and an.events is not None and an.events < FEW_EVENTS:
         out.append(f"trial.analysis.events {an.events}: an analysis at fewer than {FEW_EVENTS} events can hardly "
                    "reject the null hypothesis")
-    risks = _stratum_risks(sc)
+    risks = risks if risks is not None else _stratum_risks(sc)
     window = _observed_months(sc)
     p_event = sum(share * p for _, share, _, p, _ in risks)
     # (screened trials randomise survivors enriched for recurrence: the population's
