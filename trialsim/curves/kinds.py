@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from trialsim.curves._numeric import (
+    SCALAR,
     LazyNumpy,
     _as_float,
     _at_least,
@@ -74,6 +75,12 @@ def _searchsorted(knots: np.ndarray, x, side: str) -> np.ndarray:
     for k in knots.tolist():
         out += (x >= k) if side == "right" else (x > k)
     return out
+
+
+def _pow(a, b):
+    """a ** b: the operator on arrays and numpy scalars (as numpy computes it), numpy's
+    IEEE result (inf, nan) rather than Python's exception on one float."""
+    return SCALAR.power(a, b) if type(a) is float else a ** b
 
 
 def _inner(curve: "Curve", what: str, t):
@@ -464,7 +471,7 @@ class Weibull(Curve):
         return cls(scale=m / _LN2 ** (1.0 / k), shape=k)
 
     def _cumhaz(self, t):
-        return _xp(t).power(t / self.scale, self.shape)
+        return _pow(t / self.scale, self.shape)
 
     def _inv_cumhaz(self, x):
         return self.scale * x ** (1.0 / self.shape)
@@ -479,7 +486,7 @@ class Weibull(Curve):
 
     def _hazard(self, t):
         # 0 ** (shape - 1) is inf for shape < 1 (hazard at 0 is infinite), 1 for shape == 1
-        return (self.shape / self.scale) * _xp(t).power(t / self.scale, self.shape - 1.0)
+        return (self.shape / self.scale) * _pow(t / self.scale, self.shape - 1.0)
 
     def _scaled(self, hazard_ratio):
         if hazard_ratio == 0:
@@ -596,7 +603,7 @@ class LogLogistic(Curve):
 
     def _cumhaz(self, t):
         xp = _xp(t)
-        return xp.log1p(xp.power(t / self.alpha, self.beta))
+        return xp.log1p(_pow(t / self.alpha, self.beta))
 
     def _inv_cumhaz(self, x):
         # (t / alpha) ** beta = expm1(x); in logs for large x, where expm1 overflows
@@ -607,7 +614,7 @@ class LogLogistic(Curve):
         xp = _xp(t)
         u = t / self.alpha
         with xp.errstate(all="ignore"):
-            out = (self.beta / self.alpha) * xp.power(u, self.beta - 1.0) / (1.0 + xp.power(u, self.beta))
+            out = (self.beta / self.alpha) * _pow(u, self.beta - 1.0) / (1.0 + _pow(u, self.beta))
             # large t: the ratio is beta / t (0 at inf); at t = 0 it is 0, 1/alpha or inf as for a Weibull
             out = xp.where(xp.isfinite(out), out, xp.where(t > self.alpha, xp.divide(self.beta, t), out))
         return out
