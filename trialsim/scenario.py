@@ -11,7 +11,6 @@ numpy arrays: curves are kept as specifications (read by the one curve grammar,
 # (no __future__ annotations: pydantic reads real annotations faster than strings)
 
 import difflib
-import json
 import math
 import numbers
 import os
@@ -1054,6 +1053,9 @@ def _plain(x: Any) -> str:
         return f"{x:,.12g}" if abs(x) >= 1 else f"{x:.12g}"
     if isinstance(x, int) and not isinstance(x, bool):
         return f"{x:,}"
+    # deferred: only the JSON schema's words need json, not reading a scenario (a few ms of start-up)
+    import json
+
     return json.dumps(x)
 
 

@@ -218,7 +218,9 @@ def _floats(owner: str, name: str, values: Any) -> list[float]:
         return _vector(owner, name, values).tolist()
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Sequence):
         raise ValueError(f"{owner}: {name} must be a list of numbers, got {values!r}")
-    return [_number(owner, f"{name}[{i}]", v) for i, v in enumerate(values)]
+    # a finite float as it is; anything else through _number (its name and message)
+    return [v if type(v) is float and math.isfinite(v) else _number(owner, f"{name}[{i}]", v)
+            for i, v in enumerate(values)]
 
 
 def _vector(owner: str, name: str, values: Any) -> np.ndarray:
