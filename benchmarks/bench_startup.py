@@ -6,8 +6,7 @@ folder, else ``python -m trialsim``) on each reference scenario
 minutes, ``python -c pass`` (the interpreter alone), ``python -c "from
 pydantic import BaseModel"`` (the one dependency validation cannot do
 without: the scenario model is pydantic's) and ``python -c "import numpy"``
-(which validation no longer imports, except for a trial without screening
-analysed at a number of events; its start-up for comparison). Prints the
+(which validation does not import; its start-up for comparison). Prints the
 median wall time of each over the rounds, the median CPU time (user +
 system, less disturbed by other processes on a busy machine) and the ratios
 to pydantic's import, and PASS when the median wall time of every scenario

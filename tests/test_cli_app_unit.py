@@ -178,24 +178,21 @@ def _console(args: list[str], stdin: str | None = None, cwd=ROOT) -> dict:
 
 def test_unit_console_validate_loads_neither_the_simulator_nor_typer(tmp_path):
     """`trialsim validate FILE` loads no simpy, scipy, pandas, matplotlib,
-    lifelines or engine, and not typer either (trialsim.cli.main checks the file itself).
-    Nor numpy for a screening trial (the curves are built and evaluated at single
-    times in plain Python); a trial without screening analysed at a number of
-    events takes arrays for its expected events by the last randomisation."""
-    for text, allowed in ((CTDNA, set()), (CONVENTIONAL, {"numpy"})):
+    lifelines or engine, and not typer either (trialsim.cli.main checks the file
+    itself), nor numpy (the curves are built and evaluated at single times in
+    plain Python)."""
+    for text in (CTDNA, CONVENTIONAL):
         seen = _console(["validate", str(write(tmp_path, text))])
-        assert seen["exit_code"] == 0 and set(seen["loaded"]) <= allowed, seen
+        assert (seen["exit_code"], seen["loaded"]) == (0, []), seen
         assert ": valid: " in seen["stdout"]
     seen = _console(["validate", "-"], stdin=CONVENTIONAL)
-    assert seen["exit_code"] == 0 and set(seen["loaded"]) <= {"numpy"}, seen
+    assert (seen["exit_code"], seen["loaded"]) == (0, []), seen
 
 
-def test_unit_console_validate_of_the_screening_scenarios_loads_no_numpy():
-    """The shipped screening scenarios (the start-up budget's ctdna_er_positive.yaml
-    among them) validate without importing numpy (about 0.1 s of start-up)."""
+def test_unit_console_validate_of_the_shipped_scenarios_loads_no_numpy():
+    """Every shipped scenario (the start-up budget's ctdna_er_positive.yaml among
+    them) validates without importing numpy (about 0.1 s of start-up)."""
     for path in sorted((ROOT / "scenarios").rglob("*.yaml")):
-        if "screening:" not in path.read_text():
-            continue
         seen = _console(["validate", str(path)])
         assert (seen["exit_code"], seen["loaded"]) == (0, []), (path.name, seen)
 

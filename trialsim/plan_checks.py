@@ -18,23 +18,25 @@ expected count below one (of patients in an arm, of randomisations), or
 practically no event at all (fewer than 0.001 expected).
 
 The checks before simulating evaluate the curves at single times
-(``Curve.survival_at``, ``Curve.hazard_at``), without numpy, so that
-``trialsim validate`` starts without it; only the events expected by the
-last randomisation of a trial without screening take arrays.
+(``Curve.survival_at``, ``Curve.hazard_at``) and add up a few hundred
+numbers in plain Python, without numpy (numpy's arithmetic to the last bit:
+its sums' order, :func:`_pairwise_sum`), so that ``trialsim validate``
+starts without it.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
-from trialsim.curves._numeric import LazyNumpy
+from trialsim.curves._numeric import SCALAR, LazyNumpy
 from trialsim.limits import SAFETY_HORIZON, accrued, estimate_size
 from trialsim.scenario import Scenario, ScenarioError
 
 __all__ = ["PlanError", "check_plan", "plan_errors", "scenario_warnings", "result_warnings",
            "FEW_EVENTS", "FEW_PATIENTS", "FOLLOW_UP_MONTHS"]
 
-np = LazyNumpy(globals())      # numpy, imported by the checks on arrays (a run's table, a conventional trial's accrual)
+np = LazyNumpy(globals())      # numpy, imported by the checks after a run (its table of replicates)
 
 #: the times since entry at which a stratum's recurrence hazard is checked for zero (np.linspace's)
 HAZARD_GRID_POINTS = 480
@@ -95,6 +97,49 @@ def _randomisable_share(sc: Scenario) -> tuple[float, float]:
     return visits, per
 
 
+def _nan_to_num(x: float) -> float:
+    """``np.nan_to_num`` of one float: nan is 0, an infinity the largest float of its sign."""
+    if math.isnan(x):
+        return 0.0
+    return math.copysign(sys.float_info.max, x) if math.isinf(x) else x
+
+
+def _clip(x: float, low: float, high: float) -> float:
+    """``np.clip`` of one float (nan stays nan)."""
+    if math.isnan(x):
+        return x
+    x = x if x > low else low
+    return x if x < high else high
+
+
+def _pairwise_sum(values: list[float]) -> float:
+    """``np.sum`` of a list of floats, added in numpy's order (pairwise: blocks of at
+    most 128 numbers, each summed in 8 running sums), so that the sum is numpy's to
+    the last bit."""
+    def block(lo: int, n: int) -> float:
+        if n < 8:
+            total = 0.0
+            for v in values[lo:lo + n]:
+                total += v
+            return total
+        if n <= 128:
+            r = values[lo:lo + 8]
+            i = 8
+            while i < n - n % 8:
+                for k in range(8):
+                    r[k] += values[lo + i + k]
+                i += 8
+            total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+            for v in values[lo + i:lo + n]:
+                total += v
+            return total
+        half = n // 2
+        half -= half % 8
+        return block(lo, half) + block(lo + half, n - half)
+
+    return 0.0 + block(0, len(values))
+
+
 def _events_by_last_randomisation(sc: Scenario) -> tuple[float, float] | None:
     """For a trial without screening analysed at a number of events (no interim
     looks): (expected month of the last randomisation, events expected by then,
@@ -113,27 +158,27 @@ def _events_by_last_randomisation(sc: Scenario) -> tuple[float, float] | None:
     if not math.isfinite(t_last) or t_last <= 0:
         return None
     m = 200      # entry times at the accrual's quantiles, each for n / m patients
-    entry = np.array([_time_to_accrue(sc, n * (j + 0.5) / m) for j in range(m)])
-    x = np.clip(t_last - entry, 0.0, None)          # months from entry to the last randomisation
-    stay = np.exp(-(sc.trial.dropout.monthly_rate if sc.trial.dropout is not None else 0.0) * x)
+    x = [max(t_last - _time_to_accrue(sc, n * (j + 0.5) / m), 0.0) for j in range(m)]   # months to the last one
+    rate = sc.trial.dropout.monthly_rate if sc.trial.dropout is not None else 0.0
+    stay = [math.exp(-rate * xj) for xj in x]
     if sc.population.other_cause_death is not None and sc.trial.death != "event":
-        with np.errstate(all="ignore"):
-            stay = stay * np.nan_to_num(np.asarray(sc.population.other_cause_death.build().survival(x), dtype=float))
+        death = sc.population.other_cause_death.build()
+        stay = [s * _nan_to_num(death.survival_at(xj)) for s, xj in zip(stay, x)]
     total_alloc = sum(a.allocation for a in sc.arms.values())
-    share_event = np.zeros(m)
+    share_event = [0.0] * m
     for st in sc.population.strata:
         curve = st.recurrence.build()
         t0 = _entry_time(st)
-        with np.errstate(all="ignore"):
-            s0 = float(curve.survival(t0))
-            if not s0 > 0:
-                continue
-            ratio = np.clip(np.asarray(curve.survival(t0 + x), dtype=float) / s0, 0.0, 1.0)
-            for arm in sc.arms.values():
-                hr = min(arm.hazard_ratio, 1.0) if arm.delay > 0 else arm.hazard_ratio
-                p = (1.0 - arm.eradication) * (1.0 - ratio ** hr)
-                share_event += st.share * arm.allocation / total_alloc * np.nan_to_num(p)
-    events = float(n / m * np.sum(share_event * stay))
+        s0 = curve.survival_at(t0)
+        if not s0 > 0:
+            continue
+        ratio = [_clip(curve.survival_at(t0 + xj) / s0, 0.0, 1.0) for xj in x]
+        for arm in sc.arms.values():
+            hr = min(arm.hazard_ratio, 1.0) if arm.delay > 0 else arm.hazard_ratio
+            weight = st.share * arm.allocation / total_alloc
+            for j, r in enumerate(ratio):
+                share_event[j] += weight * _nan_to_num((1.0 - arm.eradication) * (1.0 - SCALAR.power(r, hr)))
+    events = n / m * _pairwise_sum([e * s for e, s in zip(share_event, stay)])
     return t_last, events
 
 

@@ -120,6 +120,13 @@ class _Scalar:
             return math.nan
         if a < 0 and math.isfinite(a) and math.isfinite(b) and not b.is_integer():
             return math.nan
+        # numpy's own ways with these exponents (square, square root, reciprocal), to the last bit
+        if b == 2.0:
+            return a * a
+        if b == 0.5:
+            return math.sqrt(a) if a >= 0 else math.nan
+        if b == -1.0:
+            return _Scalar.divide(1.0, a)
         odd = b.is_integer() and b % 2 == 1
         try:
             return a ** b
