@@ -160,7 +160,7 @@ def _console(args: list[str], stdin: str | None = None, cwd=ROOT) -> dict:
     """Run the console script's function (trialsim.cli.main) with ``args`` in a fresh
     interpreter: exit status, stdout, stderr, and which of the modules validate
     does not need it loaded."""
-    heavy = (*HEAVY, "scipy", "typer")
+    heavy = (*HEAVY, "scipy", "typer", "numpy")
     code = (
         "import json, sys\n"
         "from trialsim.cli import main\n"
@@ -178,13 +178,23 @@ def _console(args: list[str], stdin: str | None = None, cwd=ROOT) -> dict:
 
 def test_unit_console_validate_loads_neither_the_simulator_nor_typer(tmp_path):
     """`trialsim validate FILE` loads no simpy, scipy, pandas, matplotlib,
-    lifelines or engine, and not typer either (trialsim.cli.main checks the file itself)."""
+    lifelines or engine, and not typer either (trialsim.cli.main checks the file
+    itself), nor numpy (the curves are built and evaluated at single times in
+    plain Python)."""
     for text in (CTDNA, CONVENTIONAL):
         seen = _console(["validate", str(write(tmp_path, text))])
         assert (seen["exit_code"], seen["loaded"]) == (0, []), seen
         assert ": valid: " in seen["stdout"]
     seen = _console(["validate", "-"], stdin=CONVENTIONAL)
     assert (seen["exit_code"], seen["loaded"]) == (0, []), seen
+
+
+def test_unit_console_validate_of_the_shipped_scenarios_loads_no_numpy():
+    """Every shipped scenario (the start-up budget's ctdna_er_positive.yaml among
+    them) validates without importing numpy (about 0.1 s of start-up)."""
+    for path in sorted((ROOT / "scenarios").rglob("*.yaml")):
+        seen = _console(["validate", str(path)])
+        assert (seen["exit_code"], seen["loaded"]) == (0, []), (path.name, seen)
 
 
 def test_unit_console_validate_prints_what_the_typer_command_prints(tmp_path):

@@ -16,19 +16,30 @@ screening must stop, the closed-form screening funnel, the recurrence
 curves over the months the trial can observe); "impossible" means an
 expected count below one (of patients in an arm, of randomisations), or
 practically no event at all (fewer than 0.001 expected).
+
+The checks before simulating evaluate the curves at single times
+(``Curve.survival_at``, ``Curve.hazard_at``) and add up a few hundred
+numbers in plain Python, without numpy (numpy's arithmetic to the last bit:
+its sums' order, :func:`_pairwise_sum`), so that ``trialsim validate``
+starts without it.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
-import numpy as np
-
+from trialsim.curves._numeric import SCALAR, LazyNumpy
 from trialsim.limits import SAFETY_HORIZON, accrued, estimate_size
 from trialsim.scenario import Scenario, ScenarioError
 
 __all__ = ["PlanError", "check_plan", "plan_errors", "scenario_warnings", "result_warnings",
            "FEW_EVENTS", "FEW_PATIENTS", "FOLLOW_UP_MONTHS"]
+
+np = LazyNumpy(globals())      # numpy, imported by the checks after a run (its table of replicates)
+
+#: the times since entry at which a stratum's recurrence hazard is checked for zero (np.linspace's)
+HAZARD_GRID_POINTS = 480
 
 NO_EVENTS = 1e-3            # fewer expected events than this: the plan cannot work
 FEW_EVENTS = 10             # fewer expected (or simulated, or targeted) events than this: a warning
@@ -86,6 +97,49 @@ def _randomisable_share(sc: Scenario) -> tuple[float, float]:
     return visits, per
 
 
+def _nan_to_num(x: float) -> float:
+    """``np.nan_to_num`` of one float: nan is 0, an infinity the largest float of its sign."""
+    if math.isnan(x):
+        return 0.0
+    return math.copysign(sys.float_info.max, x) if math.isinf(x) else x
+
+
+def _clip(x: float, low: float, high: float) -> float:
+    """``np.clip`` of one float (nan stays nan)."""
+    if math.isnan(x):
+        return x
+    x = x if x > low else low
+    return x if x < high else high
+
+
+def _pairwise_sum(values: list[float]) -> float:
+    """``np.sum`` of a list of floats, added in numpy's order (pairwise: blocks of at
+    most 128 numbers, each summed in 8 running sums), so that the sum is numpy's to
+    the last bit."""
+    def block(lo: int, n: int) -> float:
+        if n < 8:
+            total = 0.0
+            for v in values[lo:lo + n]:
+                total += v
+            return total
+        if n <= 128:
+            r = values[lo:lo + 8]
+            i = 8
+            while i < n - n % 8:
+                for k in range(8):
+                    r[k] += values[lo + i + k]
+                i += 8
+            total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+            for v in values[lo + i:lo + n]:
+                total += v
+            return total
+        half = n // 2
+        half -= half % 8
+        return block(lo, half) + block(lo + half, n - half)
+
+    return 0.0 + block(0, len(values))
+
+
 def _events_by_last_randomisation(sc: Scenario) -> tuple[float, float] | None:
     """For a trial without screening analysed at a number of events (no interim
     looks): (expected month of the last randomisation, events expected by then,
@@ -104,27 +158,27 @@ def _events_by_last_randomisation(sc: Scenario) -> tuple[float, float] | None:
     if not math.isfinite(t_last) or t_last <= 0:
         return None
     m = 200      # entry times at the accrual's quantiles, each for n / m patients
-    entry = np.array([_time_to_accrue(sc, n * (j + 0.5) / m) for j in range(m)])
-    x = np.clip(t_last - entry, 0.0, None)          # months from entry to the last randomisation
-    stay = np.exp(-(sc.trial.dropout.monthly_rate if sc.trial.dropout is not None else 0.0) * x)
+    x = [max(t_last - _time_to_accrue(sc, n * (j + 0.5) / m), 0.0) for j in range(m)]   # months to the last one
+    rate = sc.trial.dropout.monthly_rate if sc.trial.dropout is not None else 0.0
+    stay = [math.exp(-rate * xj) for xj in x]
     if sc.population.other_cause_death is not None and sc.trial.death != "event":
-        with np.errstate(all="ignore"):
-            stay = stay * np.nan_to_num(np.asarray(sc.population.other_cause_death.build().survival(x), dtype=float))
+        death = sc.population.other_cause_death.build()
+        stay = [s * _nan_to_num(death.survival_at(xj)) for s, xj in zip(stay, x)]
     total_alloc = sum(a.allocation for a in sc.arms.values())
-    share_event = np.zeros(m)
+    share_event = [0.0] * m
     for st in sc.population.strata:
         curve = st.recurrence.build()
         t0 = _entry_time(st)
-        with np.errstate(all="ignore"):
-            s0 = float(curve.survival(t0))
-            if not s0 > 0:
-                continue
-            ratio = np.clip(np.asarray(curve.survival(t0 + x), dtype=float) / s0, 0.0, 1.0)
-            for arm in sc.arms.values():
-                hr = min(arm.hazard_ratio, 1.0) if arm.delay > 0 else arm.hazard_ratio
-                p = (1.0 - arm.eradication) * (1.0 - ratio ** hr)
-                share_event += st.share * arm.allocation / total_alloc * np.nan_to_num(p)
-    events = float(n / m * np.sum(share_event * stay))
+        s0 = curve.survival_at(t0)
+        if not s0 > 0:
+            continue
+        ratio = [_clip(curve.survival_at(t0 + xj) / s0, 0.0, 1.0) for xj in x]
+        for arm in sc.arms.values():
+            hr = min(arm.hazard_ratio, 1.0) if arm.delay > 0 else arm.hazard_ratio
+            weight = st.share * arm.allocation / total_alloc
+            for j, r in enumerate(ratio):
+                share_event[j] += weight * _nan_to_num((1.0 - arm.eradication) * (1.0 - SCALAR.power(r, hr)))
+    events = n / m * _pairwise_sum([e * s for e, s in zip(share_event, stay)])
     return t_last, events
 
 
@@ -167,28 +221,38 @@ def _entry_time(stratum) -> float:
     return m if math.isfinite(m) else d.lower_bound()
 
 
+def _grid(window: float, n: int) -> list[float]:
+    """``np.linspace(0.0, window, n + 1)[:-1]``, as numpy computes it: k times the step window / n
+    (k / n times window when that step underflows to 0)."""
+    step = window / n
+    if step == 0:
+        return [k / n * window for k in range(n)]
+    return [k * step for k in range(n)]
+
+
 def _stratum_risks(sc: Scenario) -> list[tuple[str, float, float, float, float]]:
     """Per stratum: (name, share, entry time, probability of an event within the
-    observed months from entry, share of those months without recurrence hazard)."""
+    observed months from entry, share of those months without recurrence hazard,
+    at :data:`HAZARD_GRID_POINTS` equally spaced times)."""
     window = _observed_months(sc)
     death = sc.population.other_cause_death.build() if sc.population.other_cause_death is not None else None
+    offsets = _grid(window, HAZARD_GRID_POINTS)
     out = []
     for st in sc.population.strata:
         curve = st.recurrence.build()
         t0 = _entry_time(st)
-        with np.errstate(all="ignore"):
-            s0 = float(curve.survival(t0))
-            p = 1.0 - float(curve.survival(t0 + window)) / s0 if s0 > 0 else 0.0
-            if sc.trial.death == "event" and death is not None:
-                p = 1.0 - (1.0 - p) * float(death.survival(window))
-            grid = t0 + np.linspace(0.0, window, 481)[:-1]
-            zero = float(np.mean(np.asarray(curve.hazard(grid), dtype=float) <= 0.0))
+        s0 = curve.survival_at(t0)
+        p = 1.0 - curve.survival_at(t0 + window) / s0 if s0 > 0 else 0.0
+        if sc.trial.death == "event" and death is not None:
+            p = 1.0 - (1.0 - p) * death.survival_at(window)
+        zero = sum(1 for x in offsets if curve.hazard_at(t0 + x) <= 0.0) / len(offsets)
         out.append((st.name, st.share, t0, p if math.isfinite(p) else 0.0, zero))
     return out
 
 
-def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
-    """The reasons the plan cannot work, as (field path, message); empty when it can."""
+def plan_errors(sc: Scenario, *, risks: list | None = None) -> list[tuple[str, str]]:
+    """The reasons the plan cannot work, as (field path, message); empty when it can
+    (``risks``: the strata's risks, :func:`_stratum_risks`, when already computed)."""
     errors: list[tuple[str, str]] = []
     n = sc.trial.enrollment
     for name, expected in _arm_expectations(sc).items():
@@ -227,7 +291,7 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
                                             f"specificity {test.specificity:g}, consent {scr.consent:g}): nobody "
                                             "would be randomised in most trials"))
     if sc.trial.endpoints[0] == "drfs":
-        p_event = sum(share * p for _, share, _, p, _ in _stratum_risks(sc))
+        p_event = sum(share * p for _, share, _, p, _ in (risks if risks is not None else _stratum_risks(sc)))
         if n * p_event < NO_EVENTS:
             errors.append(("population.strata", f"no events can be expected among {n:,} patients over the "
                                                 f"{_observed_months(sc):.0f} months the trial can observe (expected "
@@ -239,14 +303,16 @@ def plan_errors(sc: Scenario) -> list[tuple[str, str]]:
 def check_plan(sc: Scenario, source: str | None = None) -> list[str]:
     """Raise :class:`PlanError` if the plan cannot work; else return the
     warnings decidable from the scenario (:func:`scenario_warnings`)."""
-    errors = plan_errors(sc)
+    # the strata's risks, computed once for both when plan_errors needs them too
+    risks = _stratum_risks(sc) if sc.trial.endpoints[0] == "drfs" else None
+    errors = plan_errors(sc, risks=risks)
     if errors:
         raise PlanError([(path, None, msg) for path, msg in errors], source)
-    return scenario_warnings(sc)
+    return scenario_warnings(sc, risks=risks)
 
 
-def scenario_warnings(sc: Scenario) -> list[str]:
-    """Weaknesses of the plan decidable from the scenario alone."""
+def scenario_warnings(sc: Scenario, *, risks: list | None = None) -> list[str]:
+    """Weaknesses of the plan decidable from the scenario alone (``risks``: see :func:`plan_errors`)."""
     out = []
     for name, expected in _arm_expectations(sc).items():
         if 1 <= expected < FEW_PATIENTS and expected < 0.25 * sc.trial.enrollment:     # a lopsided allocation
@@ -274,7 +340,7 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     if sc.trial.endpoints[0] == "drfs" and an.events is not None and an.events < FEW_EVENTS:
         out.append(f"trial.analysis.events {an.events}: an analysis at fewer than {FEW_EVENTS} events can hardly "
                    "reject the null hypothesis")
-    risks = _stratum_risks(sc)
+    risks = risks if risks is not None else _stratum_risks(sc)
     window = _observed_months(sc)
     p_event = sum(share * p for _, share, _, p, _ in risks)
     # (screened trials randomise survivors enriched for recurrence: the population's

@@ -11,7 +11,6 @@ numpy arrays: curves are kept as specifications (read by the one curve grammar,
 # (no __future__ annotations: pydantic reads real annotations faster than strings)
 
 import difflib
-import json
 import math
 import numbers
 import os
@@ -65,10 +64,15 @@ def _suggest(word: str, choices) -> str:
 
 # --------------------------------------------------------------------------
 # Base model: frozen, no unknown keys (with a suggestion)
+#
+# Every model defers building its validator to its first use (defer_build):
+# a scenario is validated by Scenario's validator, which holds the blocks'
+# schemas, so that a block's own validator is built only if a block is
+# validated alone (a default such as StagingSpec()), not at every start-up.
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -195,7 +199,7 @@ class _CurveSpecBase(RootModel[Any]):
     a float, a table file's points inline next to its name), so that the
     scenario as loaded replays alone. ``build()`` gives the Curve."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     _role: ClassVar[str] = grammar.CURVE
 
     @model_validator(mode="before")
@@ -1049,6 +1053,9 @@ def _plain(x: Any) -> str:
         return f"{x:,.12g}" if abs(x) >= 1 else f"{x:.12g}"
     if isinstance(x, int) and not isinstance(x, bool):
         return f"{x:,}"
+    # deferred: only the JSON schema's words need json, not reading a scenario (a few ms of start-up)
+    import json
+
     return json.dumps(x)
 
 

@@ -20,6 +20,12 @@ building every command. Every other command line, ``trialsim validate --help`` a
 completion included, goes to the typer app, and so does a mistake's message
 (:func:`trialsim.cli.common.fail`).
 
+The console script also sets ``PYDANTIC_DISABLE_PLUGINS=__all__`` (pydantic's
+documented switch; a value the user has set is kept): trialsim uses no
+pydantic plugin, and without the switch pydantic's first model reads the
+entry points of every installed package looking for one, a noticeable part
+of a command's start-up.
+
 ``trialsim.cli.app`` names the typer app (loaded on first use); the module
 that builds it is ``sys.modules["trialsim.cli.app"]``.
 """
@@ -42,6 +48,7 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """The console script: the typer app, or ``trialsim validate FILE`` at once."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")    # no search for pydantic plugins (see above)
     args = sys.argv[1:]
     if _validate_alone(args):
         _validate(args[1])

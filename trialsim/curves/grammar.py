@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from trialsim.curves._numeric import _is_array, _is_bool, _is_real
 from trialsim.curves.kinds import (
     CureMixture,
     Curve,
@@ -205,12 +204,12 @@ def _kinds(role: str) -> list[str]:
 
 
 def _is_number(v: Any) -> bool:
-    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.integer, np.floating))
+    return _is_real(v)
 
 
 def _not_number_text(name: str, v: Any) -> str:
     """Why ``v`` is not a number, for a value that is not one."""
-    if isinstance(v, (bool, np.bool_)):
+    if _is_bool(v):
         return f"{name} must be a number, not true or false"
     if isinstance(v, (str, bytes)):
         text = repr(v) if len(repr(v)) <= 60 else repr(v)[:55] + "...'"
@@ -246,7 +245,7 @@ def _number(v: Any, p: Param, path: tuple) -> float:
 
 
 def _numbers(v: Any, p: Param, path: tuple) -> list[float]:
-    if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, (Sequence, np.ndarray)):
+    if isinstance(v, (str, bytes, Mapping)) or not (isinstance(v, Sequence) or _is_array(v)):
         raise SpecProblem(path, f"{p.name} must be a list of numbers, got {v!r}", key=p.name)
     out = []
     for i, x in enumerate(v):
@@ -362,7 +361,7 @@ def _read(spec: Any, role: str, base_dir: Path | None, record: bool, path: tuple
         return {name: value}, _construct(kind, {"value": value}, here)
     if kind.body == "pair":
         if not isinstance(body, Mapping):
-            if isinstance(body, (str, bytes)) or not isinstance(body, (Sequence, np.ndarray)) or len(body) != 2:
+            if isinstance(body, (str, bytes)) or not (isinstance(body, Sequence) or _is_array(body)) or len(body) != 2:
                 raise SpecProblem(here, f"expected [low, high] or {{low, high}}, got {body!r}")
             body = {"low": body[0], "high": body[1]}
         b = _mapping(kind, body, here)

@@ -16,27 +16,43 @@ distributions of times that are not survival curves (Fixed, Uniform) share
 the one interface. The YAML form of each kind (``to_spec`` /
 :func:`trialsim.curves.from_spec`) is the "Curves" section of the scenario
 format; see docs/curves.md.
+
+Building a curve and evaluating it at one time (:meth:`Curve.survival_at`,
+:meth:`Curve.hazard_at`, :meth:`Curve.cumhaz_at`: a Python float in and out)
+need no numpy: a kernel's formula is written once on ``xp``, numpy for arrays
+and plain Python floats for one time (``trialsim.curves._numeric._xp``), and
+a piecewise-exponential curve keeps its pieces as Python lists too, making
+its numpy arrays on first use. Checking a scenario (``trialsim validate``)
+thus runs without importing numpy; log-normal curves (scipy), survival
+tables and the moments still use it.
 """
 
 from __future__ import annotations
 
 import abc
+import bisect
 import math
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from trialsim.curves._numeric import (
+    SCALAR,
+    LazyNumpy,
     _as_float,
     _at_least,
     _check_rng,
+    _floats,
     _fmt,
+    _is_array,
     _number,
     _ret,
     _vector,
+    _xp,
 )
+
+np = LazyNumpy(globals())      # numpy, imported when a curve first computes with arrays
 
 _LN2 = math.log(2.0)
 
@@ -59,6 +75,20 @@ def _searchsorted(knots: np.ndarray, x, side: str) -> np.ndarray:
     for k in knots.tolist():
         out += (x >= k) if side == "right" else (x > k)
     return out
+
+
+def _pow(a, b):
+    """a ** b: the operator on arrays and numpy scalars (as numpy computes it), numpy's
+    IEEE result (inf, nan) rather than Python's exception on one float."""
+    return SCALAR.power(a, b) if type(a) is float else a ** b
+
+
+def _inner(curve: "Curve", what: str, t):
+    """The ``what`` (cumhaz, hazard or survival) of an inner curve (of a cure
+    mixture, of proportional hazards) at ``t``: a float at a float, else an array."""
+    if type(t) is float:
+        return getattr(curve, f"{what}_at")(t)
+    return _as_float(getattr(curve, what)(t))
 
 
 def _median_text(curve: "Curve") -> str:
@@ -119,7 +149,7 @@ class Curve(abc.ABC):
 
     # hooks with generic defaults
     def _survival(self, t: np.ndarray) -> np.ndarray:
-        return np.exp(-self._cumhaz(t))
+        return _xp(t).exp(-self._cumhaz(t))
 
     def _residual(self, e: np.ndarray, s: np.ndarray, lam_s: np.ndarray) -> np.ndarray:
         return self.inv_cumhaz(lam_s + e) - s
@@ -160,6 +190,34 @@ class Curve(abc.ABC):
             out = np.where(t < 0, 0.0, out)
             out = np.where(np.isnan(t), np.nan, out)
         return _ret(out)
+
+    #: are the kernels written on ``xp`` (numpy or one Python float), so that the ``*_at`` methods need no numpy?
+    _float_kernels = False
+
+    def cumhaz_at(self, t: float) -> float:
+        """:meth:`cumhaz` at one time, a Python float in and out (the same kernel, on floats)."""
+        return self._at(self._cumhaz, self.cumhaz, t, 0.0)
+
+    def hazard_at(self, t: float) -> float:
+        """:meth:`hazard` at one time, a Python float in and out (the same kernel, on floats)."""
+        return self._at(self._hazard, self.hazard, t, 0.0)
+
+    def survival_at(self, t: float) -> float:
+        """:meth:`survival` at one time, a Python float in and out (the same kernel, on floats)."""
+        return self._at(self._survival, self.survival, t, 1.0)
+
+    def _at(self, kernel, public, t: float, before: float) -> float:
+        """``public(t)`` as a float: for the kinds written on ``xp`` the kernel
+        on the float itself, as ``public`` applies it (``before`` for t < 0,
+        nan for nan); for the others (log-normal: scipy) ``public`` itself."""
+        t = float(t)
+        if not self._float_kernels:
+            return float(public(t))
+        if math.isnan(t):
+            return math.nan
+        if t < 0:
+            return before
+        return float(kernel(t))
 
     def survival(self, t: Any) -> np.ndarray:
         """S(t) = P(T > t) = exp(-Λ(t))."""
@@ -321,6 +379,8 @@ class Curve(abc.ABC):
 class Exponential(Curve):
     """Constant hazard: Λ(t) = rate * t. ``rate = 0`` means the event never happens."""
 
+    _float_kernels = True
+
     def __init__(self, rate: float):
         self.rate = _at_least("Exponential", "rate", rate, 0.0, strict=False)
 
@@ -342,7 +402,7 @@ class Exponential(Curve):
 
     def _cumhaz(self, t):
         if self.rate == 0.0:
-            return np.zeros_like(t)
+            return _xp(t).zeros_like(t)
         return self.rate * t
 
     def _inv_cumhaz(self, x):
@@ -351,7 +411,7 @@ class Exponential(Curve):
         return x / self.rate
 
     def _hazard(self, t):
-        return np.full_like(t, self.rate)
+        return _xp(t).full_like(t, self.rate)
 
     def quantile_of_draws(self, u):
         if self.rate == 0.0:
@@ -397,6 +457,8 @@ class Exponential(Curve):
 class Weibull(Curve):
     """Λ(t) = (t / scale) ** shape."""
 
+    _float_kernels = True
+
     def __init__(self, scale: float, shape: float):
         self.scale = _at_least("Weibull", "scale", scale, 0.0, strict=True)
         self.shape = _at_least("Weibull", "shape", shape, 0.0, strict=True)
@@ -409,7 +471,7 @@ class Weibull(Curve):
         return cls(scale=m / _LN2 ** (1.0 / k), shape=k)
 
     def _cumhaz(self, t):
-        return (t / self.scale) ** self.shape
+        return _pow(t / self.scale, self.shape)
 
     def _inv_cumhaz(self, x):
         return self.scale * x ** (1.0 / self.shape)
@@ -424,7 +486,7 @@ class Weibull(Curve):
 
     def _hazard(self, t):
         # 0 ** (shape - 1) is inf for shape < 1 (hazard at 0 is infinite), 1 for shape == 1
-        return (self.shape / self.scale) * (t / self.scale) ** (self.shape - 1.0)
+        return (self.shape / self.scale) * _pow(t / self.scale, self.shape - 1.0)
 
     def _scaled(self, hazard_ratio):
         if hazard_ratio == 0:
@@ -533,12 +595,15 @@ class LogLogistic(Curve):
     variance for beta > 2 (inf otherwise).
     """
 
+    _float_kernels = True
+
     def __init__(self, alpha: float, beta: float):
         self.alpha = _at_least("LogLogistic", "alpha", alpha, 0.0, strict=True)
         self.beta = _at_least("LogLogistic", "beta", beta, 0.0, strict=True)
 
     def _cumhaz(self, t):
-        return np.log1p((t / self.alpha) ** self.beta)
+        xp = _xp(t)
+        return xp.log1p(_pow(t / self.alpha, self.beta))
 
     def _inv_cumhaz(self, x):
         # (t / alpha) ** beta = expm1(x); in logs for large x, where expm1 overflows
@@ -546,11 +611,12 @@ class LogLogistic(Curve):
         return self.alpha * np.exp(log_em1 / self.beta)
 
     def _hazard(self, t):
+        xp = _xp(t)
         u = t / self.alpha
-        with np.errstate(all="ignore"):
-            out = (self.beta / self.alpha) * u ** (self.beta - 1.0) / (1.0 + u**self.beta)
+        with xp.errstate(all="ignore"):
+            out = (self.beta / self.alpha) * _pow(u, self.beta - 1.0) / (1.0 + _pow(u, self.beta))
             # large t: the ratio is beta / t (0 at inf); at t = 0 it is 0, 1/alpha or inf as for a Weibull
-            out = np.where(np.isfinite(out), out, np.where(t > self.alpha, self.beta / t, out))
+            out = xp.where(xp.isfinite(out), out, xp.where(t > self.alpha, xp.divide(self.beta, t), out))
         return out
 
     @property
@@ -590,33 +656,64 @@ class PiecewiseExponential(Curve):
     applies). A last rate of 0 gives a cured fraction exp(-Λ(last break)).
     """
 
+    _float_kernels = True
+
     def __init__(self, breaks: Sequence[float], rates: Sequence[float]):
         owner = "PiecewiseExponential"
-        b = _vector(owner, "breaks", breaks)
-        r = _vector(owner, "rates", rates)
-        if r.size != b.size + 1:
+        b = _floats(owner, "breaks", breaks)
+        r = _floats(owner, "rates", rates)
+        if len(r) != len(b) + 1:
             raise ValueError(
-                f"{owner}: need len(rates) == len(breaks) + 1, got {r.size} rates for {b.size} breaks"
+                f"{owner}: need len(rates) == len(breaks) + 1, got {len(r)} rates for {len(b)} breaks"
             )
-        if b.size and b[0] <= 0:
+        if b and b[0] <= 0:
             raise ValueError(f"{owner}: breaks must be > 0, got breaks[0] = {b[0]:g}")
-        if b.size > 1:
-            bad = np.flatnonzero(np.diff(b) <= 0)
-            if bad.size:
-                i = int(bad[0]) + 1
+        for i in range(1, len(b)):
+            if not b[i] - b[i - 1] > 0:
                 raise ValueError(
                     f"{owner}: breaks must be strictly increasing, got breaks[{i}] = {b[i]:g} "
                     f"after breaks[{i - 1}] = {b[i - 1]:g}"
                 )
-        neg = np.flatnonzero(r < 0)
-        if neg.size:
-            i = int(neg[0])
-            raise ValueError(f"{owner}: rates must be >= 0, got rates[{i}] = {r[i]:g}")
-        edges = np.concatenate(([0.0], b))
-        cum = np.concatenate(([0.0], np.cumsum(r[:-1] * np.diff(edges))))
-        self._setup(b, r, edges, cum, np.exp(-cum))
+        for i, rate in enumerate(r):
+            if rate < 0:
+                raise ValueError(f"{owner}: rates must be >= 0, got rates[{i}] = {rate:g}")
+        edges = [0.0, *b]
+        cum = [0.0]
+        for rate, a, z in zip(r[:-1], edges, edges[1:]):     # the running sum of np.cumsum, term by term
+            cum.append(cum[-1] + rate * (z - a))
+        self._pieces = (edges, cum, r, [math.exp(-c) for c in cum])
+        self._lam_inf = cum[-1] if r[-1] == 0 else math.inf
+
+    # The pieces as numpy arrays, made on first use from the lists (the simulator's form)
+
+    @cached_property
+    def breaks(self) -> np.ndarray:
+        return self._array(self._pieces[0][1:])
+
+    @cached_property
+    def rates(self) -> np.ndarray:
+        return self._array(self._pieces[2])
+
+    @cached_property
+    def _edges(self) -> np.ndarray:
+        return self._array(self._pieces[0])
+
+    @cached_property
+    def _cum(self) -> np.ndarray:
+        return self._array(np.concatenate(([0.0], np.cumsum(self.rates[:-1] * np.diff(self._edges)))))
+
+    @cached_property
+    def _surv_edge(self) -> np.ndarray:
+        return self._array(np.exp(-self._cum))
+
+    @staticmethod
+    def _array(values) -> np.ndarray:
+        a = np.asarray(values, dtype=float)
+        a.setflags(write=False)
+        return a
 
     def _setup(self, breaks, rates, edges, cum, surv_edge):
+        """The pieces given as numpy arrays (a survival table's)."""
         self.breaks = breaks
         self.rates = rates
         self._edges = edges
@@ -624,21 +721,35 @@ class PiecewiseExponential(Curve):
         self._surv_edge = surv_edge
         for a in (self._edges, self._cum, self._surv_edge):
             a.setflags(write=False)
+        self._pieces = (edges.tolist(), cum.tolist(), rates.tolist(), surv_edge.tolist())
         self._lam_inf = float(cum[-1]) if rates[-1] == 0 else math.inf
 
     def _index(self, t):
+        if type(t) is float:
+            edges = self._pieces[0]
+            return min(max(bisect.bisect_right(edges, t) - 1, 0), len(edges) - 1)
         k = self._edges.size - 1
         return np.clip(_searchsorted(self._edges, t, "right") - 1, 0, k)
 
+    def _arrays(self, t):
+        """(edges, cumulative hazards at them, rates, survival at them): lists for a float t, else arrays."""
+        if type(t) is float:
+            return self._pieces
+        return self._edges, self._cum, self.rates, self._surv_edge
+
     def _cumhaz(self, t):
+        edges, cum, rates, _ = self._arrays(t)
         i = self._index(t)
-        out = self._cum[i] + self.rates[i] * (t - self._edges[i])
-        return np.where(np.isposinf(t), self._lam_inf, out)
+        out = cum[i] + rates[i] * (t - edges[i])
+        xp = _xp(t)
+        return xp.where(xp.isposinf(t), self._lam_inf, out)
 
     def _survival(self, t):
+        edges, _, rates, surv_edge = self._arrays(t)
         i = self._index(t)
-        out = self._surv_edge[i] * np.exp(-self.rates[i] * (t - self._edges[i]))
-        return np.where(np.isposinf(t), math.exp(-self._lam_inf), out)
+        xp = _xp(t)
+        out = surv_edge[i] * xp.exp(-rates[i] * (t - edges[i]))
+        return xp.where(xp.isposinf(t), math.exp(-self._lam_inf), out)
 
     def _inv_cumhaz(self, x):
         k = self._edges.size - 1
@@ -650,7 +761,7 @@ class PiecewiseExponential(Curve):
         return np.where(j == 0, 0.0, t)
 
     def _hazard(self, t):
-        return self.rates[self._index(t)]
+        return self._arrays(t)[2][self._index(t)]
 
     def _scaled(self, hazard_ratio):
         return PiecewiseExponential(breaks=self.breaks, rates=self.rates * hazard_ratio)
@@ -714,6 +825,8 @@ class PiecewiseExponential(Curve):
 class CureMixture(Curve):
     """S(t) = fraction + (1 - fraction) * S0(t): a share ``fraction`` never has the event."""
 
+    _float_kernels = True
+
     def __init__(self, fraction: float, curve: Curve):
         f = _number("CureMixture", "fraction", fraction)
         if not 0.0 <= f <= 1.0:
@@ -728,11 +841,12 @@ class CureMixture(Curve):
     # is small, so that neither loses the small quantity to rounding.
 
     def _cumhaz(self, t):
+        xp = _xp(t)
         f = self.fraction
-        lam0 = _as_float(self.curve.cumhaz(t))
-        early = -np.log1p(-(1.0 - f) * -np.expm1(-lam0))
-        late = -np.log(f + (1.0 - f) * np.exp(-lam0))
-        return np.where(lam0 < _LN2, early, late)
+        lam0 = _inner(self.curve, "cumhaz", t)
+        early = -xp.log1p(-(1.0 - f) * -xp.expm1(-lam0))
+        late = -xp.log(f + (1.0 - f) * xp.exp(-lam0))
+        return xp.where(lam0 < _LN2, early, late)
 
     def _inv_cumhaz(self, x):
         f = self.fraction
@@ -746,12 +860,13 @@ class CureMixture(Curve):
 
     def _hazard(self, t):
         if self.fraction == 0.0:
-            return _as_float(self.curve.hazard(t))
-        h0 = _as_float(self.curve.hazard(t))
-        s0 = _as_float(self.curve.survival(t))
+            return _inner(self.curve, "hazard", t)
+        xp = _xp(t)
+        h0 = _inner(self.curve, "hazard", t)
+        s0 = _inner(self.curve, "survival", t)
         f = self.fraction
         out = (1.0 - f) * h0 * s0 / (f + (1.0 - f) * s0)
-        return np.where(s0 == 0, 0.0, out)
+        return xp.where(s0 == 0, 0.0, out)
 
     def _support_start(self):
         return math.inf if self.fraction == 1.0 else self.curve._support_start()
@@ -783,6 +898,8 @@ class CureMixture(Curve):
 class Proportional(Curve):
     """Λ(t) = hazard_ratio * Λ0(t), i.e. S = S0 ** hazard_ratio."""
 
+    _float_kernels = True
+
     def __init__(self, hazard_ratio: float, curve: Curve):
         self.hazard_ratio = _at_least("Proportional", "hazard_ratio", hazard_ratio, 0.0, strict=False)
         if not isinstance(curve, Curve):
@@ -791,8 +908,8 @@ class Proportional(Curve):
 
     def _cumhaz(self, t):
         if self.hazard_ratio == 0.0:
-            return np.zeros_like(t)
-        return self.hazard_ratio * _as_float(self.curve.cumhaz(t))
+            return _xp(t).zeros_like(t)
+        return self.hazard_ratio * _inner(self.curve, "cumhaz", t)
 
     def _inv_cumhaz(self, x):
         if self.hazard_ratio == 0.0:
@@ -801,8 +918,8 @@ class Proportional(Curve):
 
     def _hazard(self, t):
         if self.hazard_ratio == 0.0:
-            return np.zeros_like(t)
-        return self.hazard_ratio * _as_float(self.curve.hazard(t))
+            return _xp(t).zeros_like(t)
+        return self.hazard_ratio * _inner(self.curve, "hazard", t)
 
     def _scaled(self, hazard_ratio):
         return self.curve._scaled(self.hazard_ratio * hazard_ratio)
@@ -940,17 +1057,21 @@ class TableCurve(PiecewiseExponential):
 class Fixed(Curve):
     """A point mass at ``value``: Λ = 0 before value, inf from value on."""
 
+    _float_kernels = True
+
     def __init__(self, value: float):
         self.value = _at_least("Fixed", "value", value, 0.0, strict=False)
 
     def _cumhaz(self, t):
-        return np.where(t < self.value, 0.0, np.inf)
+        xp = _xp(t)
+        return xp.where(t < self.value, 0.0, xp.inf)
 
     def _inv_cumhaz(self, x):
         return np.full_like(x, self.value)
 
     def _hazard(self, t):
-        return np.where(t < self.value, 0.0, np.inf)
+        xp = _xp(t)
+        return xp.where(t < self.value, 0.0, xp.inf)
 
     def _residual(self, e, s, lam_s):
         return self.value - s
@@ -998,6 +1119,8 @@ class Fixed(Curve):
 class Uniform(Curve):
     """Uniform on [low, high]: Λ(t) = -log(1 - (t - low) / (high - low)) inside."""
 
+    _float_kernels = True
+
     def __init__(self, low: float, high: float):
         self.low = _at_least("Uniform", "low", low, 0.0, strict=False)
         self.high = _number("Uniform", "high", high)
@@ -1005,9 +1128,10 @@ class Uniform(Curve):
             raise ValueError(f"Uniform: need low < high, got low = {self.low:g}, high = {self.high:g}")
 
     def _cumhaz(self, t):
+        xp = _xp(t)
         u = (t - self.low) / (self.high - self.low)
-        out = -np.log1p(-np.clip(u, 0.0, 1.0))
-        return np.where(t < self.low, 0.0, np.where(t >= self.high, np.inf, out))
+        out = -xp.log1p(-xp.clip(u, 0.0, 1.0))
+        return xp.where(t < self.low, 0.0, xp.where(t >= self.high, xp.inf, out))
 
     def _inv_cumhaz(self, x):
         return self.low + (self.high - self.low) * -np.expm1(-x)
@@ -1018,7 +1142,8 @@ class Uniform(Curve):
         return out
 
     def _hazard(self, t):
-        return np.where(t < self.low, 0.0, np.where(t >= self.high, np.inf, 1.0 / (self.high - t)))
+        xp = _xp(t)
+        return xp.where(t < self.low, 0.0, xp.where(t >= self.high, xp.inf, xp.divide(1.0, self.high - t)))
 
     def _support_start(self):
         return self.low

@@ -19,10 +19,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
-from trialsim.curves._numeric import _as_float, _at_least, _fmt, _number, _ret
+from trialsim.curves._numeric import LazyNumpy, _as_float, _at_least, _fmt, _number, _ret
 from trialsim.curves.kinds import Curve, Fixed
+
+np = LazyNumpy(globals())      # numpy, imported when the MRD components first compute
 
 
 def _special():

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from trialsim.curves._numeric import _number
@@ -157,12 +156,11 @@ def life_table(age: float, *, table: str = "ssa2020_female") -> PiecewiseExponen
     a = _number("life_table", "age", age)
     if not first <= a <= last:
         raise ValueError(f"life_table: age must be in [{first}, {last}] for {table}, got {a:g}")
-    ages = np.arange(math.floor(a), last + 1)
-    rates = np.array([-math.log1p(-qx[int(x)]) / 12.0 for x in ages])
-    breaks = (ages[1:] - a) * 12.0
-    keep = breaks > 0
-    rates = np.concatenate((rates[:-1][keep], rates[-1:]))
-    return PiecewiseExponential(breaks=breaks[keep], rates=rates)
+    ages = range(math.floor(a), last + 1)
+    rates = [-math.log1p(-qx[x]) / 12.0 for x in ages]
+    breaks = [(x - a) * 12.0 for x in ages[1:]]
+    keep = [i for i, b in enumerate(breaks) if b > 0]
+    return PiecewiseExponential(breaks=[breaks[i] for i in keep], rates=[rates[i] for i in keep] + rates[-1:])
 
 
 def _ssa2020_female(data: dict) -> list[Reference]:

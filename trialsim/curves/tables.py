@@ -14,9 +14,10 @@ import os
 import stat
 from pathlib import Path
 
-import numpy as np
-
+from trialsim.curves._numeric import LazyNumpy
 from trialsim.curves.kinds import TableCurve, _table_problem
+
+np = LazyNumpy(globals())      # numpy, imported when a table is first read
 
 
 class CurveDataError(ValueError):
