@@ -19,9 +19,8 @@ practically no event at all (fewer than 0.001 expected).
 
 The checks before simulating evaluate the curves at single times
 (``Curve.survival_at``, ``Curve.hazard_at``) and add up a few hundred
-numbers in plain Python, without numpy (numpy's arithmetic to the last bit:
-its sums' order, :func:`_pairwise_sum`), so that ``trialsim validate``
-starts without it.
+numbers in plain Python (``math.fsum``), without numpy, so that ``trialsim
+validate`` starts without it.
 """
 
 from __future__ import annotations
@@ -112,34 +111,6 @@ def _clip(x: float, low: float, high: float) -> float:
     return x if x < high else high
 
 
-def _pairwise_sum(values: list[float]) -> float:
-    """``np.sum`` of a list of floats, added in numpy's order (pairwise: blocks of at
-    most 128 numbers, each summed in 8 running sums), so that the sum is numpy's to
-    the last bit."""
-    def block(lo: int, n: int) -> float:
-        if n < 8:
-            total = 0.0
-            for v in values[lo:lo + n]:
-                total += v
-            return total
-        if n <= 128:
-            r = values[lo:lo + 8]
-            i = 8
-            while i < n - n % 8:
-                for k in range(8):
-                    r[k] += values[lo + i + k]
-                i += 8
-            total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-            for v in values[lo + i:lo + n]:
-                total += v
-            return total
-        half = n // 2
-        half -= half % 8
-        return block(lo, half) + block(lo + half, n - half)
-
-    return 0.0 + block(0, len(values))
-
-
 def _events_by_last_randomisation(sc: Scenario) -> tuple[float, float] | None:
     """For a trial without screening analysed at a number of events (no interim
     looks): (expected month of the last randomisation, events expected by then,
@@ -178,7 +149,7 @@ def _events_by_last_randomisation(sc: Scenario) -> tuple[float, float] | None:
             weight = st.share * arm.allocation / total_alloc
             for j, r in enumerate(ratio):
                 share_event[j] += weight * _nan_to_num((1.0 - arm.eradication) * (1.0 - SCALAR.power(r, hr)))
-    events = n / m * _pairwise_sum([e * s for e, s in zip(share_event, stay)])
+    events = n / m * math.fsum(e * s for e, s in zip(share_event, stay))
     return t_last, events
 
 

@@ -17,18 +17,20 @@ from statistics import NormalDist
 import numpy as np
 
 
-def _one_sided_p(z) -> np.ndarray:
+def _special():
+    """scipy.special, imported on first use."""
     # deferred: scipy.special costs 0.2-0.3 s of start-up; a run deciding by p_at_most() rarely needs it
     from scipy import special
 
-    return special.ndtr(-np.asarray(z, dtype=np.float64))
+    return special
+
+
+def _one_sided_p(z) -> np.ndarray:
+    return _special().ndtr(-np.asarray(z, dtype=np.float64))
 
 
 def _two_sided_p(z) -> np.ndarray:
-    # deferred: as in _one_sided_p
-    from scipy import special
-
-    return 2.0 * special.ndtr(-np.abs(np.asarray(z, dtype=np.float64)))
+    return 2.0 * _special().ndtr(-np.abs(np.asarray(z, dtype=np.float64)))
 
 
 def _normal_p(z, sided: int) -> np.ndarray:
@@ -39,11 +41,8 @@ def _normal_p(z, sided: int) -> np.ndarray:
 def _z_from_p(p) -> np.ndarray:
     """Normal deviate of a one-sided p-value, ``-Phi^{-1}(p)``, finite: p is
     clipped to [1e-300, 1 - 2**-53] (|z| <= 37.0 and 8.2)."""
-    # deferred: as in _one_sided_p
-    from scipy import special
-
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-300, 1.0 - 2.0**-53)
-    return -special.ndtri(p)
+    return -_special().ndtri(p)
 
 
 class _NormalTest:
@@ -320,10 +319,7 @@ def critical_value(alpha: float, sided: int) -> float:
     alpha = float(alpha)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    # deferred: as in _one_sided_p
-    from scipy import special
-
-    return float(special.ndtri(1.0 - alpha / sided))
+    return float(_special().ndtri(1.0 - alpha / sided))
 
 
 def reject(z, *, alpha: float, sided: int) -> np.ndarray:

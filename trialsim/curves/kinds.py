@@ -700,7 +700,7 @@ class PiecewiseExponential(Curve):
 
     @cached_property
     def _cum(self) -> np.ndarray:
-        return self._array(np.concatenate(([0.0], np.cumsum(self.rates[:-1] * np.diff(self._edges)))))
+        return self._array(self._pieces[1])     # the same running sum np.cumsum would give
 
     @cached_property
     def _surv_edge(self) -> np.ndarray:
