@@ -32,19 +32,21 @@ def visit_offsets(visits: str, tsd: str = "0", prescreen: str = "", replicates: 
     seed = 11
     pre = [prescreen_stream(seed, i) for i in range(replicates)] if model.operations.prescreen else None
     ops = TrialOperations(model.operations, model.population,
-                          [replicate_streams(seed, i)[0] for i in range(replicates)], pre)
-    ops.run()
-    if not ops.tests:
-        return [[] for _ in range(replicates)]
-    reps, _, numbers, times, _, _ = (np.concatenate(x) for x in zip(*ops.tests))
+                          [replicate_streams(seed, i)[0] for i in range(replicates)], pre, record=True)
+    enrolment = ops.run()
     arrival = {int(r): float(a) for b in ops.batches.values() for r, a in zip(b.rep, b.arrival)}
     assert len(arrival) == replicates    # max_screened: one survivor per trial
+    times: list[list[float]] = [[] for _ in range(replicates)]
+    for b, idx, visit in ops.record["tests"]:
+        for r, t in zip(ops.batches[b].rep[idx].tolist(), visit.tolist()):
+            times[r].append(t)
     out = []
+    tests = enrolment.by_visit.get("tests", np.zeros((replicates, 0), dtype=np.int64))
     for r in range(replicates):
-        sel = reps == r
-        order = np.argsort(numbers[sel])
-        assert numbers[sel][order].tolist() == list(range(1, sel.sum() + 1))   # visit numbers 1, 2, ...
-        out.append([round(float(t) - arrival[r], 9) for t in times[sel][order]])
+        n = len(times[r])
+        # visit numbers 1, 2, ..., n: one result at each (no test fails here)
+        assert tests[r].tolist() == [1] * n + [0] * (tests.shape[1] - n)
+        out.append([round(t - arrival[r], 9) for t in sorted(times[r])])
     return out
 
 

@@ -232,8 +232,12 @@ class TrialOperations:
         # flat event logs (replicate, calendar time), counted once close times are known
         # and per event its stratum and visit number (1-based)
         # Every test: (replicate, stratum, visit number, time of sample, time of result,
-        # flags: TEST_GOT | TEST_PAIR | TEST_SAME | TEST_POSITIVE), counted once close times are known.
-        self.tests: list[tuple] = []
+        # flags: TEST_GOT | TEST_PAIR | TEST_SAME | TEST_POSITIVE), logged by the lab of a
+        # window and counted after that window's review (_settle_tests): a test counts
+        # once its replicate's close is known or known to come after its result.
+        self.tests: list[tuple] = []          # logged since the last review
+        self.unsettled: tuple | None = None   # results due after the last review, replicate open
+        self.tally = np.zeros((R, ops.n_strata, 0, 32), dtype=np.int64)  # (replicate, stratum, visit, flags)
         # Rarer events (positives and what follows them): flat logs of (replicate,
         # calendar time, stratum, visit number (1-based)).
         self.log = {k: ([], [], [], []) for k in ("test_positive", "metastatic_at_staging", "eligible", "consented")}
@@ -286,6 +290,8 @@ class TrialOperations:
             if self.ops.screening:
                 self._test(j)
             self._review(j)
+            if self.ops.screening:
+                self._settle_tests((j + 1) * self.dt)
             self.reviewed(j).succeed()
             j += 1
 
@@ -554,31 +560,32 @@ class TrialOperations:
                 if ops.confirm_tests > 1:
                     batch.run[idx[got]] = 0
                 continue
-            first = sample_pos & ~batch.ever_positive[idx]
-            batch.ever_positive[idx[sample_pos]] = True
-            self._log("test_positive", r[first], result_at[first], stratum[first], number[first])
+            # The positive samples are few: from here on they are taken by index.
+            sp = np.flatnonzero(sample_pos)
+            new = sp[~batch.ever_positive[idx[sp]]]
+            batch.ever_positive[idx[sp]] = True
+            self._log("test_positive", r[new], result_at[new], stratum[new], number[new])
             if ops.confirm_tests > 1:
                 run = np.where(got, np.where(sample_pos, batch.run[idx] + 1, 0), batch.run[idx])
                 batch.run[idx] = run
-                pos_ = sample_pos & (run >= ops.confirm_tests) & ~batch.staged[idx]
+                pos_ = np.flatnonzero(sample_pos & (run >= ops.confirm_tests) & ~batch.staged[idx])
                 self._log("confirmed", r[pos_], result_at[pos_], stratum[pos_], number[pos_])
             else:
-                pos_ = sample_pos & ~batch.staged[idx]
-            if ops.confirm_test is not None and pos_.any():
+                pos_ = sp[~batch.staged[idx[sp]]]
+            if ops.confirm_test is not None and pos_.size:
                 # a new sample for the second assay when the first result comes back
-                ci = np.flatnonzero(pos_)
+                ci = pos_
                 c_at = result_at[ci]
                 c_since = np.broadcast_to(np.asarray(since, dtype=float), (n,))[ci] + res.turnaround[ci]
                 uc = _uniforms_for_sorted(self.confirm_rngs, r[ci], N_TEST_UNIFORMS)
                 cres = run_tests(ops.confirm_test, (m_start[ci] <= c_since) & (c_since < m_end[ci]), uc)
                 self._log("confirm_assays", r[ci], c_at, stratum[ci], number[ci])
                 yes = ~cres.failed & cres.positive
-                pos_ = np.zeros(n, dtype=bool)
-                pos_[ci[yes]] = True
+                pos_ = ci[yes]
                 result_at = result_at.copy()
                 result_at[ci] = c_at + cres.turnaround
                 self._log("confirmed", r[pos_], result_at[pos_], stratum[pos_], number[pos_])
-            if not pos_.any():
+            if pos_.size == 0:
                 continue
             pi = idx[pos_]
             batch.staged[pi] = True
@@ -684,38 +691,72 @@ class TrialOperations:
 
     # -- outcome -----------------------------------------------------------
 
-    def _count_tests(self, counts: dict, by_stratum: dict, by_visit: dict) -> None:
-        """Counts of the tests up to each replicate's close: assays (sampled by
-        then), results, pairs of consecutive results and those that agree, and
-        positive samples (results back by then); per stratum, and results and
-        positive samples per visit."""
+    def _settle_tests(self, t1: float) -> None:
+        """Count the tests logged so far whose counts are known after the review
+        at ``t1``: those of a closed replicate (its close is known, at or before
+        ``t1``), and those of an open one whose result came back before ``t1``
+        (its close, when it comes, is at or after ``t1``: every randomisation
+        before ``t1`` has been counted, and every sample so far was taken before
+        ``t1``). The rest, a result due after ``t1`` for an open replicate, wait
+        for a later review. Counting window by window keeps the tests' arrays
+        small; the counts are those of one pass over every test at the end."""
+        parts = self.tests
+        if self.unsettled is not None:
+            parts.append(self.unsettled)
+        self.tests = []
+        self.unsettled = None
+        wait = []
+        for part in parts:
+            rep, stratum, number, visit, result_at, flags = part
+            if rep.size == 0:
+                continue
+            close = self.close_time[rep]             # inf while the replicate is open
+            later = (result_at >= t1) & (close > t1)
+            at = np.flatnonzero(later)
+            if at.size:
+                wait.append(tuple(a[at] for a in part))
+            self._tally_tests(rep, stratum, number, visit, result_at, flags, close, ~later if at.size else None)
+        if wait:
+            self.unsettled = tuple(np.concatenate(x) for x in zip(*wait)) if len(wait) > 1 else wait[0]
+
+    def _tally_tests(self, rep, stratum, number, visit, result_at, flags, close, settled=None) -> None:
+        """Add tests to the counts up to ``close``, their replicates' close times
+        (inf for a replicate still open: it closes after these tests and their
+        results), leaving out those not ``settled``. A test sampled by the close
+        counts as an assay (flag 16), and its other flags count only if its
+        result is back by then. One count per (replicate, stratum, visit
+        number, flags)."""
         R, K = self.R, self.ops.n_strata
-        if self.tests:
-            rep, stratum, number, visit, result_at, flags = (np.concatenate(x) for x in zip(*self.tests))
-        else:
-            rep, stratum, number = (np.zeros(0, dtype=t) for t in (np.int32, np.int16, np.int16))
-            visit = result_at = np.zeros(0)
-            flags = np.zeros(0, dtype=np.uint8)
-        close = self.close_time[rep]
-        # One count per (replicate, stratum, flags): a test sampled by the close
-        # counts as an assay (flag TEST_SAMPLED), and its other flags count only
-        # if its result is back by then.
+        V = self.tally.shape[2]
+        top = int(number.max())
+        if top > V:                   # a visit number not seen before: room for it
+            grown = np.zeros((R, K, top, 32), dtype=np.int64)
+            grown[:, :, :V] = self.tally
+            self.tally, V = grown, top
         flags = np.where(result_at <= close, flags, np.uint8(0))
-        flags |= (visit <= close).view(np.uint8) << 4
+        sampled = visit <= close
+        if settled is not None:
+            sampled &= settled
+        flags |= sampled.view(np.uint8) << 4
         code = rep.astype(np.int64)
         code *= K
         code += stratum
-        code *= 32
-        code += flags
-        per = np.bincount(code, minlength=R * K * 32).reshape(R, K, 32)[:, :, 16:]
-        V = int(number.max()) if number.size else 0
-        code = rep.astype(np.int64)
         code *= V
         code += number
         code -= 1
         code *= 32
         code += flags
-        visits = np.bincount(code, minlength=R * V * 32).reshape(R, V, 32)[:, :, 16:]
+        self.tally += np.bincount(code, minlength=R * K * V * 32).reshape(R, K, V, 32)
+
+    def _count_tests(self, counts: dict, by_stratum: dict, by_visit: dict) -> None:
+        """Counts of the tests up to each replicate's close: assays (sampled by
+        then), results, pairs of consecutive results and those that agree, and
+        positive samples (results back by then); per stratum, and results and
+        positive samples per visit."""
+        self._settle_tests(math.inf)     # every close is known now
+        sampled = self.tally[..., 16:]              # tests sampled by the close, by the flags of the rest
+        per = sampled.sum(axis=2)
+        visits = sampled.sum(axis=1)
         bits = np.arange(16)
         by_stratum["assays"] = per.sum(axis=2)
         counts["assays"] = by_stratum["assays"].sum(axis=1)
