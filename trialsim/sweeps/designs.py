@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from trialsim.engine import SURVIVORS_PER_CHUNK, TrialModel, draw_seed
+from trialsim.engine import TrialModel, default_chunk_size, draw_seed
 from trialsim.limits import MAX_REPLICATES, as_count
 from trialsim.results import SimulationResult, provenance, stack_visits
 from trialsim.scenario import Scenario
@@ -36,8 +36,7 @@ class Design:
         self.seed = seed
         self.model = TrialModel.from_scenario(scenario)
         self.payload = json.dumps(scenario.to_dict(), sort_keys=True)
-        per = self.model.expected_survivors_per_replicate()
-        self.max_chunk = int(max(1, min(2000, SURVIVORS_PER_CHUNK // per)))
+        self.max_chunk = default_chunk_size(self.model)   # as one run of the design would cut it
         self.parts: list[dict] = []      # in replicate order once complete
         self.n = 0
         self._pending: dict[int, dict] = {}
