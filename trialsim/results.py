@@ -442,8 +442,7 @@ class SimulationResult:
         }
 
     def to_json(self, **kw) -> str:
-        return json.dumps(self.summary(), indent=kw.pop("indent", 2), allow_nan=False,
-                          default=_json_default, **kw)
+        return summary_json(self.summary(), **kw)
 
     def __str__(self) -> str:
         return format_summary(self.summary())
@@ -538,6 +537,13 @@ def _column(values, dtype: str):
 
 #: the key of the Parquet key-value metadata that holds the run's provenance (JSON)
 PARQUET_METADATA_KEY = "trialsim"
+
+
+def summary_json(summary: dict, **kw) -> str:
+    """A summary (:meth:`SimulationResult.summary`) as :meth:`SimulationResult.to_json`
+    writes it: for a caller that holds the summary already (``trialsim run``
+    reads its warnings first), not to compute it twice."""
+    return json.dumps(summary, indent=kw.pop("indent", 2), allow_nan=False, default=_json_default, **kw)
 
 
 def _csv_cell(x):
