@@ -849,14 +849,17 @@ class TrialOperations:
         rep, time, pb, pi = self.p_rep[0], self.p_time[0], self.p_batch[0], self.p_index[0]
         R, K, n = self.R, ops.n_strata, ops.enrollment
         close = self.close_time
-        if rep is not batch.rep or time is not batch.arrival or rep.size != R * n or batch.enters is not None:
+        if (rep is not batch.rep or time is not batch.arrival or batch.enters is not None or not rep.size
+                or rep.size != R * n):
             return None
         order = np.arange(R)
         # replicate r's patients are rows r n to (r + 1) n - 1 (sorted, and each block starts and ends with r),
-        # all randomised by its close, and they are the batch's rows in its order
+        # all randomised by its close, and they are the batch's rows in its order (rows 0 to size - 1, strictly
+        # increasing: each row once)
         if not (np.array_equal(rep[::n], order) and np.array_equal(rep[n - 1::n], order)
                 and bool(np.all(rep[1:] >= rep[:-1])) and bool(np.all(time.reshape(R, n) <= close[:, None]))
-                and bool(np.all(pb == pb[0])) and np.array_equal(pi, np.arange(rep.size))):
+                and bool(np.all(pb == pb[0])) and pi[0] == 0 and pi[-1] == pi.size - 1
+                and bool(np.all(pi[1:] > pi[:-1]))):
             return None
         stratum = batch.surv.stratum
         if K == 1:
