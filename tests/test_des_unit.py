@@ -209,3 +209,56 @@ def test_unit_enrolment_without_screening_skips_only_uniforms_nobody_reads(monke
     np.testing.assert_array_equal(skipped.close_time, drawn.randomized_at.reshape(reps, 40)[:, -1])
     for name in ("stratum", "tsd", "e_rec", "t_rec", "t_death", "mrd_start", "mrd_end"):
         np.testing.assert_array_equal(getattr(skipped.patients, name), getattr(drawn.patients, name), err_msg=name)
+
+
+@pytest.mark.parametrize("strata, accrual", [
+    ("[{name: all, share: 1, recurrence: {exponential: {median: 24}}}]", "{rate: 20}"),
+    ("[{name: a, share: 0.4, recurrence: {exponential: {median: 24}}},"
+     " {name: b, share: 0.6, time_since_diagnosis: {uniform: [0, 12]}, recurrence: {weibull: {scale: 30, shape: 1.3}}}]",
+     "{piecewise: [{months: 2, rate: 5}, {months: 1, rate: 0}, {rate: 12}]}"),
+])
+def test_unit_enrolment_without_screening_is_the_general_outcome_array_for_array(monkeypatch, strata, accrual):
+    """Without screening the outcome takes a shorter way (nothing to reorder,
+    rank or drop): every count, count by stratum, screened list and patient
+    array is the one the general steps give, value, dtype and order."""
+    import dataclasses
+
+    import trialsim.des as des
+
+    text = NO_SCREENING.replace("STRATA", strata).replace("OTHER", "").replace("{rate: 20}", accrual)
+    model = TrialModel.from_scenario(load_scenario(text=text))
+    reps = 9
+
+    def enrol():
+        ops = TrialOperations(model.operations, model.population, [replicate_streams(3, i)[0] for i in range(reps)])
+        return ops.run(), ops
+
+    fast, ops = enrol()
+    assert ops._outcome_unscreened() is not None     # the shorter way was taken
+    monkeypatch.setattr(des.TrialOperations, "_outcome_unscreened", lambda self: None)
+    slow, _ = enrol()
+
+    def same(a, b, what):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape, what
+        np.testing.assert_array_equal(a, b, err_msg=what)
+
+    assert fast.randomized_at.size == reps * 40
+    for f in dataclasses.fields(des.Enrolment):
+        a, b = getattr(fast, f.name), getattr(slow, f.name)
+        if f.name == "patients":
+            for k in ("stratum", "tsd", "e_rec", "t_rec", "t_death", "mrd_start", "mrd_end", "u_consent"):
+                same(getattr(a, k), getattr(b, k), k)
+        elif isinstance(a, dict):
+            assert list(a) == list(b), f.name
+            for k in a:
+                same(a[k], b[k], f"{f.name}[{k}]")
+        elif isinstance(a, list):
+            assert len(a) == len(b), f.name
+            for (ra, ta), (rb, tb) in zip(a, b):
+                same(ra, rb, f.name)
+                same(ta, tb, f.name)
+        elif a is None or b is None:
+            assert a is None and b is None, f.name
+        else:
+            same(a, b, f.name)

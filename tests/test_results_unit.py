@@ -246,3 +246,67 @@ def test_unit_provenance_versions_are_the_installed_distributions():
             expected = None
         assert _version(pkg) == expected, pkg
     assert _version("numpy") is not None and _version("no-such-distribution-here") is None
+
+
+def test_unit_provenance_platform_is_platform_platform_without_the_processor(monkeypatch):
+    """The recorded platform is platform.platform()'s string; on Linux without
+    the processor field (``uname -p``, a program started for it), which that
+    string leaves out when it is "unknown" or the machine. (platform.platform()
+    is given each processor here, so that the test does not depend on this
+    machine's.)"""
+    import platform
+    import sys
+
+    from trialsim.results import platform_name
+
+    if sys.platform.startswith("linux"):
+        monkeypatch.setattr(platform, "_platform_cache", {})
+        monkeypatch.setattr(platform, "uname", lambda: (*os_uname_fields(), "unknown"))
+        assert platform_name() == platform.platform()
+        monkeypatch.setattr(platform, "_platform_cache", {})
+        machine = os_uname_fields()[4]
+        monkeypatch.setattr(platform, "uname", lambda: (*os_uname_fields(), machine))
+        assert platform_name() == platform.platform()
+    else:
+        assert platform_name() == platform.platform()
+
+
+def os_uname_fields() -> tuple:
+    import os
+
+    u = os.uname()
+    return (u.sysname, u.nodename, u.release, u.version, u.machine)
+
+
+def test_unit_distribution_centiles_are_numpy_percentile_bit_for_bit():
+    """The 10th, 50th and 90th centiles of a distribution are np.percentile's
+    (linear method), to the bit: sizes 1, 2, 3 and many, ties, equal values,
+    signed zeros, tiny and huge magnitudes."""
+    from trialsim.results import distribution
+
+    rng = np.random.default_rng(20251203)
+    cases = [np.array([3.5]), np.array([-1.0, 2.0]), np.array([2.0, -1.0]), np.array([0.0, -0.0, 0.0]),
+             np.arange(10.0), np.arange(11.0)[::-1]]
+    for k in range(3000):
+        n = int(rng.choice([1, 2, 3, 4, 5, 9, 10, 11, 21, 99, 100, 101, 1000, 10001]))
+        kind = k % 6
+        if kind == 0:
+            v = rng.normal(size=n)
+        elif kind == 1:
+            v = rng.integers(0, 4, size=n).astype(float)                   # many ties
+        elif kind == 2:
+            v = np.full(n, rng.normal())                                      # all equal
+        elif kind == 3:
+            v = rng.exponential(size=n) * 10.0 ** int(rng.integers(-300, 300))
+        elif kind == 4:
+            v = rng.choice([-0.0, 0.0, 1.0, -1.0], size=n)                    # signed zeros
+        else:
+            v = np.round(rng.normal(size=n) * 1000) / 7
+        cases.append(v)
+    for v in cases:
+        d = distribution(v)
+        want = np.percentile(v, [10, 50, 90])
+        got = np.array([d["p10"], d["median"], d["p90"]])
+        assert got.tobytes() == want.tobytes(), (v[:8], v.size, got, want)
+    assert distribution(np.array([np.nan, np.inf])) is None
+    assert distribution(np.array([np.nan, 1.0, 3.0]))["median"] == 2.0      # only finite values count

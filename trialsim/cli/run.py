@@ -35,6 +35,8 @@ def run(
     check_simulation_options(replicates, seed, workers, out)
     # deferred: the engine imports simpy and scipy (0.4 s); validate, schema and --help never need them
     from trialsim.engine import simulate
+    # deferred: the results module imports numpy, which validate, schema and --help never need
+    from trialsim.results import format_summary, summary_json
 
     check_run(scenario, sc, replicates)
     try:
@@ -43,7 +45,8 @@ def run(
                               scheduler=scheduler)
     except SchedulerError as exc:
         fail(str(exc))
-    for warning in result.summary().get("warnings", []):
+    summary = result.summary()     # once: its warnings, then the output (str(result), to_json() make their own)
+    for warning in summary.get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
     if out is not None:
         try:
@@ -51,9 +54,9 @@ def run(
         except OSError as exc:
             fail(f"--out {out}: cannot write: {exc}")
     if format == Format.json:
-        typer.echo(result.to_json())
+        typer.echo(summary_json(summary))
     else:
-        typer.echo(str(result))
+        typer.echo(format_summary(summary))
         if out is not None:
             typer.echo(f"\n  wrote {out / 'replicates.csv'}, {out / 'replicates.parquet'} and {out / 'results.json'}")
 
