@@ -10,7 +10,6 @@ numpy arrays: curves are kept as specifications (read by the one curve grammar,
 
 # (no __future__ annotations: pydantic reads real annotations faster than strings)
 
-import difflib
 import math
 import numbers
 import os
@@ -58,6 +57,9 @@ class FieldProblem(ValueError):
 
 
 def _suggest(word: str, choices) -> str:
+    # deferred: difflib is needed only for a mistake's suggestion, not at every start-up
+    import difflib
+
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -41,8 +41,6 @@ import types
 from pathlib import Path
 from typing import NoReturn
 
-from trialsim.processes import quiet_stdout
-
 __all__ = ["app", "main"]
 
 
@@ -85,7 +83,7 @@ def _validate(path: str) -> NoReturn:
         except OSError as exc:
             if exc.errno != errno.EPIPE:
                 raise
-            quiet_stdout()
+            _quiet_stdout()
             sys.exit(1)
         except Exception as exc:
             # deferred: typer.Exit is what a user's mistake raises (trialsim.cli.common.fail), typer then loaded
@@ -99,7 +97,15 @@ def _validate(path: str) -> NoReturn:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
-            quiet_stdout()
+            _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    """:func:`trialsim.processes.quiet_stdout`, for a closed stdout."""
+    # deferred: only a closed pipe needs it, and its module loads signal and threading (start-up)
+    from trialsim.processes import quiet_stdout
+
+    quiet_stdout()
 
 
 def _echo(message: str, err: bool = False) -> None:
