@@ -206,6 +206,11 @@ class Curve(abc.ABC):
         """:meth:`survival` at one time, a Python float in and out (the same kernel, on floats)."""
         return self._at(self._survival, self.survival, t, 1.0)
 
+    def hazards_at(self, times: Sequence[float]) -> list[float]:
+        """:meth:`hazard_at` at each of ``times``, a list of Python floats (the
+        same values; a kind may compute them in one pass)."""
+        return [self.hazard_at(t) for t in times]
+
     def _at(self, kernel, public, t: float, before: float) -> float:
         """``public(t)`` as a float: for the kinds written on ``xp`` the kernel
         on the float itself, as ``public`` applies it (``before`` for t < 0,
@@ -762,6 +767,21 @@ class PiecewiseExponential(Curve):
 
     def _hazard(self, t):
         return self._arrays(t)[2][self._index(t)]
+
+    def hazards_at(self, times: Sequence[float]) -> list[float]:
+        # hazard_at's steps (nan, 0 before time 0, else the rate of the piece _index finds) in one loop
+        edges, _, rates, _ = self._pieces
+        last = len(edges) - 1
+        out = []
+        for t in times:
+            t = float(t)
+            if math.isnan(t):
+                out.append(math.nan)
+            elif t < 0:
+                out.append(0.0)
+            else:
+                out.append(float(rates[min(max(bisect.bisect_right(edges, t) - 1, 0), last)]))
+        return out
 
     def _scaled(self, hazard_ratio):
         return PiecewiseExponential(breaks=self.breaks, rates=self.rates * hazard_ratio)
