@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from trialsim import curves, schema_text
+from trialsim import curves
 from trialsim.curves import grammar
 from trialsim.loading import ScenarioError, parse_yaml, read_text
 
@@ -1211,6 +1211,9 @@ def _kind_doc(name: str) -> str:
 
 def _describe_curves(defs: dict) -> None:
     """Words on every curve kind and parameter, and which parameters each kind needs."""
+    # deferred: the schema's words serve `trialsim schema`, not reading a scenario (start-up)
+    from trialsim import schema_text
+
     for role in ("CurveSpec", "DistributionSpec"):
         for option in defs[role]["anyOf"]:
             name = option.get("title")
@@ -1247,6 +1250,9 @@ def _describe_curves(defs: dict) -> None:
 def json_schema() -> dict:
     """The JSON Schema (Draft 2020-12) of a scenario file, with a description (and
     unit, default and range) on every field, for editors; see docs/editor.md."""
+    # deferred: the schema's words serve `trialsim schema`, not reading a scenario (start-up)
+    from trialsim import schema_text
+
     schema = _refs_for_inner_curves(Scenario.model_json_schema())
     defs = schema["$defs"]
     for path, (model, name) in field_paths().items():

@@ -769,18 +769,17 @@ class PiecewiseExponential(Curve):
         return self._arrays(t)[2][self._index(t)]
 
     def hazards_at(self, times: Sequence[float]) -> list[float]:
-        # hazard_at's steps (nan, 0 before time 0, else the rate of the piece _index finds) in one loop
+        # hazard_at's steps in one loop: 0 before time 0, nan for nan, else the rate of the piece
+        # _index finds (edges start at 0, so for t >= 0 its clipping never applies)
         edges, _, rates, _ = self._pieces
-        last = len(edges) - 1
+        find = bisect.bisect_right
         out = []
         for t in times:
             t = float(t)
-            if math.isnan(t):
-                out.append(math.nan)
-            elif t < 0:
-                out.append(0.0)
+            if t >= 0.0:
+                out.append(float(rates[find(edges, t) - 1]))
             else:
-                out.append(float(rates[min(max(bisect.bisect_right(edges, t) - 1, 0), last)]))
+                out.append(0.0 if t < 0.0 else math.nan)
         return out
 
     def _scaled(self, hazard_ratio):
