@@ -318,6 +318,18 @@ def test_unit_edge_values_without_warnings(name):
     assert np.all(r[~np.isnan(r)] >= 0)
 
 
+
+@pytest.mark.parametrize("name", sorted(all_kinds()))
+def test_unit_hazards_at_is_hazard_at_at_each_time(name):
+    """The one-pass hazards_at (piecewise and table curves) gives hazard_at's floats exactly,
+    at the breaks, just before and after them, before time 0, at nan and infinity."""
+    c = all_kinds()[name]
+    times = [-1.0, -0.0, 0.0, 1e-300, 5.999999999, 6.0, 6.000000001, 11.9, 12.0, 12.1, 24.0, 36.0,
+             36.0000001, 60.0, 90.0, 1e300, math.inf, math.nan, 7, np.float64(13.5)]
+    got, want = c.hazards_at(times), [c.hazard_at(t) for t in times]
+    assert [type(h) for h in got] == [float] * len(times)
+    assert [h if not math.isnan(h) else "nan" for h in got] == [h if not math.isnan(h) else "nan" for h in want]
+
 def test_unit_shapes_and_scalars():
     c = Weibull(scale=30, shape=1.5)
     grid = np.arange(12.0).reshape(3, 4)

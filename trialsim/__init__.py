@@ -14,21 +14,27 @@ The public API, for statisticians who import the library::
 ``FORMAT_VERSION`` is the version of the scenario file format this trialsim
 reads (the ``format:`` key of a scenario file).
 
-``import trialsim`` stays light (it loads the scenario model only): the
-simulator, sweeps and their dependencies (simpy, scipy, pandas) load on
-first use of a name below, and each name is then the real function or
-class, with its own signature and documentation.
+``import trialsim`` stays light: every name below loads its module on
+first use (the scenario model and pydantic for ``load_scenario``; the
+simulator, sweeps and their dependencies, simpy, scipy, pandas, for
+``simulate`` and ``sweep``), and each name is then the real function or
+class, with its own signature and documentation. The command line's
+``trialsim validate`` thus starts before any of them loads
+(:func:`trialsim.cli.main`).
 """
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
 
-from trialsim.scenario import FORMAT_VERSION, Scenario, ScenarioError, load_scenario
 from trialsim.version import __version__  # noqa: F401 - trialsim.__version__
 
 # Loaded on first use (PEP 562): the name, and the module that defines it.
 _LAZY = {
+    "FORMAT_VERSION": "trialsim.scenario",
+    "Scenario": "trialsim.scenario",
+    "ScenarioError": "trialsim.scenario",
+    "load_scenario": "trialsim.scenario",
     "simulate": "trialsim.engine",
     "replay": "trialsim.engine",
     "SimulationResult": "trialsim.results",
@@ -41,6 +47,7 @@ _LAZY = {
 
 if TYPE_CHECKING:   # what type checkers and editors see; at run time, __getattr__ below
     from trialsim.engine import replay, simulate
+    from trialsim.scenario import FORMAT_VERSION, Scenario, ScenarioError, load_scenario
     from trialsim.results import SimulationResult
     from trialsim.sweeps import (
         SweepResult,

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from trialsim.processes import usable_cores
 from trialsim.scenario import MAX_REPLICATES, MAX_SITES, Scenario, ScenarioError
 
 __all__ = ["MAX_REPLICATES", "MAX_SITES", "MAX_SURVIVORS_PER_TRIAL", "MAX_VISITS_PER_SURVIVOR", "MAX_WINDOWS",
@@ -66,9 +64,9 @@ class SizeLimitError(ScenarioError):
         return (type(self), (self.problems[0][2], self.problems[0][0], self.source))
 
 
-@dataclass(frozen=True)
-class SizeEstimate:
-    """Upper bounds of one design's run (see the module's docstring)."""
+class SizeEstimate(NamedTuple):
+    """Upper bounds of one design's run (see the module's docstring). Immutable; a named tuple,
+    which unlike a frozen dataclass needs no code generated at import (validate's start-up)."""
 
     replicates: int
     survivors_per_trial: float
@@ -105,6 +103,9 @@ def as_workers(value: Any, name: str = "workers") -> int:
     :data:`MAX_WORKERS` (more would start that many interpreters)."""
     workers = as_count(value, name)
     if workers > MAX_WORKERS:
+        # deferred: only this message needs it, and its module loads signal and threading (start-up of validate)
+        from trialsim.processes import usable_cores
+
         raise ValueError(f"{name} {_fmt(workers)}: at most {MAX_WORKERS} worker processes on one machine "
                          f"(this one may use {usable_cores()} cores); use fewer, or a Dask --scheduler")
     return workers

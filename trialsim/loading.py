@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import unicodedata
 from typing import Any
 
 import yaml
@@ -64,6 +63,11 @@ def printable(text: Any, *, newlines: bool = False) -> str:
     clear a terminal: ``"a\\x1b[2Jb"`` -> ``"a\\\\x1b[2Jb"``. With ``newlines``,
     line breaks are kept."""
     text = str(text)
+    if text.isascii() and text.isprintable():    # no control character, no override: as it is
+        return text
+    # deferred: only text beyond printable ASCII needs the Unicode database (a library loaded at start-up)
+    import unicodedata
+
     out = []
     for ch in text:
         if ch == "\n" and newlines:

@@ -216,7 +216,7 @@ def _stratum_risks(sc: Scenario) -> list[tuple[str, float, float, float, float]]
         p = 1.0 - curve.survival_at(t0 + window) / s0 if s0 > 0 else 0.0
         if sc.trial.death == "event" and death is not None:
             p = 1.0 - (1.0 - p) * death.survival_at(window)
-        zero = sum(1 for x in offsets if curve.hazard_at(t0 + x) <= 0.0) / len(offsets)
+        zero = sum(1 for h in curve.hazards_at([t0 + x for x in offsets]) if h <= 0.0) / len(offsets)
         out.append((st.name, st.share, t0, p if math.isfinite(p) else 0.0, zero))
     return out
 

@@ -10,7 +10,6 @@ numpy arrays: curves are kept as specifications (read by the one curve grammar,
 
 # (no __future__ annotations: pydantic reads real annotations faster than strings)
 
-import difflib
 import math
 import numbers
 import os
@@ -33,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from trialsim import curves, schema_text
+from trialsim import curves
 from trialsim.curves import grammar
 from trialsim.loading import ScenarioError, parse_yaml, read_text
 
@@ -58,6 +57,9 @@ class FieldProblem(ValueError):
 
 
 def _suggest(word: str, choices) -> str:
+    # deferred: difflib is needed only for a mistake's suggestion, not at every start-up
+    import difflib
+
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -1209,6 +1211,9 @@ def _kind_doc(name: str) -> str:
 
 def _describe_curves(defs: dict) -> None:
     """Words on every curve kind and parameter, and which parameters each kind needs."""
+    # deferred: the schema's words serve `trialsim schema`, not reading a scenario (start-up)
+    from trialsim import schema_text
+
     for role in ("CurveSpec", "DistributionSpec"):
         for option in defs[role]["anyOf"]:
             name = option.get("title")
@@ -1245,6 +1250,9 @@ def _describe_curves(defs: dict) -> None:
 def json_schema() -> dict:
     """The JSON Schema (Draft 2020-12) of a scenario file, with a description (and
     unit, default and range) on every field, for editors; see docs/editor.md."""
+    # deferred: the schema's words serve `trialsim schema`, not reading a scenario (start-up)
+    from trialsim import schema_text
+
     schema = _refs_for_inner_curves(Scenario.model_json_schema())
     defs = schema["$defs"]
     for path, (model, name) in field_paths().items():

@@ -20,6 +20,15 @@ building every command. Every other command line, ``trialsim validate --help`` a
 completion included, goes to the typer app, and so does a mistake's message
 (:func:`trialsim.cli.common.fail`).
 
+``trialsim validate FILE`` is one short computation after which the process
+ends, so it runs with Python's cyclic garbage collector off (reference
+counting still frees what it can; the collections would walk, again and
+again, the objects of every module just imported, pydantic's above all), and
+before exiting freezes what it holds (``gc.freeze``), so that the collection
+at interpreter exit does not walk them once more. Both together save about
+a tenth of the command's instructions (counted with valgrind); every other
+command keeps the collector as Python sets it.
+
 The console script also sets ``PYDANTIC_DISABLE_PLUGINS=__all__`` (pydantic's
 documented switch; a value the user has set is kept): trialsim uses no
 pydantic plugin, and without the switch pydantic's first model reads the
@@ -34,14 +43,13 @@ from __future__ import annotations
 
 import codecs
 import errno
+import gc
 import io
 import os
 import sys
 import types
 from pathlib import Path
 from typing import NoReturn
-
-from trialsim.processes import quiet_stdout
 
 __all__ = ["app", "main"]
 
@@ -51,6 +59,7 @@ def main() -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")    # no search for pydantic plugins (see above)
     args = sys.argv[1:]
     if _validate_alone(args):
+        gc.disable()            # one short computation, then the process ends (see above)
         _validate(args[1])
     # deferred: the typer app imports typer and every command module, which validate alone never needs
     from trialsim.cli.app import main as app_main
@@ -85,7 +94,7 @@ def _validate(path: str) -> NoReturn:
         except OSError as exc:
             if exc.errno != errno.EPIPE:
                 raise
-            quiet_stdout()
+            _quiet_stdout()
             sys.exit(1)
         except Exception as exc:
             # deferred: typer.Exit is what a user's mistake raises (trialsim.cli.common.fail), typer then loaded
@@ -99,7 +108,16 @@ def _validate(path: str) -> NoReturn:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
-            quiet_stdout()
+            _quiet_stdout()
+        gc.freeze()             # the exit's collection need not walk what the command loaded (see above)
+
+
+def _quiet_stdout() -> None:
+    """:func:`trialsim.processes.quiet_stdout`, for a closed stdout."""
+    # deferred: only a closed pipe needs it, and its module loads signal and threading (start-up)
+    from trialsim.processes import quiet_stdout
+
+    quiet_stdout()
 
 
 def _echo(message: str, err: bool = False) -> None:

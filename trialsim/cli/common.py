@@ -14,7 +14,6 @@ from enum import Enum
 from pathlib import Path
 from typing import NoReturn, Optional
 
-from trialsim.atomic import MARK
 from trialsim.limits import MAX_WORKERS
 from trialsim.loading import STDIN_SOURCE, path_length_problem, printable, read_stream
 from trialsim.scenario import MAX_REPLICATES, Scenario, ScenarioError, load_scenario
@@ -130,8 +129,12 @@ def out_path(value) -> Path:
     return Path(value)
 
 
-#: bytes an output's name must leave free for the temporary written beside it (``.NAME.trialsim-XXXXXXXX.tmp``)
-OUT_NAME_ROOM = len(f".{MARK}XXXXXXXX.tmp")
+def out_name_room() -> int:
+    """Bytes an output's name must leave free for the temporary written beside it (``.NAME.trialsim-XXXXXXXX.tmp``)."""
+    # deferred: trialsim.atomic (its patterns compiled at import) serves the commands that write, not validate
+    from trialsim.atomic import MARK
+
+    return len(f".{MARK}XXXXXXXX.tmp")
 
 
 def _shown(path) -> str:
@@ -144,7 +147,7 @@ def _check_out_name(out) -> None:
     path over PATH_MAX, a NUL byte) with one message, before anything runs."""
     if "\x00" in str(out):
         fail(f"--out {_shown(out)}: a file name cannot contain a NUL byte")
-    too_long = path_length_problem(out, room=OUT_NAME_ROOM)
+    too_long = path_length_problem(out, room=out_name_room())
     if too_long:
         fail(f"--out {_shown(out)}: {too_long}")
 

@@ -19,13 +19,11 @@ key at fault), which the library renders as ``cure.curve.weibull: missing
 
 from __future__ import annotations
 
-import difflib
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from trialsim.curves._numeric import _is_array, _is_bool, _is_real
 from trialsim.curves.kinds import (
@@ -86,8 +84,11 @@ class SpecProblem(ValueError):
 NUMBER, NUMBERS, SUBCURVE, PATH = "number", "numbers", "curve", "path"
 
 
-@dataclass(frozen=True)
-class Param:
+# The rows of the table are named tuples, not frozen dataclasses: as immutable, and made at import
+# without the code generation of a dataclass (a millisecond each at every start-up).
+
+
+class Param(NamedTuple):
     """One key of a kind's mapping: its shape and the values it allows (bounds inclusive unless open)."""
 
     name: str
@@ -121,8 +122,7 @@ def _non_negative(name: str) -> Param:
     return Param(name, low=0.0)
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """A curve kind as written: ``{name: {params...}}`` (or a name, a pair, a number: see ``body``).
 
     ``one_of``: keys of which exactly one is given (``choice`` is the message
@@ -266,6 +266,9 @@ def _mapping(kind: Kind, body: Any, path: tuple) -> Mapping:
         raise SpecProblem(path, f"expected a mapping with keys {', '.join(allowed)}, got {body!r}")
     for k in body:
         if k not in allowed:
+            # deferred: difflib is needed only for a mistake's suggestion, not at every start-up
+            import difflib
+
             close = difflib.get_close_matches(str(k), allowed, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise SpecProblem(path, f"unknown key {k!r}{hint}; allowed: {', '.join(allowed)}", key=str(k))
@@ -340,6 +343,9 @@ def _read(spec: Any, role: str, base_dir: Path | None, record: bool, path: tuple
                                 f"got {len(spec)} keys: {', '.join(map(str, spec)) or 'none'}")
     name, body = next(iter(spec.items()))
     if name not in kinds:
+        # deferred: difflib is needed only for a mistake's suggestion, not at every start-up
+        import difflib
+
         close = difflib.get_close_matches(str(name), kinds, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         what = " (a distribution of a time, not a survival curve)" if name in KINDS else ""

@@ -206,6 +206,11 @@ class Curve(abc.ABC):
         """:meth:`survival` at one time, a Python float in and out (the same kernel, on floats)."""
         return self._at(self._survival, self.survival, t, 1.0)
 
+    def hazards_at(self, times: Sequence[float]) -> list[float]:
+        """:meth:`hazard_at` at each of ``times``, a list of Python floats (the
+        same values; a kind may compute them in one pass)."""
+        return [self.hazard_at(t) for t in times]
+
     def _at(self, kernel, public, t: float, before: float) -> float:
         """``public(t)`` as a float: for the kinds written on ``xp`` the kernel
         on the float itself, as ``public`` applies it (``before`` for t < 0,
@@ -762,6 +767,20 @@ class PiecewiseExponential(Curve):
 
     def _hazard(self, t):
         return self._arrays(t)[2][self._index(t)]
+
+    def hazards_at(self, times: Sequence[float]) -> list[float]:
+        # hazard_at's steps in one loop: 0 before time 0, nan for nan, else the rate of the piece
+        # _index finds (edges start at 0, so for t >= 0 its clipping never applies)
+        edges, _, rates, _ = self._pieces
+        find = bisect.bisect_right
+        out = []
+        for t in times:
+            t = float(t)
+            if t >= 0.0:
+                out.append(float(rates[find(edges, t) - 1]))
+            else:
+                out.append(0.0 if t < 0.0 else math.nan)
+        return out
 
     def _scaled(self, hazard_ratio):
         return PiecewiseExponential(breaks=self.breaks, rates=self.rates * hazard_ratio)

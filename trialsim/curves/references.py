@@ -9,11 +9,10 @@ gives the same curve object.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -40,9 +39,9 @@ class UnknownReferenceError(KeyError, ValueError):
 _DATA = Path(__file__).resolve().parent.parent / "data"  # trialsim/data (package data)
 
 
-@dataclass(frozen=True)
-class Reference:
-    """A named curve shipped with trialsim, with its provenance."""
+class Reference(NamedTuple):
+    """A named curve shipped with trialsim, with its provenance (immutable; a named tuple, which
+    unlike a frozen dataclass needs no code generated at import)."""
 
     name: str
     curve: Curve
@@ -200,5 +199,8 @@ def reference(name: str) -> Curve:
         return REFERENCES[name].curve
     except KeyError:
         lowered = {k.lower(): k for k in REFERENCES}
+        # deferred: difflib is needed only for a mistake's suggestion, not at every start-up
+        import difflib
+
         close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
         raise UnknownReferenceError(name, [lowered[c] for c in close]) from None
