@@ -12,16 +12,24 @@ replicate too), and the run's power with its Monte Carlo SE.
 The client keeps the per-replicate table (one row per simulated trial: the
 summary's medians and `--out` need it) and nothing else: no patient-level
 data, no finished futures, a window of three chunks per worker thread in
-flight, finished chunks merged into blocks as they come. So its peak is a
+flight, each finished chunk copied into the table's arrays (allocated once,
+at the first chunk) and dropped. So its peak is a
 fixed overhead (Python, numpy, Dask's client) plus the table, whose size is
 printed beside it (bytes per replicate measured on a small run in this
 process), and the peak less the table stays nearly flat from N/10 to N.
 The second run (--compare, default N/10) shows it.
 
+The client's memory depends on the number of rows and columns of that table,
+not on what a replicate costs the workers: --small-trial runs the scenario
+with 6 patients randomised and the analysis at 3 events instead, the same 100
+columns and the same chunks (63 replicates each) at a fraction of the
+workers' time (1.46 ms of CPU a replicate on a loaded machine). --scenario runs another scenario file.
+
 These machines are shared and noisy: wall times are single runs.
 
 Usage, from the repository root:
     .venv/bin/python benchmarks/bench_dask.py [--replicates 1000000] [--compare 100000]
+        [--scenario scenarios/ctdna_er_positive.yaml] [--small-trial]
 Another script can ``from bench_dask import main`` and call ``main([...])``,
 which returns the figures as a dict.
 """
@@ -34,6 +42,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -94,20 +103,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
 
 
-def table_bytes_per_replicate() -> float:
+def small_trial(scenario: str, folder: str) -> str:
+    """The scenario with 6 patients randomised and the analysis at 3 events,
+    written to ``folder``: the same columns and chunks, cheap replicates."""
+    import yaml  # deferred: only --small-trial writes a scenario
+
+    import trialsim
+
+    data = trialsim.load_scenario(ROOT / scenario).to_dict()
+    data["trial"]["enrollment"] = 6
+    data["trial"]["analysis"]["events"] = 3
+    path = Path(folder) / ("small_trial_" + Path(scenario).name)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def table_bytes_per_replicate(scenario: str) -> float:
     """Bytes of the per-replicate table (and counts by visit) per simulated trial of the scenario."""
     import numpy as np  # deferred: only this measurement needs numpy and the engine in this process
 
     import trialsim
 
-    res = trialsim.simulate(trialsim.load_scenario(ROOT / SCENARIO), replicates=40, seed=1, workers=1)
+    res = trialsim.simulate(trialsim.load_scenario(ROOT / scenario), replicates=40, seed=1, workers=1)
     n = sum(np.asarray(v).nbytes for v in res.table.values())
     n += sum(v.nbytes for v in (res.by_visit or {}).values())
     return n / 40
 
 
-def one_run(address: str, workers: dict[str, int], replicates: int) -> dict:
-    cmd = [TRIALSIM, "run", SCENARIO, "-n", str(replicates), "--seed", "1", "--scheduler", address, "-f", "json"]
+def one_run(address: str, workers: dict[str, int], replicates: int, scenario: str = SCENARIO) -> dict:
+    cmd = [TRIALSIM, "run", scenario, "-n", str(replicates), "--seed", "1", "--scheduler", address, "-f", "json"]
     cpu0 = sum(cpu_seconds(pid) for pid in workers.values())
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -130,21 +154,30 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--replicates", type=int, default=1_000_000, help="simulated trials (default 1,000,000)")
     ap.add_argument("--compare", type=int, default=None,
                     help="a second, smaller run for the client's memory (default: a tenth; 0: none)")
+    ap.add_argument("--scenario", default=SCENARIO, help=f"scenario file (default {SCENARIO})")
+    ap.add_argument("--small-trial", action="store_true",
+                    help="the scenario with 6 randomised and 3 events: its columns and chunks, cheap replicates")
     args = ap.parse_args(argv)
     compare = args.replicates // 10 if args.compare is None else args.compare
     import distributed  # deferred: Dask is optional (trialsim[dask]); --help never needs it
 
-    per_rep = table_bytes_per_replicate()
-    sizes = [n for n in (compare, args.replicates) if n > 0]
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = small_trial(args.scenario, tmp) if args.small_trial else args.scenario
+        return _measure(args.replicates, compare, scenario, distributed)
+
+
+def _measure(replicates: int, compare: int, scenario: str, distributed) -> dict:
+    per_rep = table_bytes_per_replicate(scenario)
+    sizes = [n for n in (compare, replicates) if n > 0]
     figures = []
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         workers = {f"worker {i + 1}": pid for i, pid in enumerate(pids.values())}
         print(f"LocalCluster {cluster.scheduler_address}: 2 worker processes x 1 thread (pids "
-              f"{', '.join(str(p) for p in workers.values())}); {SCENARIO}, seed 1; RSS sampled every 0.1 s")
+              f"{', '.join(str(p) for p in workers.values())}); {scenario}, seed 1; RSS sampled every 0.1 s")
         for n in sizes:
-            r = one_run(cluster.scheduler_address, workers, n)
+            r = one_run(cluster.scheduler_address, workers, n, scenario)
             r["table_bytes"] = per_rep * n
             figures.append(r)
             print(f"  {n:>9,} replicates: {r['seconds']:8.1f} s wall (client process); client peak RSS "
@@ -158,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"for x{b['replicates'] / a['replicates']:.0f} the replicates; less the table: "
               f"x{(b['client_peak'] - b['table_bytes']) / (a['client_peak'] - a['table_bytes']):.2f}")
     print(f"  per-replicate table: {per_rep:,.0f} bytes per simulated trial (measured on 40 here)")
-    return {"bytes_per_replicate": per_rep, "runs": figures}
+    return {"scenario": scenario, "bytes_per_replicate": per_rep, "runs": figures}
 
 
 if __name__ == "__main__":

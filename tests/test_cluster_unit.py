@@ -5,7 +5,8 @@ One in-process LocalCluster (two workers of one thread, processes=False)
 serves every test here. A run on it gives the local run's per-replicate
 table exactly, column by column, dtypes and order included, for the
 conventional and the ctDNA design, with interim looks and a timeline; only a
-window of chunks is ever in flight; the command line's `--scheduler` gives
+window of chunks is ever in flight; chunks gathered in any order give their
+concatenation and are not kept; the command line's `--scheduler` gives
 the local output byte for byte and runs every simulation of a report there.
 Skipped, with the reason, where Dask distributed is not installed (the test
 extra has it).
@@ -13,7 +14,10 @@ extra has it).
 
 from __future__ import annotations
 
+import copy
+import gc
 import json
+import weakref
 
 import numpy as np
 import pytest
@@ -27,7 +31,7 @@ from trialsim.cli import app
 distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed "
                                   "(pip install 'trialsim[dask]'; the test extra has it)")
 
-from trialsim.cluster import SchedulerError, connect, run_windowed  # noqa: E402 - after the skip
+from trialsim.cluster import Gathered, SchedulerError, connect, run_windowed  # noqa: E402 - after the skip
 
 runner = CliRunner()
 LOOKS = CONVENTIONAL.replace("sided: 1}", "sided: 1, looks: [0.5], spending: obrien_fleming}")
@@ -67,13 +71,13 @@ def assert_same_result(a, b):
 
 @pytest.mark.parametrize("text,replicates,timeline", [(CONVENTIONAL, 40, True), (CTDNA, 24, False),
                                                       (LOOKS, 30, False)], ids=["conventional", "ctdna", "looks"])
-def test_unit_a_cluster_run_equals_the_local_run(tmp_path, monkeypatch, cluster, text, replicates, timeline):
-    """Small chunks merged two at a time into blocks: merging changes no number.
-    (The rows of interim looks come chunk by chunk, look by look, in a local
-    run too, so the local run here has the same chunks.)"""
+def test_unit_a_cluster_run_equals_the_local_run(tmp_path, cluster, text, replicates, timeline):
+    """Small chunks, each copied into the run's arrays as it finishes:
+    gathering changes no number. (The rows of interim looks come chunk by
+    chunk, look by look, in a local run too, so the local run here has the
+    same chunks.)"""
     sc = trialsim.load_scenario(write(tmp_path, text))
     local = trialsim.simulate(sc, replicates=replicates, seed=11, workers=1, chunk_size=3, timeline=timeline)
-    monkeypatch.setattr(engine, "CLUSTER_BLOCK", 2)
     seen = []
     remote = trialsim.simulate(sc, replicates=replicates, seed=11, scheduler=cluster.scheduler_address,
                                chunk_size=3, timeline=timeline, progress=lambda d, t: seen.append((d, t)))
@@ -163,3 +167,68 @@ def test_unit_cli_report_runs_every_simulation_on_the_scheduler(tmp_path, cluste
     ran = [t["key"].split("-")[0] for t in stream.data]
     assert ran.count("_run_chunk") >= 1      # the run itself
     assert ran.count("_run_task") >= 3       # power curves, null and sensitivity designs
+
+
+def _chunk_outputs(rng: np.random.Generator, sizes: list[int]) -> list[dict]:
+    """Chunk outputs of the engine's form: per-replicate columns (chunk 2's
+    counts of a narrower dtype, its counts by visit of one visit), a timeline, counts by visit of varying width and
+    interim looks of varying rows per replicate."""
+    parts, start = [], 0
+    for k, n in enumerate(sizes):
+        width, looks = (1 if k == 2 else int(rng.integers(1, 5))), rng.integers(1, 4, n)
+        parts.append({
+            "replicate": np.arange(start, start + n),
+            "events": rng.integers(0, 99, n).astype(np.int32 if k == 2 else np.int64),
+            "z": rng.normal(size=n),
+            "rejected": rng.random(n) < 0.5,
+            "_timeline": {"screened": rng.integers(0, 9, (n, 6)), "events": rng.integers(0, 9, (n, 6))},
+            "_by_visit": {"tests": rng.integers(1, 9, (n, width)), "positive": rng.integers(0, 2, (n, width))},
+            "_looks": {"replicate": np.repeat(np.arange(start, start + n), looks),
+                       "z": rng.normal(size=int(looks.sum()))},
+        })
+        start += n
+    return parts
+
+
+@pytest.mark.parametrize("capacity", [5, 10_000], ids=["looks-outgrow-capacity", "looks-trimmed"])
+def test_unit_gathered_in_any_order_equals_the_concatenation(capacity):
+    """Chunks placed in a shuffled order, the narrowest first (interim looks appended in order),
+    give what engine._merge gives for the chunks in order: values, dtypes
+    (the narrower chunk promoted), counts by visit padded with zeros to the
+    widest chunk, and the keys in the first chunk's order."""
+    rng = np.random.default_rng(20261203)
+    sizes = [int(n) for n in rng.integers(1, 9, 12)]
+    parts = _chunk_outputs(rng, sizes)
+    expected = engine._merge(copy.deepcopy(parts))
+    starts = np.cumsum([0] + sizes)
+    gathered = Gathered(sum(sizes))
+    for i in [2] + [i for i in rng.permutation(len(parts)) if i != 2]:    # the narrowest first
+        gathered.place(int(starts[i]), {k: v for k, v in parts[i].items() if k != "_looks"})
+    for part in parts:
+        gathered.append("_looks", part["_looks"], capacity=capacity)
+    got = gathered.result()
+    assert set(got) == set(expected)
+    assert [k for k in got if not k.startswith("_")] == [k for k in expected if not k.startswith("_")]
+    assert got["events"].dtype == np.int64 and got["_by_visit"]["tests"].shape[1] == 4
+    for key, value in expected.items():
+        pairs = [(value, got[key])] if not isinstance(value, dict) else [(value[k], got[key][k]) for k in value]
+        assert (not isinstance(value, dict)) or list(value) == list(got[key]), key
+        for want, have in pairs:
+            assert want.dtype == have.dtype and want.shape == have.shape and np.array_equal(want, have), key
+
+
+def test_unit_gathered_keeps_no_chunk():
+    """A placed or appended chunk's arrays are copied: once the caller drops
+    them, nothing holds them (the client keeps the run's arrays once)."""
+    parts = _chunk_outputs(np.random.default_rng(5), [4, 3])
+    gathered = Gathered(7)
+    refs = []
+    for start, part in zip((0, 4), parts):
+        refs += [weakref.ref(part["z"]), weakref.ref(part["_timeline"]["events"]),
+                 weakref.ref(part["_by_visit"]["tests"]), weakref.ref(part["_looks"]["z"])]
+        gathered.append("_looks", part.pop("_looks"), capacity=20)
+        gathered.place(start, part)
+    del parts, part
+    gc.collect()
+    assert all(r() is None for r in refs)
+    assert gathered.result()["z"].shape == (7,)

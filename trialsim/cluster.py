@@ -6,9 +6,13 @@ replicates as Dask tasks through :func:`connect` and :func:`run_windowed`.
 Only a bounded window of calls is in flight at once (three per worker
 thread): the next is submitted as one finishes, and each finished future is
 released as soon as its result is taken, so the submitting process holds the
-results it keeps and a window of chunks, never the whole run's futures. Dask
-is optional (``pip install 'trialsim[dask]'``) and imported only here, on
-first use.
+results it keeps and a window of chunks, never the whole run's futures.
+:class:`Gathered` keeps those results: each finished chunk's arrays are
+copied into arrays of the whole run's size, allocated when the first chunk
+arrives, and the chunk is dropped, so that the client holds the run's arrays
+once, never the chunks and their concatenation side by side. Dask is
+optional (``pip install 'trialsim[dask]'``) and imported only here, on first
+use.
 """
 
 from __future__ import annotations
@@ -101,3 +105,98 @@ def run_windowed(client, fn: Callable, calls: Sequence[tuple], window: int | Non
         if flying:
             client.cancel(list(flying.values()))
             flying.clear()
+
+
+class Gathered:
+    """The arrays of a run assembled from its chunks' outputs as they finish,
+    in any order, each copied into place and then free to be dropped.
+
+    A chunk's output is a dict of arrays whose first axis is its replicates
+    (``rows``), or of dicts of such arrays. :meth:`place` copies a chunk
+    whose replicates start at row ``offset`` of the run's ``rows`` into
+    arrays of the run's size, allocated when the first chunk arrives; an
+    array of two axes narrower than the run's so far is padded with zeros on
+    the right (and the run's arrays widened when a wider one comes), and a
+    dtype that needs a wider one promotes the run's array, as
+    ``np.concatenate`` would. :meth:`append` takes, in the run's order,
+    tables of any number of rows (``capacity`` rows at most in all, allocated
+    at the first and trimmed by :meth:`result`; more grow the arrays). What
+    :meth:`result` returns equals the chunks' outputs concatenated in order,
+    with the keys in the order of the chunk at row 0."""
+
+    def __init__(self, rows: int):
+        self.rows = int(rows)
+        self._placed: dict = {}
+        self._order: list | None = None
+        self._appended: dict[str, dict] = {}
+        self._used: dict[str, int] = {}
+
+    def place(self, offset: int, part: dict) -> None:
+        """Copy ``part`` (a chunk's output) into rows ``offset`` onwards."""
+        if self._order is None or offset == 0:
+            self._order = [(k, list(v) if isinstance(v, dict) else None) for k, v in part.items()]
+        for key, value in part.items():
+            if isinstance(value, dict):
+                into = self._placed.setdefault(key, {})
+                for k, a in value.items():
+                    into[k] = self._put(into.get(k), offset, a)
+            else:
+                self._placed[key] = self._put(self._placed.get(key), offset, value)
+
+    def _put(self, whole, offset: int, a):
+        import numpy as np  # deferred: trialsim.cluster is imported by the CLI, which checks scenarios without numpy
+
+        a = np.asarray(a)
+        if whole is None:
+            whole = (np.zeros if a.ndim == 2 else np.empty)((self.rows,) + a.shape[1:], dtype=a.dtype)
+        dtype = np.result_type(whole, a)
+        if dtype != whole.dtype:
+            whole = whole.astype(dtype)
+        if a.ndim == 2 and a.shape[1] > whole.shape[1]:
+            wider = np.zeros((self.rows, a.shape[1]), dtype=whole.dtype)
+            wider[:, :whole.shape[1]] = whole
+            whole = wider
+        if a.ndim == 2:      # the columns right of a narrower chunk's keep their zeros
+            whole[offset:offset + a.shape[0], :a.shape[1]] = a
+        else:
+            whole[offset:offset + a.shape[0]] = a
+        return whole
+
+    def append(self, key: str, part: dict, capacity: int) -> None:
+        """Append the table ``part`` (a dict of arrays of equal length) to
+        those appended under ``key`` so far."""
+        import numpy as np  # deferred: trialsim.cluster is imported by the CLI, which checks scenarios without numpy
+
+        into = self._appended.setdefault(key, {})
+        used = self._used.get(key, 0)
+        for k, a in part.items():
+            a = np.asarray(a)
+            whole = into.get(k)
+            if whole is None:
+                whole = np.empty((max(int(capacity), a.shape[0]),) + a.shape[1:], dtype=a.dtype)
+            dtype = np.result_type(whole, a)
+            if dtype != whole.dtype:
+                whole = whole.astype(dtype)
+            if used + a.shape[0] > whole.shape[0]:
+                bigger = np.empty((max(2 * whole.shape[0], used + a.shape[0]),) + whole.shape[1:], dtype=whole.dtype)
+                bigger[:used] = whole[:used]
+                whole = bigger
+            whole[used:used + a.shape[0]] = a
+            into[k] = whole
+        self._used[key] = used + (len(next(iter(part.values()))) if part else 0)
+
+    def result(self) -> dict:
+        """The run's arrays: those placed (keys in the order of the chunk at
+        row 0), then the tables appended, each cut to its rows."""
+        out: dict = {}
+        for key, inner in self._order or []:
+            out[key] = self._placed[key] if inner is None else {k: self._placed[key][k] for k in inner}
+        for key, table in self._appended.items():
+            used = self._used[key]
+            for k, whole in table.items():
+                if whole.shape[0] != used:
+                    # in place: the rows past `used` were never written, and no other reference to `whole` exists
+                    whole.resize((used,) + whole.shape[1:], refcheck=False)
+            out[key] = table
+        self._placed, self._appended = {}, {}
+        return out

@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 from numpy.random.bit_generator import ISeedSequence
 
-from trialsim.cluster import connect, run_windowed, threads as cluster_threads
+from trialsim.cluster import Gathered, connect, run_windowed, threads as cluster_threads
 from trialsim.cohort import PopulationModel, Survivors
 from trialsim.des import AccrualSchedule, Operations, TrialOperations
 from trialsim.followup import (MODEL_EFFECT_REPLICATES, AnalysisPlan, ClearancePlan, FollowUpModel,
@@ -510,17 +510,13 @@ def _result(scenario: Scenario, seed: int, replicates: int, model: TrialModel, m
                                                    screened=True))
 
 
-#: finished chunks merged into one block at a time on a cluster, so that a long
-#: run holds a few hundred blocks of arrays, not one small array per chunk and column
-CLUSTER_BLOCK = 64
-
-
 def _simulate_on_cluster(scheduler, scenario: Scenario, seed: int, indices: np.ndarray, chunk_size: int,
                          months: int | None, progress) -> dict:
     """simulate()'s chunks as Dask tasks (the same :func:`_run_chunk` as the
     worker processes run), a window of them in flight; returns the merged
-    output (:func:`_merge`). Finished chunks are merged in replicate order into
-    blocks of :data:`CLUSTER_BLOCK` as soon as they form a run without gaps."""
+    output (what :func:`_merge` gives). Each finished chunk is copied into
+    the run's arrays (:class:`trialsim.cluster.Gathered`) and dropped; its
+    interim looks are appended in replicate order."""
     client, owned = connect(scheduler)
     try:
         slots = cluster_threads(client)
@@ -528,26 +524,26 @@ def _simulate_on_cluster(scheduler, scenario: Scenario, seed: int, indices: np.n
         # As with local workers: chunks small enough to keep every worker thread busy.
         if slots > 1 and len(chunks) < 2 * slots and indices.size > 1:
             chunks = _chunks(indices, max(1, -(-indices.size // (2 * slots))))
+        starts = np.cumsum([0] + [c.size for c in chunks])
+        looks_rows = indices.size * (len(scenario.trial.analysis.looks or ()) + 1)
         data = scenario.to_dict()
         calls = [((data, seed, c, months),) for c in chunks]
-        blocks: list[dict] = []
-        waiting: dict[int, dict] = {}
-        run: list[dict] = []
+        gathered = Gathered(indices.size)
+        waiting: dict[int, dict | None] = {}
         ready = done = 0
         for i, part in run_windowed(client, _run_chunk, calls):
-            waiting[i] = part
+            waiting[i] = part.pop("_looks", None)
+            gathered.place(int(starts[i]), part)
+            del part
             while ready in waiting:
-                run.append(waiting.pop(ready))
+                looks = waiting.pop(ready)
+                if looks is not None:
+                    gathered.append("_looks", looks, capacity=looks_rows)
                 ready += 1
-                if len(run) == CLUSTER_BLOCK:
-                    blocks.append(_merge(run))
-                    run = []
             done += chunks[i].size
             if progress:
                 progress(done, indices.size)
-        if run:
-            blocks.append(_merge(run))
-        return _merge(blocks)
+        return gathered.result()
     finally:
         if owned:
             client.close()
